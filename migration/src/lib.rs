@@ -1,0 +1,40 @@
+//! Schema migrations: tables, Row Level Security policies, grants, triggers and the narrow
+//! pre-authentication functions. Everything tenant-related follows the rules in
+//! ARCHITECTURE.md ("Tenancy and RLS"); `rls::tenant_table` writes the per-table part once.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_tenancy;
+mod m20261121_000002_identity;
+mod m20261121_000003_crm;
+mod m20261121_000004_auth_functions;
+pub mod rls;
+
+/// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
+pub mod roles {
+    /// Owns every table and runs migrations. Subject to RLS too (FORCE).
+    pub const OWNER: &str = "leadgraph_owner";
+    /// What the server connects as: NOSUPERUSER, NOBYPASSRLS, owns nothing.
+    pub const APP: &str = "leadgraph_app";
+    /// NOLOGIN, BYPASSRLS; owns only the SECURITY DEFINER pre-authentication functions.
+    pub const AUTH: &str = "leadgraph_auth";
+}
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_tenancy::Migration),
+            Box::new(m20261121_000002_identity::Migration),
+            Box::new(m20261121_000003_crm::Migration),
+            Box::new(m20261121_000004_auth_functions::Migration),
+        ]
+    }
+}
+
+/// Runs a migration's SQL script as one unprepared batch.
+pub(crate) async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
+}

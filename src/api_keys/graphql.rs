@@ -1,0 +1,179 @@
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::api_keys;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, FromQueryResult};
+use uuid::Uuid;
+
+use crate::{
+    audit,
+    auth::{ApiKeySecret, sha256},
+    error::{ApiError, ApiResult},
+    graphql::{
+        ContextExt, CountSource, KeysetCursor, NodeKind, Page, PageArgs, Sort, connection,
+        decode_id, encode_cursor, keyset_page, timestamp_key,
+    },
+    sql::SqlBuilder,
+    tenancy::Scope,
+    users::User,
+    validation,
+};
+
+pub struct ApiKey(pub api_keys::Model);
+
+#[Object]
+impl ApiKey {
+    pub async fn id(&self) -> ID {
+        NodeKind::ApiKey.id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The public part of the key (`lg_<prefix>_...`), to tell keys apart.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    async fn scopes(&self) -> async_graphql::Result<Vec<Scope>> {
+        Ok(self.0.scopes.iter().map(|s| Scope::from_db(s)).collect::<ApiResult<Vec<_>>>()?)
+    }
+    /// The key acts on behalf of this user.
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        crate::users::load(ctx, Some(self.0.created_by)).await
+    }
+    async fn usage_count(&self) -> i64 {
+        self.0.usage_count
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at.map(Into::into)
+    }
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at.map(Into::into)
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at.map(Into::into)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.into()
+    }
+}
+
+#[derive(Default)]
+pub struct ApiKeyQuery;
+
+#[Object]
+impl ApiKeyQuery {
+    /// The organization's API keys, newest first. OWNER and ADMIN only.
+    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<ApiKey>> {
+        let principal = ctx.admin()?;
+        let window = PageArgs { first, after, last, before }.window()?;
+        let sort = Sort { column: "created_at", sql_type: "timestamptz", descending: true };
+        let (slice, count) = keyset_page::<api_keys::Model>(
+            ctx.db(),
+            "api_keys",
+            principal.organization_id,
+            &|_| {},
+            sort,
+            &window,
+        )
+        .await?;
+        Ok(connection(
+            slice,
+            CountSource::Sql(count),
+            |m| encode_cursor(&KeysetCursor(timestamp_key(&m.created_at), m.id)),
+            ApiKey,
+        ))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub name: String,
+    /// At least one of READ, WRITE.
+    pub scopes: Vec<Scope>,
+    /// When the key stops working; never when null.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(InputObject)]
+pub struct RevokeApiKeyInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateApiKeyPayload {
+    pub api_key: ApiKey,
+    /// The key itself. Shown this once; store it safely.
+    pub secret: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ApiKeyPayload {
+    pub api_key: ApiKey,
+}
+
+#[derive(Default)]
+pub struct ApiKeyMutation;
+
+#[Object]
+impl ApiKeyMutation {
+    /// Creates an API key acting on behalf of the caller. OWNER and ADMIN only.
+    async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> async_graphql::Result<CreateApiKeyPayload> {
+        let principal = ctx.admin()?;
+        let name = validation::text("name", &input.name, 100)?;
+        if input.scopes.is_empty() {
+            return Err(ApiError::bad_input("scopes", "give at least one scope").into());
+        }
+        if input.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(ApiError::bad_input("expiresAt", "`expiresAt` must be in the future").into());
+        }
+        let mut scopes: Vec<String> = input.scopes.iter().map(|s| s.as_db().to_owned()).collect();
+        scopes.sort();
+        scopes.dedup();
+        let secret = ApiKeySecret::generate();
+        let key = api_keys::ActiveModel {
+            organization_id: Set(principal.organization_id),
+            id: Set(Uuid::new_v4()),
+            name: Set(name.clone()),
+            prefix: Set(secret.prefix.clone()),
+            key_hash: Set(sha256(&secret.key)),
+            scopes: Set(scopes.clone()),
+            created_by: Set(principal.user_id),
+            expires_at: Set(input.expires_at.map(Into::into)),
+            ..Default::default()
+        }
+        .insert(ctx.db())
+        .await
+        .map_err(ApiError::from)?;
+        audit::record(ctx, "api_key.create", "api_key", Some(key.id),
+            serde_json::json!({ "name": name, "scopes": scopes, "prefix": secret.prefix }))
+        .await?;
+        Ok(CreateApiKeyPayload { api_key: ApiKey(key), secret: secret.key })
+    }
+
+    /// Revokes a key; requests with it fail from now on. OWNER and ADMIN only.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> async_graphql::Result<ApiKeyPayload> {
+        let principal = ctx.admin()?;
+        let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(principal.organization_id);
+        let id_param = sql.bind(id);
+        sql.push(&format!(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+             WHERE organization_id = {org} AND id = {id_param} RETURNING *"
+        ));
+        let key = api_keys::Model::find_by_statement(sql.build())
+            .one(ctx.db())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::NotFound("API key"))?;
+        audit::record(ctx, "api_key.revoke", "api_key", Some(id), serde_json::json!({})).await?;
+        Ok(ApiKeyPayload { api_key: ApiKey(key) })
+    }
+}

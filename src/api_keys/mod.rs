@@ -1,0 +1,6 @@
+//! API keys for integrators: created and revoked by OWNER/ADMIN; the secret is shown once,
+//! only its SHA-256 and a public prefix are stored.
+
+mod graphql;
+
+pub use graphql::{ApiKey, ApiKeyMutation, ApiKeyQuery};

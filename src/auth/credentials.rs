@@ -1,0 +1,134 @@
+//! From a request's headers to a [`Principal`]: `Authorization: Bearer <jwt|api key>` or
+//! `X-Api-Key: <api key>`. The organization comes from the verified token or key only.
+
+use axum::http::HeaderMap;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use uuid::Uuid;
+
+use super::{ApiKeySecret, JwtKeys, sha256};
+use crate::{
+    error::{ApiError, ApiResult},
+    tenancy::{Credential, Principal, Role, Scope, TenantSettings, TenantTx},
+};
+
+/// A credential as sent, not yet verified.
+#[derive(Debug)]
+pub enum PresentedCredential {
+    AccessToken(String),
+    ApiKey(String),
+}
+
+impl PresentedCredential {
+    /// `Ok(None)` when the request carries no credential; an error when it carries a malformed
+    /// one (a client that sends a credential expects it to be used, not silently ignored).
+    pub fn from_headers(headers: &HeaderMap) -> ApiResult<Option<Self>> {
+        let header = |name: &str| -> ApiResult<Option<String>> {
+            headers
+                .get(name)
+                .map(|v| v.to_str().map(|s| s.trim().to_owned()).map_err(|_| ApiError::Unauthenticated))
+                .transpose()
+        };
+        if let Some(key) = header("x-api-key")? {
+            return Ok(Some(Self::ApiKey(key)));
+        }
+        let Some(authorization) = header("authorization")? else {
+            return Ok(None);
+        };
+        let Some(token) = authorization
+            .strip_prefix("Bearer ")
+            .or_else(|| authorization.strip_prefix("bearer "))
+        else {
+            return Err(ApiError::InvalidCredentials("expected `Authorization: Bearer <token>`"));
+        };
+        let token = token.trim().to_owned();
+        Ok(Some(if ApiKeySecret::prefix_of(&token).is_some() {
+            Self::ApiKey(token)
+        } else {
+            Self::AccessToken(token)
+        }))
+    }
+}
+
+/// Who a verified credential speaks for, before the database has confirmed the user.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub tenant: TenantSettings,
+    pub credential: Credential,
+}
+
+/// Verifies the credential: a JWT by signature and expiry, an API key through the
+/// `auth_api_key` pre-authentication function (which also records its use).
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    jwt: &JwtKeys,
+    presented: PresentedCredential,
+) -> ApiResult<Identity> {
+    let invalid = ApiError::InvalidCredentials("invalid or expired credentials");
+    match presented {
+        PresentedCredential::AccessToken(token) => {
+            let claims = jwt.verify(&token).ok_or(invalid)?;
+            Ok(Identity {
+                tenant: TenantSettings { organization_id: claims.org, user_id: claims.sub },
+                credential: Credential::Session { family_id: claims.fam },
+            })
+        }
+        PresentedCredential::ApiKey(key) => {
+            let prefix = ApiKeySecret::prefix_of(&key).ok_or(invalid)?;
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    db.get_database_backend(),
+                    "SELECT organization_id, api_key_id, user_id, scopes FROM auth_api_key($1, $2)",
+                    [prefix.into(), sha256(&key).into()],
+                ))
+                .await?
+                .ok_or(ApiError::InvalidCredentials("invalid or expired credentials"))?;
+            let scopes = row
+                .try_get_by_index::<Vec<String>>(3)?
+                .iter()
+                .map(|s| Scope::from_db(s))
+                .collect::<ApiResult<_>>()?;
+            Ok(Identity {
+                tenant: TenantSettings {
+                    organization_id: row.try_get_by_index(0)?,
+                    user_id: row.try_get_by_index(2)?,
+                },
+                credential: Credential::ApiKey { api_key_id: row.try_get_by_index(1)?, scopes },
+            })
+        }
+    }
+}
+
+/// Confirms, inside the tenant transaction, that the user is still active and (for sessions)
+/// that the session has not been logged out, and reads the user's current role. One statement,
+/// which also sets the role as a transaction-local setting for policies and audit.
+pub async fn load_principal(tx: &TenantTx, identity: Identity) -> ApiResult<Principal> {
+    let family: Option<Uuid> = match &identity.credential {
+        Credential::Session { family_id } => Some(*family_id),
+        Credential::ApiKey { .. } => None,
+    };
+    let conn = tx.conn();
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT set_config('app.current_user_role', u.role, true)
+             FROM users u
+             WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active
+               AND ($3::uuid IS NULL OR EXISTS (
+                   SELECT 1 FROM refresh_tokens r
+                   WHERE r.organization_id = u.organization_id AND r.family_id = $3
+                     AND r.revoked_at IS NULL))",
+            [
+                identity.tenant.organization_id.into(),
+                identity.tenant.user_id.into(),
+                family.into(),
+            ],
+        ))
+        .await?
+        .ok_or(ApiError::InvalidCredentials("invalid or expired credentials"))?;
+    Ok(Principal {
+        organization_id: identity.tenant.organization_id,
+        user_id: identity.tenant.user_id,
+        role: Role::from_db(&row.try_get_by_index::<String>(0)?)?,
+        credential: identity.credential,
+    })
+}

@@ -1,0 +1,208 @@
+//! Sign-up, login, session refresh and logout. These run before (or instead of) an
+//! authenticated principal: the request's transaction starts without a tenant, and sets it
+//! only once the caller is proven.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use entity::{organizations, users};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use super::{hash_password, session, verify_password};
+use crate::{
+    audit::{self, Actor},
+    error::{ApiError, ApiResult},
+    graphql::ContextExt,
+    organizations::Organization,
+    sql::SqlBuilder,
+    tenancy::{Credential, Role, TenantSettings},
+    users::User,
+    validation,
+};
+
+#[derive(InputObject)]
+pub struct SignUpInput {
+    pub organization_name: String,
+    /// Lower-case letters, digits and inner hyphens; used to sign in.
+    pub organization_slug: String,
+    pub email: String,
+    /// 12 to 128 characters.
+    pub password: String,
+    pub full_name: String,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub organization_slug: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    pub refresh_token: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// A JWT for `Authorization: Bearer`, valid for at most 15 minutes.
+    pub access_token: String,
+    /// Opaque; exchange it with `refreshSession`. Each one works once.
+    pub refresh_token: String,
+    pub user: User,
+    pub organization: Organization,
+}
+
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    pub success: bool,
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+/// Refuses to re-authenticate inside an authenticated request.
+fn anonymous_only(ctx: &Context<'_>) -> ApiResult<()> {
+    if ctx.request().principal.is_some() {
+        return Err(ApiError::bad_input("input", "already authenticated; send this without credentials"));
+    }
+    Ok(())
+}
+
+async fn find_user(conn: &impl ConnectionTrait, tenant: TenantSettings) -> ApiResult<users::Model> {
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(tenant.organization_id);
+    let id = sql.bind(tenant.user_id);
+    sql.push(&format!("SELECT * FROM users WHERE organization_id = {org} AND id = {id}"));
+    users::Model::find_by_statement(sql.build()).one(conn).await?.ok_or(ApiError::NotFound("user"))
+}
+
+#[Object]
+impl AuthMutation {
+    /// Creates an organization and its first user, who becomes its OWNER.
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
+        anonymous_only(ctx)?;
+        let name = validation::text("organizationName", &input.organization_name, 200)?;
+        let slug = validation::slug(&input.organization_slug)?;
+        let email = validation::email("email", &input.email)?;
+        let full_name = validation::text("fullName", &input.full_name, 200)?;
+        let password = validation::password(&input.password)?;
+        let tenant = TenantSettings { organization_id: Uuid::new_v4(), user_id: Uuid::new_v4() };
+        let tx = ctx.tenant_tx();
+        // The new organization is the tenant being created: policies admit exactly its rows.
+        tx.set_tenant(tenant).await.map_err(ApiError::from)?;
+        let db = tx.conn();
+        let organization = organizations::ActiveModel {
+            id: Set(tenant.organization_id),
+            name: Set(name),
+            slug: Set(slug),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .map_err(|err| match ApiError::from(err) {
+            ApiError::Conflict(_) => ApiError::Conflict("this organization slug is taken".into()),
+            other => other,
+        })?;
+        let user = users::ActiveModel {
+            organization_id: Set(tenant.organization_id),
+            id: Set(tenant.user_id),
+            email: Set(email),
+            full_name: Set(full_name),
+            password_hash: Set(hash_password(password).await?),
+            role: Set(Role::Owner.as_db().to_owned()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .map_err(ApiError::from)?;
+        let issued = session::start(db, ctx.app(), tenant).await?;
+        let actor = Actor { tenant, api_key_id: None };
+        audit::record_as(db, &ctx.request().meta, &actor, "organization.sign_up", "organization",
+            Some(tenant.organization_id), serde_json::json!({ "slug": organization.slug }))
+        .await?;
+        Ok(AuthPayload {
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            user: User(user),
+            organization: Organization(organization),
+        })
+    }
+
+    /// Signs in with the organization's slug, an e-mail and a password. Wrong credentials of
+    /// any kind give the same UNAUTHENTICATED error.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+        anonymous_only(ctx)?;
+        let tx = ctx.tenant_tx();
+        let db = tx.conn();
+        let candidate = db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT organization_id, user_id, password_hash, is_active
+                 FROM auth_login_candidate($1, $2)",
+                [input.organization_slug.trim().into(), input.email.trim().into()],
+            ))
+            .await
+            .map_err(ApiError::from)?;
+        let (tenant, hash, active) = match &candidate {
+            Some(row) => (
+                Some(TenantSettings {
+                    organization_id: row.try_get_by_index(0).map_err(ApiError::from)?,
+                    user_id: row.try_get_by_index(1).map_err(ApiError::from)?,
+                }),
+                Some(row.try_get_by_index::<String>(2).map_err(ApiError::from)?),
+                row.try_get_by_index::<bool>(3).map_err(ApiError::from)?,
+            ),
+            None => (None, None, false),
+        };
+        let verified = verify_password(input.password, hash).await?;
+        let (Some(tenant), true, true) = (tenant, verified, active) else {
+            return Err(ApiError::InvalidCredentials("invalid organization, e-mail or password").into());
+        };
+        tx.set_tenant(tenant).await.map_err(ApiError::from)?;
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE users SET last_login_at = now(), login_count = login_count + 1
+             WHERE organization_id = $1 AND id = $2",
+            [tenant.organization_id.into(), tenant.user_id.into()],
+        ))
+        .await
+        .map_err(ApiError::from)?;
+        let issued = session::start(db, ctx.app(), tenant).await?;
+        let actor = Actor { tenant, api_key_id: None };
+        audit::record_as(db, &ctx.request().meta, &actor, "user.login", "user", Some(tenant.user_id),
+            serde_json::json!({}))
+        .await?;
+        Ok(AuthPayload {
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            user: User(find_user(db, tenant).await?),
+            organization: Organization(crate::organizations::find(db, tenant.organization_id).await?),
+        })
+    }
+
+    /// Exchanges a refresh token for a new pair. A token works once: presenting a used one
+    /// again revokes the whole session, as it signals theft.
+    async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> async_graphql::Result<AuthPayload> {
+        anonymous_only(ctx)?;
+        let (tenant, issued) = session::rotate(&ctx.app().db, ctx.app(), &input.refresh_token).await?;
+        let tx = ctx.tenant_tx();
+        tx.set_tenant(tenant).await.map_err(ApiError::from)?;
+        Ok(AuthPayload {
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            user: User(find_user(tx.conn(), tenant).await?),
+            organization: Organization(crate::organizations::find(tx.conn(), tenant.organization_id).await?),
+        })
+    }
+
+    /// Ends the current session: its refresh tokens and access tokens stop working at once.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
+        let principal = ctx.principal()?;
+        let Credential::Session { family_id } = principal.credential else {
+            return Err(ApiError::bad_input("input", "API keys have no session; revoke the key instead").into());
+        };
+        session::revoke(ctx.db(), principal.organization_id, principal.user_id, Some(family_id)).await?;
+        audit::record(ctx, "user.logout", "user", Some(principal.user_id), serde_json::json!({})).await?;
+        Ok(LogoutPayload { success: true })
+    }
+}

@@ -1,0 +1,16 @@
+//! Authentication: argon2id passwords, opaque refresh tokens and API keys (stored as SHA-256),
+//! short-lived JWT access tokens, and turning a request's credential into a [`Principal`].
+//! The GraphQL operations (sign-up, login, sessions, users, API keys) live in `graphql`.
+
+mod credentials;
+pub mod graphql;
+mod jwt;
+mod password;
+mod secrets;
+mod session;
+
+pub use credentials::{PresentedCredential, authenticate, load_principal};
+pub use jwt::{AccessClaims, JwtKeys};
+pub use password::{hash_password, verify_password};
+pub use secrets::{ApiKeySecret, sha256};
+pub use session::revoke as revoke_sessions;

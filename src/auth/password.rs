@@ -1,0 +1,68 @@
+//! argon2id with the OWASP-recommended parameters (19 MiB, 2 iterations, 1 lane). Hashing is
+//! CPU-bound, so it runs on the blocking pool, never on the async workers.
+
+use std::sync::LazyLock;
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::SaltString,
+};
+
+use crate::error::{ApiError, ApiResult};
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A real hash of a random password: login verifies against it when no user matches, so a
+/// wrong e-mail costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2().hash_password(b"no such user", &salt).expect("argon2 hashing").to_string()
+});
+
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Verifies `password` against `hash`, or against a dummy hash when there is none.
+pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let (hash, real) = match hash {
+            Some(hash) => (hash, true),
+            None => (DUMMY_HASH.clone(), false),
+        };
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("stored hash: {e}")))?;
+        Ok(argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(!verify_password("wrong".into(), Some(hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn no_user_never_verifies() {
+        assert!(!verify_password("no such user".into(), None).await.unwrap());
+    }
+}

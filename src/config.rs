@@ -1,0 +1,231 @@
+//! Typed configuration, read once from the environment (and an optional `.env`).
+//! Every variable is documented in `.env.example`; a missing or invalid one stops start-up
+//! with an error naming it.
+
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
+
+/// A value that must never be printed: `Debug` shows `[redacted]`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Limits on what one GraphQL request may ask for. Each breach is answered with an error code.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_directives: usize,
+    pub max_body_bytes: usize,
+    /// Wall-clock budget of a request; also its `statement_timeout`.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_directives: 20,
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The app role's connection (NOSUPERUSER, NOBYPASSRLS): what `serve` and `seed-demo` use.
+    pub database_url: Secret,
+    /// The owner role's connection: what `migrate` uses.
+    pub migration_database_url: Option<Secret>,
+    /// A superuser connection, used only by `db-init` to create roles and the database.
+    pub admin_database_url: Option<Secret>,
+    pub db_pool_size: u32,
+    pub bind_addr: SocketAddr,
+    /// Signs access tokens (HS256); `serve` requires it, at least 32 characters.
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub limits: Limits,
+    pub shutdown_timeout: Duration,
+    pub log_json: bool,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests can supply variables without
+    /// touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let defaults = Limits::default();
+        let jwt_secret = env.optional("JWT_SECRET");
+        if jwt_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: "must be at least 32 characters".into(),
+            });
+        }
+        let access_secs: u64 = env.parse_or("ACCESS_TOKEN_TTL_SECONDS", 900)?;
+        if !(1..=900).contains(&access_secs) {
+            return Err(ConfigError::Invalid {
+                name: "ACCESS_TOKEN_TTL_SECONDS",
+                reason: "must be between 1 and 900 (15 minutes)".into(),
+            });
+        }
+        Ok(Self {
+            database_url: Secret::new(env.required("DATABASE_URL")?),
+            migration_database_url: env.optional("MIGRATION_DATABASE_URL").map(Secret::new),
+            admin_database_url: env.optional("ADMIN_DATABASE_URL").map(Secret::new),
+            db_pool_size: env.parse_or("DB_POOL_SIZE", 10)?,
+            bind_addr: env.parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            jwt_secret: jwt_secret.map(Secret::new),
+            access_token_ttl: Duration::from_secs(access_secs),
+            refresh_token_ttl: Duration::from_secs(
+                86_400 * env.parse_or::<u64>("REFRESH_TOKEN_TTL_DAYS", 30)?,
+            ),
+            limits: Limits {
+                max_depth: env.parse_or("LIMIT_QUERY_DEPTH", defaults.max_depth)?,
+                max_complexity: env.parse_or("LIMIT_QUERY_COMPLEXITY", defaults.max_complexity)?,
+                max_aliases: env.parse_or("LIMIT_QUERY_ALIASES", defaults.max_aliases)?,
+                max_directives: env.parse_or("LIMIT_QUERY_DIRECTIVES", defaults.max_directives)?,
+                max_body_bytes: env.parse_or("LIMIT_BODY_BYTES", defaults.max_body_bytes)?,
+                request_timeout: Duration::from_millis(env.parse_or(
+                    "REQUEST_TIMEOUT_MS",
+                    defaults.request_timeout.as_millis() as u64,
+                )?),
+            },
+            shutdown_timeout: Duration::from_secs(env.parse_or("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
+            log_json: match env.optional("LOG_FORMAT").as_deref() {
+                None | Some("pretty") => false,
+                Some("json") => true,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "LOG_FORMAT",
+                        reason: format!("{other:?} is neither \"pretty\" nor \"json\""),
+                    });
+                }
+            },
+        })
+    }
+
+    pub fn require_migration_url(&self) -> Result<&Secret, ConfigError> {
+        self.migration_database_url.as_ref().ok_or(ConfigError::Missing("MIGRATION_DATABASE_URL"))
+    }
+
+    pub fn require_jwt_secret(&self) -> Result<&Secret, ConfigError> {
+        self.jwt_secret.as_ref().ok_or(ConfigError::Missing("JWT_SECRET"))
+    }
+
+    pub fn require_admin_url(&self) -> Result<&Secret, ConfigError> {
+        self.admin_database_url.as_ref().ok_or(ConfigError::Missing("ADMIN_DATABASE_URL"))
+    }
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn optional(&self, name: &'static str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    const SECRET: (&str, &str) = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let err = Config::from_lookup(lookup(&[SECRET])).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable DATABASE_URL is required but not set");
+    }
+
+    #[test]
+    fn jwt_secret_is_required_only_when_asked_for() {
+        let config = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://x")])).unwrap();
+        let err = config.require_jwt_secret().unwrap_err();
+        assert_eq!(err.to_string(), "environment variable JWT_SECRET is required but not set");
+    }
+
+    #[test]
+    fn missing_database_url_message_is_exact() {
+        let err = Config::from_lookup(lookup(&[SECRET])).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable DATABASE_URL is required but not set");
+    }
+
+    #[test]
+    fn invalid_number_is_named() {
+        let err = Config::from_lookup(lookup(&[
+            SECRET,
+            ("DATABASE_URL", "postgres://x"),
+            ("DB_POOL_SIZE", "many"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().starts_with("environment variable DB_POOL_SIZE is invalid"));
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        let err = Config::from_lookup(lookup(&[("JWT_SECRET", "short")])).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let config =
+            Config::from_lookup(lookup(&[SECRET, ("DATABASE_URL", "postgres://u:pw@h/db")]))
+                .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("pw@h") && !printed.contains("0123456789abcdef"));
+    }
+}

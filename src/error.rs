@@ -1,0 +1,184 @@
+//! The one error type resolvers return, and its single mapping to GraphQL `extensions.code`.
+//! Internal errors keep their cause in the logs (with the request id) and reach clients only
+//! as `INTERNAL`.
+
+use async_graphql::{ErrorExtensionValues, ServerError};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    InvalidCredentials(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    BadUserInput { field: Option<&'static str>, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Limit(String),
+    #[error("the request took longer than its time budget")]
+    Timeout,
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The stable codes clients branch on.
+pub mod code {
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
+    pub const TIMEOUT: &str = "TIMEOUT";
+    pub const INTERNAL: &str = "INTERNAL";
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadUserInput { field: Some(field), message: message.into() }
+    }
+
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated | Self::InvalidCredentials(_) => code::UNAUTHENTICATED,
+            Self::Forbidden(_) => code::FORBIDDEN,
+            Self::NotFound(_) => code::NOT_FOUND,
+            Self::BadUserInput { .. } => code::BAD_USER_INPUT,
+            Self::Conflict(_) => code::CONFLICT,
+            Self::Limit(_) => code::LIMIT_EXCEEDED,
+            Self::Timeout => code::TIMEOUT,
+            Self::Internal(_) => code::INTERNAL,
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    /// Constraint violations are the client's doing and say so without naming tables or other
+    /// tenants' data; everything else is internal.
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                return Self::Conflict("a record with the same unique value already exists".into());
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                return Self::NotFound("referenced record");
+            }
+            _ => {}
+        }
+        match pg_code(&err).as_deref() {
+            Some("23514") => Self::BadUserInput {
+                field: None,
+                message: "a value is outside its allowed range or format".into(),
+            },
+            Some("57014") => Self::Timeout,
+            _ => Self::Internal(err.into()),
+        }
+    }
+}
+
+/// The SQLSTATE of a database error, when there is one.
+pub fn pg_code(err: &DbErr) -> Option<String> {
+    let runtime = match err {
+        DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return None,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(sqlx) => {
+            sqlx.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Sets `extensions.code` (and `field`) on an error whose source is an [`ApiError`], logging
+/// the cause of internal ones. Resolvers return `ApiError`s through async-graphql's blanket
+/// conversion, which keeps the error as the source; this is the one place codes are assigned.
+/// Returns false when the error did not come from an `ApiError`.
+pub fn annotate(error: &mut ServerError) -> bool {
+    let Some(api_error) = error.source::<ApiError>() else {
+        return false;
+    };
+    if let ApiError::Internal(cause) = api_error {
+        // The request span carries the request id.
+        tracing::error!(error = ?cause, "internal error");
+    }
+    let code = api_error.code();
+    let field = match api_error {
+        ApiError::BadUserInput { field, .. } => *field,
+        _ => None,
+    };
+    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    extensions.set("code", code);
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Pos, Value};
+
+    use super::*;
+
+    fn annotated(err: ApiError) -> ServerError {
+        let mut server_error = async_graphql::Error::from(err).into_server_error(Pos::default());
+        assert!(annotate(&mut server_error));
+        server_error
+    }
+
+    fn extension(error: &ServerError, name: &str) -> Option<Value> {
+        error.extensions.as_ref().and_then(|e| e.get(name)).cloned()
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_code() {
+        let cases = [
+            (ApiError::Unauthenticated, "UNAUTHENTICATED"),
+            (ApiError::InvalidCredentials("invalid credentials"), "UNAUTHENTICATED"),
+            (ApiError::Forbidden("no"), "FORBIDDEN"),
+            (ApiError::NotFound("lead"), "NOT_FOUND"),
+            (ApiError::bad_input("email", "bad"), "BAD_USER_INPUT"),
+            (ApiError::Conflict("dup".into()), "CONFLICT"),
+            (ApiError::Limit("too deep".into()), "LIMIT_EXCEEDED"),
+            (ApiError::Timeout, "TIMEOUT"),
+            (ApiError::internal(anyhow::anyhow!("boom")), "INTERNAL"),
+        ];
+        for (err, code) in cases {
+            assert_eq!(extension(&annotated(err), "code"), Some(Value::String(code.into())));
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let error = annotated(ApiError::internal(anyhow::anyhow!("relation \"leads\" does not exist")));
+        assert_eq!(error.message, "internal error");
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let error = annotated(ApiError::bad_input("email", "not an e-mail"));
+        assert_eq!(extension(&error, "field"), Some(Value::String("email".into())));
+    }
+
+    #[test]
+    fn other_errors_are_left_alone() {
+        let mut error = async_graphql::Error::new("parse error").into_server_error(Pos::default());
+        assert!(!annotate(&mut error));
+        assert!(error.extensions.is_none());
+    }
+}

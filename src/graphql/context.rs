@@ -1,0 +1,77 @@
+//! What resolvers reach through the async-graphql context: the request's principal, its one
+//! tenant transaction, its loaders and its metadata.
+
+use std::{net::IpAddr, sync::Arc};
+
+use async_graphql::{Context, dataloader::DataLoader};
+use sea_orm::DatabaseTransaction;
+
+use super::loader::TenantLoader;
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+    tenancy::{Principal, TenantTx},
+};
+
+/// Facts about the HTTP request, for the audit log and error reports.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// Created per request and dropped with it: loaders must never outlive their tenant.
+pub struct RequestContext {
+    pub principal: Option<Principal>,
+    pub tx: Arc<TenantTx>,
+    pub loader: Option<DataLoader<TenantLoader>>,
+    pub meta: RequestMeta,
+}
+
+pub trait ContextExt {
+    fn request(&self) -> &RequestContext;
+    fn app(&self) -> &AppState;
+
+    /// The request's transaction: the tenant is already set on it.
+    fn db(&self) -> &DatabaseTransaction {
+        self.request().tx.conn()
+    }
+
+    fn tenant_tx(&self) -> &TenantTx {
+        &self.request().tx
+    }
+
+    /// The authenticated principal, or UNAUTHENTICATED.
+    fn principal(&self) -> ApiResult<&Principal> {
+        self.request().principal.as_ref().ok_or(ApiError::Unauthenticated)
+    }
+
+    /// A principal allowed to change CRM data.
+    fn writer(&self) -> ApiResult<&Principal> {
+        let principal = self.principal()?;
+        principal.require_write()?;
+        Ok(principal)
+    }
+
+    /// A principal allowed to manage users, keys and the organization.
+    fn admin(&self) -> ApiResult<&Principal> {
+        let principal = self.principal()?;
+        principal.require_admin()?;
+        Ok(principal)
+    }
+
+    fn loader(&self) -> ApiResult<&DataLoader<TenantLoader>> {
+        self.request().loader.as_ref().ok_or(ApiError::Unauthenticated)
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn request(&self) -> &RequestContext {
+        self.data_unchecked::<RequestContext>()
+    }
+
+    fn app(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+}

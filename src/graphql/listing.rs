@@ -1,0 +1,66 @@
+//! Top-level lists (`leads`, `companies`, `users`, ...): one keyset query per page over
+//! `(sort column, id)`, plus the matching count statement for `totalCount`. Each sort has an
+//! index `(organization_id, column, id)`, so every page is an index range scan.
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::pagination::{Slice, Window};
+use crate::{error::ApiResult, sql::SqlBuilder};
+
+/// How a list is ordered: a column of the table, its SQL type, and the client's direction.
+#[derive(Clone, Copy, Debug)]
+pub struct Sort {
+    pub column: &'static str,
+    pub sql_type: &'static str,
+    pub descending: bool,
+}
+
+/// A position in a list: the sort value (as text, cast back by SQL) and the row id.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeysetCursor(pub String, pub Uuid);
+
+/// Appends `AND ...` conditions to a query whose table alias is `t`; `$1` is the tenant.
+pub type Filter<'a> = &'a (dyn Fn(&mut SqlBuilder) + Sync);
+
+/// One page of `table` and the count statement with the same filter.
+pub async fn keyset_page<M: FromQueryResult>(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    organization_id: Uuid,
+    filter: Filter<'_>,
+    sort: Sort,
+    window: &Window<KeysetCursor>,
+) -> ApiResult<(Slice<M>, Statement)> {
+    let base = |select: &str| {
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(organization_id);
+        sql.push(&format!("SELECT {select} FROM {table} t WHERE t.organization_id = {org}"));
+        filter(&mut sql);
+        sql
+    };
+    let count = base("count(*)").build();
+
+    let mut sql = base("t.*");
+    let Sort { column, sql_type, descending } = sort;
+    let (op, direction) = window.scan(descending);
+    if let Some(KeysetCursor(value, id)) = &window.cursor {
+        let value = sql.bind(value.clone());
+        let id = sql.bind(*id);
+        sql.push(&format!(" AND (t.{column}, t.id) {op} ({value}::{sql_type}, {id})"));
+    }
+    let limit = sql.bind(window.fetch_limit());
+    sql.push(&format!(" ORDER BY t.{column} {direction}, t.id {direction} LIMIT {limit}"));
+    let rows = conn.query_all_raw(sql.build()).await?;
+    let models = rows
+        .iter()
+        .map(|row| M::from_query_result(row, ""))
+        .collect::<Result<Vec<M>, _>>()?;
+    Ok((window.slice(models), count))
+}
+
+/// Text form of a timestamp sort value that round-trips exactly (PostgreSQL keeps microseconds).
+pub fn timestamp_key(value: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    value.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

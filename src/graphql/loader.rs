@@ -1,0 +1,164 @@
+//! The per-request loader. Each domain adds `impl Loader<ItsKey> for TenantLoader` in its own
+//! `loader.rs`; the batched SQL shapes they share live here:
+//! - rows by id: one `= ANY($ids)` statement per batch;
+//! - the first N children of many parents: one `LATERAL` statement per batch, whatever the
+//!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
+//! - child counts: one grouped statement per batch.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use chrono::{DateTime, FixedOffset};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{error::ApiError, sql::SqlBuilder, tenancy::TenantTx};
+
+pub type LoadResult<T> = Result<T, async_graphql::Error>;
+
+pub struct TenantLoader {
+    tx: Arc<TenantTx>,
+    organization_id: Uuid,
+}
+
+/// A table of children hanging off a parent, paged newest first by `(created_at, id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildTable {
+    pub table: &'static str,
+    pub parent_column: &'static str,
+    /// Extra condition on the children, e.g. leaving out soft-deleted rows.
+    pub condition: &'static str,
+}
+
+/// Where a page of children starts: after this `(created_at, id)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChildCursor {
+    pub created_at: DateTime<FixedOffset>,
+    pub id: Uuid,
+}
+
+/// One parent's page request: `limit` already includes the look-ahead row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildPageKey {
+    pub parent_id: Uuid,
+    pub limit: i64,
+    pub after: Option<ChildCursor>,
+}
+
+/// A parent whose children are counted for `totalCount`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildCount {
+    pub children: ChildTable,
+    pub parent_id: Uuid,
+}
+
+fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
+    ApiError::from(err).into()
+}
+
+impl TenantLoader {
+    pub fn new(tx: Arc<TenantTx>, organization_id: Uuid) -> Self {
+        Self { tx, organization_id }
+    }
+
+    /// Rows of `table` with the given ids, keyed by id.
+    pub async fn by_ids<M: FromQueryResult>(
+        &self,
+        table: &str,
+        ids: &[Uuid],
+        id_of: impl Fn(&M) -> Uuid,
+    ) -> LoadResult<HashMap<Uuid, M>> {
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(self.organization_id);
+        let ids = sql.bind(ids.to_vec());
+        sql.push(&format!("SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"));
+        let rows = self.tx.conn().query_all_raw(sql.build()).await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| M::from_query_result(row, "").map(|m| (id_of(&m), m)))
+            .collect::<Result<_, _>>()
+            .map_err(db_error)
+    }
+
+    /// The first `limit` children of every parent in `keys`, newest first, in one statement.
+    pub async fn first_per_parent<M: FromQueryResult>(
+        &self,
+        children: ChildTable,
+        keys: &[ChildPageKey],
+    ) -> LoadResult<HashMap<ChildPageKey, Vec<M>>> {
+        let requests: Vec<serde_json::Value> = keys
+            .iter()
+            .enumerate()
+            .map(|(k, key)| {
+                serde_json::json!({
+                    "k": k,
+                    "parent_id": key.parent_id,
+                    "lim": key.limit,
+                    "after_ts": key.after.map(|c| c.created_at),
+                    "after_id": key.after.map(|c| c.id),
+                })
+            })
+            .collect();
+        let ChildTable { table, parent_column, condition } = children;
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(self.organization_id);
+        let requests = sql.bind(serde_json::Value::Array(requests));
+        sql.push(&format!(
+            "SELECT p.k AS lg_key, c.*
+             FROM jsonb_to_recordset({requests}::jsonb)
+                  AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid)
+             CROSS JOIN LATERAL (
+                 SELECT t.* FROM {table} t
+                 WHERE t.organization_id = {org} AND t.{parent_column} = p.parent_id {condition}
+                   AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))
+                 ORDER BY t.created_at DESC, t.id DESC
+                 LIMIT p.lim
+             ) c
+             ORDER BY p.k"
+        ));
+        let rows = self.tx.conn().query_all_raw(sql.build()).await.map_err(db_error)?;
+        let mut pages: HashMap<ChildPageKey, Vec<M>> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in rows {
+            let k: i32 = row.try_get("", "lg_key").map_err(db_error)?;
+            let model = M::from_query_result(&row, "").map_err(db_error)?;
+            if let Some(page) = keys.get(k as usize).and_then(|key| pages.get_mut(key)) {
+                page.push(model);
+            }
+        }
+        Ok(pages)
+    }
+}
+
+impl Loader<ChildCount> for TenantLoader {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ChildCount]) -> LoadResult<HashMap<ChildCount, i64>> {
+        let mut counts: HashMap<ChildCount, i64> = keys.iter().map(|key| (*key, 0)).collect();
+        let mut tables: Vec<ChildTable> = Vec::new();
+        for key in keys {
+            if !tables.contains(&key.children) {
+                tables.push(key.children);
+            }
+        }
+        for children in tables {
+            let parents: Vec<Uuid> =
+                keys.iter().filter(|k| k.children == children).map(|k| k.parent_id).collect();
+            let ChildTable { table, parent_column, condition } = children;
+            let mut sql = SqlBuilder::new("");
+            let org = sql.bind(self.organization_id);
+            let parents = sql.bind(parents);
+            sql.push(&format!(
+                "SELECT t.{parent_column}, count(*) FROM {table} t
+                 WHERE t.organization_id = {org} AND t.{parent_column} = ANY({parents}) {condition}
+                 GROUP BY t.{parent_column}"
+            ));
+            for row in self.tx.conn().query_all_raw(sql.build()).await.map_err(db_error)? {
+                let parent_id: Uuid = row.try_get_by_index(0).map_err(db_error)?;
+                counts.insert(ChildCount { children, parent_id }, row.try_get_by_index(1).map_err(db_error)?);
+            }
+        }
+        Ok(counts)
+    }
+}

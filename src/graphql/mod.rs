@@ -1,0 +1,46 @@
+//! The GraphQL layer's shared machinery: the schema, the HTTP endpoint, request context,
+//! global ids, pagination, loaders and limits. Domain types live in their domain modules.
+
+mod children;
+mod context;
+pub mod http;
+mod ids;
+mod limits;
+mod listing;
+mod loader;
+mod node;
+mod pagination;
+mod schema;
+
+pub use children::{ChildRow, child_page};
+pub use context::{ContextExt, RequestContext, RequestMeta};
+pub use ids::{NodeKind, decode as decode_id, decode_any};
+pub use listing::{KeysetCursor, Sort, keyset_page, timestamp_key};
+pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
+pub use pagination::{CountSource, Page, PageArgs, connection, encode_cursor};
+pub use schema::{AppSchema, build_schema, export_sdl};
+
+use async_graphql::{Enum, MaybeUndefined};
+
+/// Sort direction of an `orderBy`.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Complexity of a connection field: its page size times what each node costs.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first.or(last).unwrap_or(pagination::DEFAULT_PAGE_SIZE).clamp(1, pagination::MAX_PAGE_SIZE);
+    size as usize * child_complexity.max(1) + 1
+}
+
+/// A partial-update field: absent (leave as is), null (clear) or a value.
+pub fn patch<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}

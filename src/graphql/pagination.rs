@@ -1,0 +1,214 @@
+//! Relay connections with keyset pagination: a cursor holds the sort key of a row and its id,
+//! so page 1000 costs what page 1 costs. `totalCount` runs only when a client selects it.
+
+use async_graphql::{
+    Context, Object, OutputType,
+    connection::{Connection, Edge},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{ConnectionTrait, Statement};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::{context::ContextExt, loader::ChildCount};
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// The four Relay arguments as a client sent them.
+#[derive(Default, Debug)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// A validated request for one page: how many rows, which way, from where.
+#[derive(Debug, Clone)]
+pub struct Window<C> {
+    pub limit: u64,
+    pub backward: bool,
+    pub cursor: Option<C>,
+}
+
+impl PageArgs {
+    pub fn window<C: DeserializeOwned>(self) -> ApiResult<Window<C>> {
+        let size = |value: i32, field: &'static str| {
+            if !(0..=MAX_PAGE_SIZE).contains(&value) {
+                return Err(ApiError::bad_input(
+                    field,
+                    format!("`{field}` must be between 0 and {MAX_PAGE_SIZE}"),
+                ));
+            }
+            Ok(value as u64)
+        };
+        match (self.first, self.last) {
+            (Some(_), Some(_)) => Err(ApiError::bad_input("last", "give `first` or `last`, not both")),
+            (_, Some(last)) => {
+                if self.after.is_some() {
+                    return Err(ApiError::bad_input("after", "`after` goes with `first`"));
+                }
+                Ok(Window {
+                    limit: size(last, "last")?,
+                    backward: true,
+                    cursor: self.before.as_deref().map(decode_cursor).transpose()?,
+                })
+            }
+            (first, None) => {
+                if self.before.is_some() {
+                    return Err(ApiError::bad_input("before", "`before` goes with `last`"));
+                }
+                Ok(Window {
+                    limit: size(first.unwrap_or(DEFAULT_PAGE_SIZE), "first")?,
+                    backward: false,
+                    cursor: self.after.as_deref().map(decode_cursor).transpose()?,
+                })
+            }
+        }
+    }
+}
+
+impl<C> Window<C> {
+    /// The direction rows are scanned in, given the order the client sees: the comparison
+    /// operator for the cursor and the SQL order keyword.
+    pub fn scan(&self, descending: bool) -> (&'static str, &'static str) {
+        if descending != self.backward { ("<", "DESC") } else { (">", "ASC") }
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit as i64 + 1
+    }
+
+    /// Cuts the extra row and restores client order.
+    pub fn slice<T>(&self, mut rows: Vec<T>) -> Slice<T> {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if self.backward {
+            rows.reverse();
+        }
+        let came_from_cursor = self.cursor.is_some();
+        Slice {
+            rows,
+            has_previous: if self.backward { more } else { came_from_cursor },
+            has_next: if self.backward { came_from_cursor } else { more },
+        }
+    }
+}
+
+pub struct Slice<T> {
+    pub rows: Vec<T>,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+pub fn encode_cursor<C: Serialize>(cursor: &C) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursor serializes"))
+}
+
+pub fn decode_cursor<C: DeserializeOwned>(cursor: &str) -> ApiResult<C> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::bad_input("after", "invalid cursor"))
+}
+
+/// Where `totalCount` comes from, computed only when selected.
+pub enum CountSource {
+    /// A `SELECT count(*)` with the same filter as the page.
+    Sql(Statement),
+    /// Children of one parent, counted by a batched loader.
+    Children(ChildCount),
+}
+
+/// The extra field every connection has.
+pub struct TotalCount(pub CountSource);
+
+#[Object]
+impl TotalCount {
+    /// Rows matching the filter across all pages. Costs a count query: select it only when
+    /// needed.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        match &self.0 {
+            CountSource::Sql(statement) => {
+                let row = ctx.db().query_one_raw(statement.clone()).await.map_err(ApiError::from)?;
+                Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose().map_err(ApiError::from)?.unwrap_or(0))
+            }
+            CountSource::Children(key) => {
+                Ok(ctx.loader()?.load_one(key.clone()).await?.unwrap_or(0))
+            }
+        }
+    }
+}
+
+pub type Page<N> = Connection<String, N, TotalCount>;
+
+/// Builds a connection from a slice: `cursor` gives each row's cursor, `node` its GraphQL node.
+pub fn connection<T, N: OutputType>(
+    slice: Slice<T>,
+    total: CountSource,
+    cursor: impl Fn(&T) -> String,
+    node: impl Fn(T) -> N,
+) -> Page<N> {
+    let mut page = Connection::with_additional_fields(
+        slice.has_previous,
+        slice.has_next,
+        TotalCount(total),
+    );
+    page.edges = slice.rows.into_iter().map(|row| Edge::new(cursor(&row), node(row))).collect();
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(first: Option<i32>, last: Option<i32>) -> ApiResult<Window<i32>> {
+        PageArgs { first, last, ..Default::default() }.window()
+    }
+
+    #[test]
+    fn page_size_is_capped_at_100() {
+        assert!(window(Some(100), None).is_ok());
+        let err = window(Some(101), None).unwrap_err();
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+        assert!(window(Some(-1), None).is_err());
+        assert!(window(None, Some(101)).is_err());
+    }
+
+    #[test]
+    fn first_and_last_together_are_refused() {
+        assert!(window(Some(1), Some(1)).is_err());
+    }
+
+    #[test]
+    fn a_forward_slice_reports_more_rows() {
+        let w = window(Some(2), None).unwrap();
+        let slice = w.slice(vec![1, 2, 3]);
+        assert_eq!(slice.rows, vec![1, 2]);
+        assert!(slice.has_next && !slice.has_previous);
+    }
+
+    #[test]
+    fn a_backward_slice_is_returned_in_client_order() {
+        let w = window(None, Some(2)).unwrap();
+        let slice = w.slice(vec![3, 2, 1]);
+        assert_eq!(slice.rows, vec![2, 3]);
+        assert!(slice.has_previous && !slice.has_next);
+    }
+
+    #[test]
+    fn descending_forward_scans_downwards() {
+        assert_eq!(window(Some(1), None).unwrap().scan(true), ("<", "DESC"));
+        assert_eq!(window(None, Some(1)).unwrap().scan(true), (">", "ASC"));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let encoded = encode_cursor(&(42, "x"));
+        assert_eq!(decode_cursor::<(i32, String)>(&encoded).unwrap(), (42, "x".into()));
+        assert!(decode_cursor::<(i32, String)>("%%%").is_err());
+    }
+}

@@ -1,0 +1,64 @@
+//! The schema: query and mutation roots merged from one struct per domain, the limits, and
+//! the SDL export that `schema.graphql` is checked against.
+
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+
+use super::node::NodeQuery;
+use crate::{
+    api_keys::{ApiKeyMutation, ApiKeyQuery},
+    activities::ActivityMutation,
+    audit::AuditQuery,
+    auth::graphql::AuthMutation,
+    companies::{CompanyMutation, CompanyQuery},
+    config::Limits,
+    leads::{LeadMutation, LeadQuery},
+    notes::NoteMutation,
+    state::AppState,
+    organizations::{OrganizationMutation, OrganizationQuery},
+    users::{UserMutation, UserQuery},
+};
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    NodeQuery,
+    UserQuery,
+    OrganizationQuery,
+    ApiKeyQuery,
+    CompanyQuery,
+    LeadQuery,
+    AuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    AuthMutation,
+    UserMutation,
+    OrganizationMutation,
+    ApiKeyMutation,
+    CompanyMutation,
+    LeadMutation,
+    ActivityMutation,
+    NoteMutation,
+);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+}
+
+/// The schema with its limits and the shared state. Per-request data (principal,
+/// transaction, loaders) is attached to each request, never to the schema.
+pub fn build_schema(app: AppState) -> AppSchema {
+    schema_builder(&app.limits.clone()).data(app).finish()
+}
+
+/// The SDL, fields and enum values sorted, as committed in `schema.graphql`.
+pub fn export_sdl() -> String {
+    schema_builder(&Limits::default())
+        .finish()
+        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+}

@@ -1,0 +1,30 @@
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use entity::leads;
+use uuid::Uuid;
+
+use crate::graphql::{ChildRow, LoadResult, TenantLoader};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LeadId(pub Uuid);
+
+impl Loader<LeadId> for TenantLoader {
+    type Value = leads::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[LeadId]) -> LoadResult<HashMap<LeadId, leads::Model>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = self.by_ids::<leads::Model>("leads", &ids, |m| m.id).await?;
+        Ok(rows.into_iter().map(|(id, m)| (LeadId(id), m)).collect())
+    }
+}
+
+impl ChildRow for leads::Model {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
+        self.created_at
+    }
+}

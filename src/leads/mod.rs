@@ -1,0 +1,37 @@
+//! Leads: the heart of the CRM. Types, the filtered and ordered `leads` list, and the
+//! mutations (create, update, soft delete, restore, assign).
+
+mod enums;
+mod loader;
+mod mutation;
+mod query;
+mod types;
+
+pub use enums::{LeadSource, LeadStatus, Seniority, Temperature};
+pub use loader::LeadId;
+pub use mutation::LeadMutation;
+pub use query::LeadQuery;
+pub use types::Lead;
+
+use async_graphql::Context;
+use entity::leads;
+use sea_orm::FromQueryResult;
+use uuid::Uuid;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    graphql::ContextExt,
+    sql::SqlBuilder,
+};
+
+/// A live (not soft-deleted) lead of the caller's organization, or NOT_FOUND. Used by every
+/// mutation that hangs something off a lead.
+pub async fn find_live(ctx: &Context<'_>, id: Uuid) -> ApiResult<leads::Model> {
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(ctx.principal()?.organization_id);
+    let id = sql.bind(id);
+    sql.push(&format!(
+        "SELECT * FROM leads WHERE organization_id = {org} AND id = {id} AND deleted_at IS NULL"
+    ));
+    leads::Model::find_by_statement(sql.build()).one(ctx.db()).await?.ok_or(ApiError::NotFound("lead"))
+}

@@ -1,0 +1,231 @@
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::leads;
+
+use super::{Lead, LeadId, LeadStatus, Temperature};
+use crate::{
+    error::{ApiError, ApiResult},
+    graphql::{
+        ContextExt, CountSource, KeysetCursor, NodeKind, OrderDirection, Page, PageArgs, Sort,
+        connection, decode_id, encode_cursor, keyset_page, timestamp_key,
+    },
+    sql::{SqlBuilder, contains_pattern},
+};
+
+#[derive(InputObject, Default)]
+pub struct LeadFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<LeadStatus>>,
+    /// Any of these temperatures.
+    pub temperature: Option<Vec<Temperature>>,
+    pub assigned_to_id: Option<ID>,
+    /// Only leads nobody is assigned to.
+    pub unassigned: Option<bool>,
+    pub company_id: Option<ID>,
+    pub score_min: Option<i32>,
+    pub score_max: Option<i32>,
+    /// Leads having at least one of these tags.
+    pub tags_any: Option<Vec<String>>,
+    /// Leads having all of these tags.
+    pub tags_all: Option<Vec<String>>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the name, e-mail or company name.
+    pub search: Option<String>,
+    /// true: only soft-deleted leads (the trash); false or absent: only live ones.
+    pub deleted: Option<bool>,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LeadOrderField {
+    Score,
+    CreatedAt,
+    UpdatedAt,
+    LastName,
+}
+
+/// Ties are broken by id, in the same direction, so pages never overlap or skip.
+#[derive(InputObject)]
+pub struct LeadOrder {
+    pub field: LeadOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl LeadOrderField {
+    fn sort(self, descending: bool) -> Sort {
+        let (column, sql_type) = match self {
+            Self::Score => ("score", "integer"),
+            Self::CreatedAt => ("created_at", "timestamptz"),
+            Self::UpdatedAt => ("updated_at", "timestamptz"),
+            Self::LastName => ("last_name", "text"),
+        };
+        Sort { column, sql_type, descending }
+    }
+
+    fn key(self, lead: &leads::Model) -> String {
+        match self {
+            Self::Score => lead.score.to_string(),
+            Self::CreatedAt => timestamp_key(&lead.created_at),
+            Self::UpdatedAt => timestamp_key(&lead.updated_at),
+            Self::LastName => lead.last_name.clone(),
+        }
+    }
+}
+
+/// The filter as SQL conditions on `t` (leads), every value bound.
+struct LeadConditions {
+    status: Vec<String>,
+    temperature: Vec<String>,
+    assigned_to: Option<uuid::Uuid>,
+    unassigned: bool,
+    company: Option<uuid::Uuid>,
+    score_min: Option<i32>,
+    score_max: Option<i32>,
+    tags_any: Vec<String>,
+    tags_all: Vec<String>,
+    created_after: Option<DateTime<Utc>>,
+    created_before: Option<DateTime<Utc>>,
+    search: Option<String>,
+    deleted: bool,
+}
+
+impl LeadConditions {
+    fn parse(filter: LeadFilter) -> ApiResult<Self> {
+        let score = |field, value: Option<i32>| {
+            value.map(|v| crate::validation::range(field, v, 0, 100)).transpose()
+        };
+        if filter.search.as_deref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(ApiError::bad_input("search", "`search` is longer than 200 characters"));
+        }
+        Ok(Self {
+            status: filter.status.unwrap_or_default().iter().map(|s| s.as_db().to_owned()).collect(),
+            temperature: filter
+                .temperature
+                .unwrap_or_default()
+                .iter()
+                .map(|t| t.as_db().to_owned())
+                .collect(),
+            assigned_to: filter
+                .assigned_to_id
+                .map(|id| decode_id(&id, NodeKind::User, "assignedToId"))
+                .transpose()?,
+            unassigned: filter.unassigned.unwrap_or(false),
+            company: filter.company_id.map(|id| decode_id(&id, NodeKind::Company, "companyId")).transpose()?,
+            score_min: score("scoreMin", filter.score_min)?,
+            score_max: score("scoreMax", filter.score_max)?,
+            tags_any: filter.tags_any.unwrap_or_default(),
+            tags_all: filter.tags_all.unwrap_or_default(),
+            created_after: filter.created_after,
+            created_before: filter.created_before,
+            search: filter.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+            deleted: filter.deleted.unwrap_or(false),
+        })
+    }
+
+    fn apply(&self, sql: &mut SqlBuilder) {
+        sql.push(if self.deleted { " AND t.deleted_at IS NOT NULL" } else { " AND t.deleted_at IS NULL" });
+        if !self.status.is_empty() {
+            let p = sql.bind(self.status.clone());
+            sql.push(&format!(" AND t.status = ANY({p})"));
+        }
+        if !self.temperature.is_empty() {
+            let p = sql.bind(self.temperature.clone());
+            sql.push(&format!(" AND t.temperature = ANY({p})"));
+        }
+        if let Some(user) = self.assigned_to {
+            let p = sql.bind(user);
+            sql.push(&format!(" AND t.assigned_to_id = {p}"));
+        }
+        if self.unassigned {
+            sql.push(" AND t.assigned_to_id IS NULL");
+        }
+        if let Some(company) = self.company {
+            let p = sql.bind(company);
+            sql.push(&format!(" AND t.company_id = {p}"));
+        }
+        if let Some(min) = self.score_min {
+            let p = sql.bind(min);
+            sql.push(&format!(" AND t.score >= {p}"));
+        }
+        if let Some(max) = self.score_max {
+            let p = sql.bind(max);
+            sql.push(&format!(" AND t.score <= {p}"));
+        }
+        if !self.tags_any.is_empty() {
+            let p = sql.bind(self.tags_any.clone());
+            sql.push(&format!(" AND t.tags && {p}::text[]"));
+        }
+        if !self.tags_all.is_empty() {
+            let p = sql.bind(self.tags_all.clone());
+            sql.push(&format!(" AND t.tags @> {p}::text[]"));
+        }
+        if let Some(after) = self.created_after {
+            let p = sql.bind(after);
+            sql.push(&format!(" AND t.created_at >= {p}"));
+        }
+        if let Some(before) = self.created_before {
+            let p = sql.bind(before);
+            sql.push(&format!(" AND t.created_at < {p}"));
+        }
+        if let Some(search) = &self.search {
+            let pattern = sql.bind(contains_pattern(search));
+            // The expression matches the trigram index `leads_search`.
+            sql.push(&format!(
+                " AND (lower(t.first_name || ' ' || t.last_name || ' ' || t.email) LIKE {pattern}
+                   OR t.company_id IN (SELECT c.id FROM companies c
+                                       WHERE c.organization_id = t.organization_id
+                                         AND lower(c.name) LIKE {pattern}))"
+            ));
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct LeadQuery;
+
+#[Object]
+impl LeadQuery {
+    /// Leads matching `filter`, newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LeadFilter>,
+        order_by: Option<LeadOrder>,
+    ) -> async_graphql::Result<Page<Lead>> {
+        let principal = ctx.principal()?;
+        let window = PageArgs { first, after, last, before }.window()?;
+        let conditions = LeadConditions::parse(filter.unwrap_or_default())?;
+        let (field, direction) = order_by
+            .map(|o| (o.field, o.direction))
+            .unwrap_or((LeadOrderField::CreatedAt, OrderDirection::Desc));
+        let (slice, count) = keyset_page::<leads::Model>(
+            ctx.db(),
+            "leads",
+            principal.organization_id,
+            &|sql| conditions.apply(sql),
+            field.sort(direction == OrderDirection::Desc),
+            &window,
+        )
+        .await?;
+        Ok(connection(
+            slice,
+            CountSource::Sql(count),
+            move |lead| encode_cursor(&KeysetCursor(field.key(lead), lead.id)),
+            Lead,
+        ))
+    }
+
+    /// One lead (also when soft-deleted), or null when there is none with this id in your
+    /// organization.
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Lead>> {
+        let id = decode_id(&id, NodeKind::Lead, "id")?;
+        Ok(ctx.loader()?.load_one(LeadId(id)).await?.map(Lead))
+    }
+}

@@ -1,0 +1,32 @@
+//! LeadGraph: a multi-tenant GraphQL backend for lead management, with tenant isolation
+//! enforced by PostgreSQL Row Level Security. README.md has the map; in short:
+//!
+//! - shared machinery: [`config`], [`db`], [`tenancy`] (principal, tenant transaction,
+//!   self-check), [`auth`], [`graphql`] (schema, HTTP, pagination, loaders, limits),
+//!   [`error`], [`server`];
+//! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
+//!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
+//! - [`seed`]: the demo data of `leadgraph seed-demo`.
+
+pub mod activities;
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod companies;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod leads;
+pub mod notes;
+pub mod organizations;
+pub mod seed;
+pub mod server;
+pub mod sql;
+pub mod state;
+pub mod telemetry;
+pub mod tenancy;
+mod text_enum;
+pub mod users;
+pub mod validation;

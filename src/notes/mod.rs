@@ -1,0 +1,6 @@
+//! Notes on leads. A private note is visible to its author only: the `lead_notes` policy
+//! enforces it, so lists, counts and lookups all agree.
+
+mod graphql;
+
+pub use graphql::{LeadNotesPage, NOTES_OF_LEAD, Note, NoteMutation};

@@ -1,0 +1,127 @@
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::organizations;
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use uuid::Uuid;
+
+use crate::{
+    audit,
+    error::{ApiError, ApiResult},
+    graphql::{ContextExt, NodeKind},
+    sql::SqlBuilder,
+    validation,
+};
+
+crate::text_enum! {
+    Plan {
+        Free => "free",
+        Starter => "starter",
+        Professional => "professional",
+        Enterprise => "enterprise",
+    }
+}
+
+pub struct Organization(pub organizations::Model);
+
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        NodeKind::Organization.id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Used to sign in: unique across LeadGraph.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn plan(&self) -> async_graphql::Result<Plan> {
+        Ok(Plan::from_db(&self.0.plan)?)
+    }
+    /// How many leads the plan allows; null for unlimited.
+    async fn lead_quota(&self) -> Option<i32> {
+        self.0.lead_quota
+    }
+    async fn settings(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.settings)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.into()
+    }
+}
+
+/// The organization row, as visible under the current tenant.
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<organizations::Model> {
+    let mut sql = SqlBuilder::new("");
+    let id = sql.bind(id);
+    sql.push(&format!("SELECT * FROM organizations WHERE id = {id}"));
+    organizations::Model::find_by_statement(sql.build())
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))
+}
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// The caller's organization.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        let principal = ctx.principal()?;
+        Ok(Organization(find(ctx.db(), principal.organization_id).await?))
+    }
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub name: Option<String>,
+    /// Replaces the settings object as a whole.
+    pub settings: Option<Json<serde_json::Value>>,
+}
+
+#[derive(SimpleObject)]
+pub struct OrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Renames the organization or replaces its settings. OWNER and ADMIN only.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> async_graphql::Result<OrganizationPayload> {
+        let principal = ctx.admin()?;
+        let name = input.name.as_deref().map(|n| validation::text("name", n, 200)).transpose()?;
+        let settings = input
+            .settings
+            .map(|Json(s)| validation::json_object("settings", s, 64 * 1024))
+            .transpose()?;
+        let mut sql = SqlBuilder::new("");
+        let id = sql.bind(principal.organization_id);
+        let name_param = sql.bind(name.clone());
+        let settings_param = sql.bind(settings.clone());
+        sql.push(&format!(
+            "UPDATE organizations SET name = coalesce({name_param}, name),
+                                      settings = coalesce({settings_param}, settings)
+             WHERE id = {id} RETURNING *"
+        ));
+        let organization = organizations::Model::find_by_statement(sql.build())
+            .one(ctx.db())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::NotFound("organization"))?;
+        audit::record(ctx, "organization.update", "organization", Some(organization.id),
+            serde_json::json!({ "name": name, "settings": settings }))
+        .await?;
+        Ok(OrganizationPayload { organization: Organization(organization) })
+    }
+}

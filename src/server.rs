@@ -1,0 +1,142 @@
+//! The HTTP server: routes, middleware (request ids, tracing, body limit, panics), health
+//! checks, the start-up self-check, and graceful shutdown.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::{Request, StatusCode},
+    response::IntoResponse,
+    routing::get,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use tokio::net::TcpListener;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::JwtKeys,
+    config::{Config, ConfigError},
+    db,
+    graphql::{
+        build_schema,
+        http::{HttpState, graphiql, graphql_get, graphql_post},
+    },
+    state::AppState,
+    tenancy::{SelfCheckError, self_check},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot connect with DATABASE_URL: {0}")]
+    Connect(#[source] sea_orm::DbErr),
+    #[error(transparent)]
+    SelfCheck(#[from] SelfCheckError),
+}
+
+/// Connects as the app role and runs the self-check: nothing is served when it fails.
+pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
+    let jwt = JwtKeys::new(config.require_jwt_secret()?, config.access_token_ttl);
+    let db = db::connect(&config.database_url, config.db_pool_size).await.map_err(StartupError::Connect)?;
+    self_check(&db).await?;
+    Ok(AppState {
+        db,
+        jwt,
+        refresh_token_ttl: config.refresh_token_ttl,
+        limits: config.limits.clone(),
+    })
+}
+
+pub fn router(app: AppState) -> Router {
+    let schema = build_schema(app.clone());
+    let body_limit = app.limits.max_body_bytes;
+    let health = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(app.db.clone());
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .with_state(HttpState { app, schema })
+        .merge(health)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Ready when the database answers and every migration has run.
+async fn readyz(State(db): State<DatabaseConnection>) -> impl IntoResponse {
+    let reachable = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT 1"))
+        .await
+        .is_ok();
+    if !reachable {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    }
+    match db::pending_migrations(&db).await {
+        Ok(pending) if pending.is_empty() => (StatusCode::OK, "ready"),
+        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "migration status unknown"),
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
+/// `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    app: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+    tokio::select! {
+        result = server => result,
+        _ = async {
+            let _ = stopping_rx.await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(?grace, "in-flight requests did not finish in time; exiting");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

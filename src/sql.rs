@@ -1,0 +1,104 @@
+//! A tiny builder for hand-written SQL with numbered parameters. Dynamic filters stay readable
+//! SQL, and every value is bound, never formatted in.
+
+use sea_orm::{DbBackend, Statement, Value};
+
+#[derive(Default, Clone)]
+pub struct SqlBuilder {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl SqlBuilder {
+    pub fn new(sql: &str) -> Self {
+        Self { sql: sql.to_owned(), values: Vec::new() }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Binds `value` and returns its placeholder (`$n`).
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    pub fn build(&self) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Postgres, &self.sql, self.values.clone())
+    }
+}
+
+/// The `SET` list of a partial update, and the audit record of what it changes.
+#[derive(Default)]
+pub struct Changes {
+    assignments: Vec<(&'static str, Value)>,
+    audit: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Changes {
+    /// Sets `column` to `value`; `field` and `shown` are what the audit log records.
+    pub fn set(
+        &mut self,
+        column: &'static str,
+        value: impl Into<Value>,
+        field: &str,
+        shown: serde_json::Value,
+    ) {
+        self.assignments.push((column, value.into()));
+        self.audit.insert(field.to_owned(), shown);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.assignments.is_empty()
+    }
+
+    pub fn audit(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.audit.clone())
+    }
+
+    /// `UPDATE table SET ... WHERE organization_id = $1 AND id = $2 AND <condition> RETURNING *`.
+    pub fn update(
+        &self,
+        table: &str,
+        organization_id: uuid::Uuid,
+        id: uuid::Uuid,
+        condition: &str,
+    ) -> Statement {
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(organization_id);
+        let id = sql.bind(id);
+        let sets: Vec<String> = self
+            .assignments
+            .iter()
+            .map(|(column, value)| format!("{column} = {}", sql.bind(value.clone())))
+            .collect();
+        sql.push(&format!(
+            "UPDATE {table} SET {} WHERE organization_id = {org} AND id = {id} {condition} RETURNING *",
+            sets.join(", ")
+        ));
+        sql.build()
+    }
+}
+
+/// One row of a tenant table by id (as visible under the current policies).
+pub async fn find_by_id<M: sea_orm::FromQueryResult>(
+    conn: &impl sea_orm::ConnectionTrait,
+    table: &str,
+    organization_id: uuid::Uuid,
+    id: uuid::Uuid,
+) -> Result<Option<M>, sea_orm::DbErr> {
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(organization_id);
+    let id = sql.bind(id);
+    sql.push(&format!("SELECT * FROM {table} WHERE organization_id = {org} AND id = {id}"));
+    M::find_by_statement(sql.build()).one(conn).await
+}
+
+/// `%value%` for a case-insensitive LIKE, with the wildcards in `value` escaped.
+pub fn contains_pattern(value: &str) -> String {
+    let escaped =
+        value.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -1,0 +1,75 @@
+//! The request's one transaction. It begins by setting the tenant **transaction-locally**
+//! (`set_config(..., true)`), so a pooled connection never carries a tenant into the next
+//! request, and the policies fail closed when nothing is set.
+
+use std::time::Duration;
+
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+/// What the transaction-local settings say about the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct TenantSettings {
+    pub organization_id: Uuid,
+    pub user_id: Uuid,
+}
+
+pub struct TenantTx {
+    tx: DatabaseTransaction,
+}
+
+impl TenantTx {
+    /// Begins a transaction (read-only for queries) with a statement timeout and, when known,
+    /// the tenant: one statement after BEGIN.
+    pub async fn begin(
+        db: &DatabaseConnection,
+        read_only: bool,
+        statement_timeout: Duration,
+        tenant: Option<TenantSettings>,
+    ) -> Result<Self, DbErr> {
+        let mode = if read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+        let tx = db.begin_with_config(None, Some(mode)).await?;
+        let (org, user) = match tenant {
+            Some(t) => (t.organization_id.to_string(), t.user_id.to_string()),
+            None => (String::new(), String::new()),
+        };
+        tx.execute_raw(Statement::from_sql_and_values(
+            tx.get_database_backend(),
+            "SELECT set_config('statement_timeout', $1, true), \
+                    set_config('app.current_organization_id', $2, true), \
+                    set_config('app.current_user_id', $3, true)",
+            [statement_timeout.as_millis().to_string().into(), org.into(), user.into()],
+        ))
+        .await?;
+        Ok(Self { tx })
+    }
+
+    /// Sets the tenant of a transaction that began without one. Only authentication does this
+    /// (sign-up and login), right after it has established who the caller is.
+    pub async fn set_tenant(&self, tenant: TenantSettings) -> Result<(), DbErr> {
+        self.tx
+            .execute_raw(Statement::from_sql_and_values(
+                self.tx.get_database_backend(),
+                "SELECT set_config('app.current_organization_id', $1, true), \
+                        set_config('app.current_user_id', $2, true)",
+                [tenant.organization_id.to_string().into(), tenant.user_id.to_string().into()],
+            ))
+            .await
+            .map(|_| ())
+    }
+
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+}

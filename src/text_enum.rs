@@ -1,0 +1,28 @@
+//! `text_enum!`: a GraphQL enum stored as a lower-case text column (checked by a CHECK
+//! constraint in the migration), with the conversions both ways.
+
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $db:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The value stored in the database.
+            pub fn as_db(self) -> &'static str {
+                match self { $(Self::$variant => $db),+ }
+            }
+
+            /// Parses a stored value; anything else means the schema and code disagree.
+            pub fn from_db(value: &str) -> $crate::error::ApiResult<Self> {
+                match value {
+                    $($db => Ok(Self::$variant),)+
+                    other => Err($crate::error::ApiError::internal(anyhow::anyhow!(
+                        "unknown {} value {other:?} in the database", stringify!($name)
+                    ))),
+                }
+            }
+        }
+    };
+}

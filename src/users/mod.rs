@@ -1,0 +1,25 @@
+//! Users of an organization: the `User` type, `me` and `users`, and user management
+//! (OWNER/ADMIN): create, change role, deactivate.
+
+mod loader;
+mod mutation;
+mod query;
+mod types;
+
+pub use loader::UserId;
+pub use mutation::UserMutation;
+pub use query::UserQuery;
+pub use types::User;
+
+use async_graphql::Context;
+use uuid::Uuid;
+
+use crate::graphql::ContextExt;
+
+/// Resolves an optional user reference through the request's loader.
+pub async fn load(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<User>> {
+    match id {
+        Some(id) => Ok(ctx.loader()?.load_one(UserId(id)).await?.map(User)),
+        None => Ok(None),
+    }
+}
