@@ -9,7 +9,11 @@ use migration::{Migrator, MigratorTrait};
 use crate::{config::Config, db, graphql::export_sdl, seed, server, telemetry};
 
 #[derive(Parser, Debug)]
-#[command(name = "leadgraph", version, about = "Multi-tenant GraphQL backend over PostgreSQL RLS")]
+#[command(
+    name = "leadgraph",
+    version,
+    about = "Multi-tenant GraphQL backend over PostgreSQL RLS"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -54,7 +58,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Needs no configuration: the schema is code.
         let sdl = export_sdl();
         match output {
-            Some(path) => std::fs::write(path, sdl).with_context(|| format!("writing {}", path.display()))?,
+            Some(path) => {
+                std::fs::write(path, sdl).with_context(|| format!("writing {}", path.display()))?
+            }
             None => print!("{sdl}"),
         }
         return Ok(());
@@ -68,7 +74,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", config.bind_addr))?;
             tracing::info!(address = %config.bind_addr, "serving GraphQL at /graphql, GraphiQL at /");
-            server::serve(listener, app, server::shutdown_signal(), config.shutdown_timeout).await?;
+            server::serve(
+                listener,
+                app,
+                server::shutdown_signal(),
+                config.shutdown_timeout,
+            )
+            .await?;
         }
         Command::DbInit => {
             let database = db::bootstrap(
@@ -90,7 +102,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::SeedDemo { leads } => {
-            let db = db::connect(&config.database_url, 2).await.context("connecting with DATABASE_URL")?;
+            let db = db::connect(&config.database_url, 2)
+                .await
+                .context("connecting with DATABASE_URL")?;
             let started = std::time::Instant::now();
             let counts = seed::seed_demo(&db, leads).await?;
             tracing::info!(?counts, elapsed = ?started.elapsed(), "demo data loaded");

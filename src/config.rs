@@ -137,15 +137,21 @@ impl Config {
     }
 
     pub fn require_migration_url(&self) -> Result<&Secret, ConfigError> {
-        self.migration_database_url.as_ref().ok_or(ConfigError::Missing("MIGRATION_DATABASE_URL"))
+        self.migration_database_url
+            .as_ref()
+            .ok_or(ConfigError::Missing("MIGRATION_DATABASE_URL"))
     }
 
     pub fn require_jwt_secret(&self) -> Result<&Secret, ConfigError> {
-        self.jwt_secret.as_ref().ok_or(ConfigError::Missing("JWT_SECRET"))
+        self.jwt_secret
+            .as_ref()
+            .ok_or(ConfigError::Missing("JWT_SECRET"))
     }
 
     pub fn require_admin_url(&self) -> Result<&Secret, ConfigError> {
-        self.admin_database_url.as_ref().ok_or(ConfigError::Missing("ADMIN_DATABASE_URL"))
+        self.admin_database_url
+            .as_ref()
+            .ok_or(ConfigError::Missing("ADMIN_DATABASE_URL"))
     }
 }
 
@@ -166,10 +172,13 @@ impl Env<'_> {
     {
         match self.optional(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-                name,
-                reason: e.to_string(),
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: e.to_string(),
+                }),
         }
     }
 }
@@ -179,7 +188,12 @@ mod tests {
     use super::*;
 
     fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     const SECRET: (&str, &str) = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
@@ -187,20 +201,29 @@ mod tests {
     #[test]
     fn missing_database_url_is_named() {
         let err = Config::from_lookup(lookup(&[SECRET])).unwrap_err();
-        assert_eq!(err.to_string(), "environment variable DATABASE_URL is required but not set");
+        assert_eq!(
+            err.to_string(),
+            "environment variable DATABASE_URL is required but not set"
+        );
     }
 
     #[test]
     fn jwt_secret_is_required_only_when_asked_for() {
         let config = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://x")])).unwrap();
         let err = config.require_jwt_secret().unwrap_err();
-        assert_eq!(err.to_string(), "environment variable JWT_SECRET is required but not set");
+        assert_eq!(
+            err.to_string(),
+            "environment variable JWT_SECRET is required but not set"
+        );
     }
 
     #[test]
     fn missing_database_url_message_is_exact() {
         let err = Config::from_lookup(lookup(&[SECRET])).unwrap_err();
-        assert_eq!(err.to_string(), "environment variable DATABASE_URL is required but not set");
+        assert_eq!(
+            err.to_string(),
+            "environment variable DATABASE_URL is required but not set"
+        );
     }
 
     #[test]
@@ -211,7 +234,10 @@ mod tests {
             ("DB_POOL_SIZE", "many"),
         ]))
         .unwrap_err();
-        assert!(err.to_string().starts_with("environment variable DB_POOL_SIZE is invalid"));
+        assert!(
+            err.to_string()
+                .starts_with("environment variable DB_POOL_SIZE is invalid")
+        );
     }
 
     #[test]

@@ -16,7 +16,10 @@ pub enum ApiError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    BadUserInput { field: Option<&'static str>, message: String },
+    BadUserInput {
+        field: Option<&'static str>,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -45,7 +48,10 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
-        Self::BadUserInput { field: Some(field), message: message.into() }
+        Self::BadUserInput {
+            field: Some(field),
+            message: message.into(),
+        }
     }
 
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
@@ -97,9 +103,10 @@ pub fn pg_code(err: &DbErr) -> Option<String> {
         _ => return None,
     };
     match runtime {
-        RuntimeErr::SqlxError(sqlx) => {
-            sqlx.as_database_error().and_then(|db| db.code()).map(|c| c.into_owned())
-        }
+        RuntimeErr::SqlxError(sqlx) => sqlx
+            .as_database_error()
+            .and_then(|db| db.code())
+            .map(|c| c.into_owned()),
         _ => None,
     }
 }
@@ -121,7 +128,9 @@ pub fn annotate(error: &mut ServerError) -> bool {
         ApiError::BadUserInput { field, .. } => *field,
         _ => None,
     };
-    let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    let extensions = error
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default);
     extensions.set("code", code);
     if let Some(field) = field {
         extensions.set("field", field);
@@ -149,7 +158,10 @@ mod tests {
     fn every_variant_maps_to_its_code() {
         let cases = [
             (ApiError::Unauthenticated, "UNAUTHENTICATED"),
-            (ApiError::InvalidCredentials("invalid credentials"), "UNAUTHENTICATED"),
+            (
+                ApiError::InvalidCredentials("invalid credentials"),
+                "UNAUTHENTICATED",
+            ),
             (ApiError::Forbidden("no"), "FORBIDDEN"),
             (ApiError::NotFound("lead"), "NOT_FOUND"),
             (ApiError::bad_input("email", "bad"), "BAD_USER_INPUT"),
@@ -159,20 +171,28 @@ mod tests {
             (ApiError::internal(anyhow::anyhow!("boom")), "INTERNAL"),
         ];
         for (err, code) in cases {
-            assert_eq!(extension(&annotated(err), "code"), Some(Value::String(code.into())));
+            assert_eq!(
+                extension(&annotated(err), "code"),
+                Some(Value::String(code.into()))
+            );
         }
     }
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let error = annotated(ApiError::internal(anyhow::anyhow!("relation \"leads\" does not exist")));
+        let error = annotated(ApiError::internal(anyhow::anyhow!(
+            "relation \"leads\" does not exist"
+        )));
         assert_eq!(error.message, "internal error");
     }
 
     #[test]
     fn bad_input_names_the_field() {
         let error = annotated(ApiError::bad_input("email", "not an e-mail"));
-        assert_eq!(extension(&error, "field"), Some(Value::String("email".into())));
+        assert_eq!(
+            extension(&error, "field"),
+            Some(Value::String("email".into()))
+        );
     }
 
     #[test]

@@ -31,7 +31,13 @@ pub const DEMO_ORGANIZATIONS: [DemoOrganization; 2] = [
     },
 ];
 
-pub const DEMO_ROLES: [Role; 5] = [Role::Owner, Role::Admin, Role::Manager, Role::Agent, Role::Viewer];
+pub const DEMO_ROLES: [Role; 5] = [
+    Role::Owner,
+    Role::Admin,
+    Role::Manager,
+    Role::Agent,
+    Role::Viewer,
+];
 
 /// The login e-mail of a demo user, e.g. `agent@acme.test`.
 pub fn demo_email(role: Role, slug: &str) -> String {
@@ -99,10 +105,17 @@ pub async fn seed_demo(db: &DatabaseConnection, leads: u32) -> Result<SeedCounts
         counts.companies += run(COMPANIES, vec![org.id.into(), companies.into()]).await?;
         counts.leads += run(
             LEADS,
-            vec![org.id.into(), leads.into(), companies.into(), agent.into(), manager.into()],
+            vec![
+                org.id.into(),
+                leads.into(),
+                companies.into(),
+                agent.into(),
+                manager.into(),
+            ],
         )
         .await?;
-        counts.activities += run(ACTIVITIES, vec![org.id.into(), leads.into(), agent.into()]).await?;
+        counts.activities +=
+            run(ACTIVITIES, vec![org.id.into(), leads.into(), agent.into()]).await?;
         counts.notes += run(NOTES, vec![org.id.into(), leads.into(), agent.into()]).await?;
         tx.commit().await?;
     }
@@ -116,7 +129,10 @@ pub fn user_id(org: Uuid, role: Role) -> Uuid {
 
 fn capitalize(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 // Derived ids: md5 of (organization, kind, row number) read as a uuid.

@@ -43,7 +43,9 @@ pub enum StartupError {
 /// Connects as the app role and runs the self-check: nothing is served when it fails.
 pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(config.require_jwt_secret()?, config.access_token_ttl);
-    let db = db::connect(&config.database_url, config.db_pool_size).await.map_err(StartupError::Connect)?;
+    let db = db::connect(&config.database_url, config.db_pool_size)
+        .await
+        .map_err(StartupError::Connect)?;
     self_check(&db).await?;
     Ok(AppState {
         db,
@@ -82,7 +84,10 @@ pub fn router(app: AppState) -> Router {
 /// Ready when the database answers and every migration has run.
 async fn readyz(State(db): State<DatabaseConnection>) -> impl IntoResponse {
     let reachable = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT 1"))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT 1",
+        ))
         .await
         .is_ok();
     if !reachable {
@@ -104,12 +109,15 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            let _ = stopping_tx.send(());
-        });
+    let server = axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stopping_tx.send(());
+    });
     tokio::select! {
         result = server => result,
         _ = async {

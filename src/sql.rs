@@ -11,7 +11,10 @@ pub struct SqlBuilder {
 
 impl SqlBuilder {
     pub fn new(sql: &str) -> Self {
-        Self { sql: sql.to_owned(), values: Vec::new() }
+        Self {
+            sql: sql.to_owned(),
+            values: Vec::new(),
+        }
     }
 
     pub fn push(&mut self, sql: &str) -> &mut Self {
@@ -92,13 +95,19 @@ pub async fn find_by_id<M: sea_orm::FromQueryResult>(
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(organization_id);
     let id = sql.bind(id);
-    sql.push(&format!("SELECT * FROM {table} WHERE organization_id = {org} AND id = {id}"));
+    sql.push(&format!(
+        "SELECT * FROM {table} WHERE organization_id = {org} AND id = {id}"
+    ));
     M::find_by_statement(sql.build()).one(conn).await
 }
 
 /// `%value%` for a case-insensitive LIKE, with the wildcards in `value` escaped.
 pub fn contains_pattern(value: &str) -> String {
-    let escaped =
-        value.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = value
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }

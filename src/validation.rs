@@ -7,16 +7,26 @@ use crate::error::{ApiError, ApiResult};
 pub fn text(field: &'static str, value: &str, max: usize) -> ApiResult<String> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(ApiError::bad_input(field, format!("`{field}` must not be empty")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must not be empty"),
+        ));
     }
     if value.chars().count() > max {
-        return Err(ApiError::bad_input(field, format!("`{field}` is longer than {max} characters")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` is longer than {max} characters"),
+        ));
     }
     Ok(value.to_owned())
 }
 
 /// Like [`text`], for optional fields: empty means absent.
-pub fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+pub fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> ApiResult<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) => text(field, value, max).map(Some),
@@ -27,7 +37,10 @@ pub fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Ap
 pub fn email(field: &'static str, value: &str) -> ApiResult<String> {
     let value = value.trim().to_lowercase();
     if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) {
-        return Err(ApiError::bad_input(field, format!("`{field}` is not a valid e-mail address")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` is not a valid e-mail address"),
+        ));
     }
     Ok(value)
 }
@@ -35,7 +48,10 @@ pub fn email(field: &'static str, value: &str) -> ApiResult<String> {
 pub fn password(value: &str) -> ApiResult<String> {
     let length = value.chars().count();
     if !(12..=128).contains(&length) {
-        return Err(ApiError::bad_input("password", "`password` must be 12 to 128 characters long"));
+        return Err(ApiError::bad_input(
+            "password",
+            "`password` must be 12 to 128 characters long",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -44,7 +60,9 @@ pub fn password(value: &str) -> ApiResult<String> {
 pub fn slug(value: &str) -> ApiResult<String> {
     let value = value.trim();
     let valid = (1..=63).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if !valid {
@@ -57,20 +75,38 @@ pub fn slug(value: &str) -> ApiResult<String> {
 }
 
 /// An integer within an inclusive range.
-pub fn range<T: PartialOrd + std::fmt::Display>(field: &'static str, value: T, min: T, max: T) -> ApiResult<T> {
+pub fn range<T: PartialOrd + std::fmt::Display>(
+    field: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> ApiResult<T> {
     if value < min || value > max {
-        return Err(ApiError::bad_input(field, format!("`{field}` must be between {min} and {max}")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must be between {min} and {max}"),
+        ));
     }
     Ok(value)
 }
 
 /// A JSON object (custom fields, settings, metadata), at most `max_bytes` when serialized.
-pub fn json_object(field: &'static str, value: serde_json::Value, max_bytes: usize) -> ApiResult<serde_json::Value> {
+pub fn json_object(
+    field: &'static str,
+    value: serde_json::Value,
+    max_bytes: usize,
+) -> ApiResult<serde_json::Value> {
     if !value.is_object() {
-        return Err(ApiError::bad_input(field, format!("`{field}` must be a JSON object")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must be a JSON object"),
+        ));
     }
     if value.to_string().len() > max_bytes {
-        return Err(ApiError::bad_input(field, format!("`{field}` is larger than {max_bytes} bytes")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` is larger than {max_bytes} bytes"),
+        ));
     }
     Ok(value)
 }
@@ -81,7 +117,10 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(email("email", " Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert_eq!(
+            email("email", " Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
         assert!(email("email", "not-an-email").is_err());
         assert!(email("email", &format!("{}@x.io", "a".repeat(260))).is_err());
     }

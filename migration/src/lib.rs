@@ -36,5 +36,9 @@ impl MigratorTrait for Migrator {
 
 /// Runs a migration's SQL script as one unprepared batch.
 pub(crate) async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await.map(|_| ())
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(|_| ())
 }

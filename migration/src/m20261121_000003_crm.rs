@@ -140,6 +140,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, "DROP TABLE lead_notes, activities, leads, companies;").await
+        run_sql(
+            manager,
+            "DROP TABLE lead_notes, activities, leads, companies;",
+        )
+        .await
     }
 }

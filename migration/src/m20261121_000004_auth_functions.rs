@@ -119,7 +119,10 @@ GRANT CREATE ON SCHEMA public TO {auth};
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let auth = roles::AUTH;
-        let drops: String = SIGNATURES.iter().map(|f| format!("DROP FUNCTION {f};\n")).collect();
+        let drops: String = SIGNATURES
+            .iter()
+            .map(|f| format!("DROP FUNCTION {f};\n"))
+            .collect();
         run_sql(
             manager,
             &format!(

@@ -52,7 +52,12 @@ impl TenantTable {
     }
 
     pub fn sql(&self) -> String {
-        let Self { table, tenant_column, privileges, .. } = self;
+        let Self {
+            table,
+            tenant_column,
+            privileges,
+            ..
+        } = self;
         let tenant = format!("{tenant_column} = current_organization_id()");
         let and = |extra: Option<&str>| match extra {
             Some(extra) => format!("{tenant} AND ({extra})"),

@@ -10,9 +10,13 @@ use uuid::Uuid;
 use crate::{
     audit,
     error::ApiError,
-    graphql::{ChildPageKey, ChildRow, ChildTable, ContextExt, LoadResult, NodeKind, TenantLoader, decode_id},
+    graphql::{
+        ChildPageKey, ChildRow, ChildTable, ContextExt, LoadResult, NodeKind, TenantLoader,
+        decode_id,
+    },
     leads::{Lead, LeadId},
     users::User,
+    users::via,
     validation,
 };
 
@@ -78,11 +82,15 @@ impl Activity {
         self.0.created_at.into()
     }
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
-        Ok(ctx.loader()?.load_one(LeadId(self.0.lead_id)).await?.map(Lead))
+        Ok(ctx
+            .loader()?
+            .load_one(LeadId(self.0.lead_id))
+            .await?
+            .map(Lead))
     }
     /// Who logged it.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load(ctx, self.0.user_id).await
+        crate::users::load::<{ via::ACTIVITY_USER }>(ctx, self.0.user_id).await
     }
 }
 
@@ -95,8 +103,11 @@ impl ChildRow for activities::Model {
     }
 }
 
-pub const ACTIVITIES_OF_LEAD: ChildTable =
-    ChildTable { table: "activities", parent_column: "lead_id", condition: "" };
+pub const ACTIVITIES_OF_LEAD: ChildTable = ChildTable {
+    table: "activities",
+    parent_column: "lead_id",
+    condition: "",
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LeadActivitiesPage(pub ChildPageKey);
@@ -105,10 +116,16 @@ impl Loader<LeadActivitiesPage> for TenantLoader {
     type Value = Vec<activities::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[LeadActivitiesPage]) -> LoadResult<HashMap<LeadActivitiesPage, Vec<activities::Model>>> {
+    async fn load(
+        &self,
+        keys: &[LeadActivitiesPage],
+    ) -> LoadResult<HashMap<LeadActivitiesPage, Vec<activities::Model>>> {
         let pages: Vec<_> = keys.iter().map(|k| k.0).collect();
         let loaded = self.first_per_parent(ACTIVITIES_OF_LEAD, &pages).await?;
-        Ok(loaded.into_iter().map(|(key, rows)| (LeadActivitiesPage(key), rows)).collect())
+        Ok(loaded
+            .into_iter()
+            .map(|(key, rows)| (LeadActivitiesPage(key), rows))
+            .collect())
     }
 }
 
@@ -139,12 +156,20 @@ pub struct ActivityMutation;
 impl ActivityMutation {
     /// Records a communication with a live lead. A completed one also updates the lead's
     /// `lastContactedAt`.
-    async fn log_activity(&self, ctx: &Context<'_>, input: LogActivityInput) -> async_graphql::Result<ActivityPayload> {
+    async fn log_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: LogActivityInput,
+    ) -> async_graphql::Result<ActivityPayload> {
         let principal = ctx.writer()?;
         let lead_id = decode_id(&input.lead_id, NodeKind::Lead, "leadId")?;
         let status = input.status.unwrap_or(ActivityStatus::Completed);
         if status == ActivityStatus::Scheduled && input.scheduled_at.is_none() {
-            return Err(ApiError::bad_input("scheduledAt", "a scheduled activity needs `scheduledAt`").into());
+            return Err(ApiError::bad_input(
+                "scheduledAt",
+                "a scheduled activity needs `scheduledAt`",
+            )
+            .into());
         }
         let completed_at = match status {
             ActivityStatus::Completed => Some(input.completed_at.unwrap_or_else(Utc::now)),
@@ -187,10 +212,18 @@ impl ActivityMutation {
             .await
             .map_err(ApiError::from)?;
         }
-        audit::record(ctx, "activity.log", "activity", Some(activity.id), json!({
-            "leadId": lead_id, "kind": activity.kind, "status": activity.status,
-        }))
+        audit::record(
+            ctx,
+            "activity.log",
+            "activity",
+            Some(activity.id),
+            json!({
+                "leadId": lead_id, "kind": activity.kind, "status": activity.status,
+            }),
+        )
         .await?;
-        Ok(ActivityPayload { activity: Activity(activity) })
+        Ok(ActivityPayload {
+            activity: Activity(activity),
+        })
     }
 }

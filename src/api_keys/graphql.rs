@@ -15,6 +15,7 @@ use crate::{
     sql::SqlBuilder,
     tenancy::Scope,
     users::User,
+    users::via,
     validation,
 };
 
@@ -33,11 +34,16 @@ impl ApiKey {
         &self.0.prefix
     }
     async fn scopes(&self) -> async_graphql::Result<Vec<Scope>> {
-        Ok(self.0.scopes.iter().map(|s| Scope::from_db(s)).collect::<ApiResult<Vec<_>>>()?)
+        Ok(self
+            .0
+            .scopes
+            .iter()
+            .map(|s| Scope::from_db(s))
+            .collect::<ApiResult<Vec<_>>>()?)
     }
     /// The key acts on behalf of this user.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load(ctx, Some(self.0.created_by)).await
+        crate::users::load::<{ via::KEY_CREATOR }>(ctx, Some(self.0.created_by)).await
     }
     async fn usage_count(&self) -> i64 {
         self.0.usage_count
@@ -72,8 +78,18 @@ impl ApiKeyQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<ApiKey>> {
         let principal = ctx.admin()?;
-        let window = PageArgs { first, after, last, before }.window()?;
-        let sort = Sort { column: "created_at", sql_type: "timestamptz", descending: true };
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window()?;
+        let sort = Sort {
+            column: "created_at",
+            sql_type: "timestamptz",
+            descending: true,
+        };
         let (slice, count) = keyset_page::<api_keys::Model>(
             ctx.db(),
             "api_keys",
@@ -124,14 +140,20 @@ pub struct ApiKeyMutation;
 #[Object]
 impl ApiKeyMutation {
     /// Creates an API key acting on behalf of the caller. OWNER and ADMIN only.
-    async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> async_graphql::Result<CreateApiKeyPayload> {
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> async_graphql::Result<CreateApiKeyPayload> {
         let principal = ctx.admin()?;
         let name = validation::text("name", &input.name, 100)?;
         if input.scopes.is_empty() {
             return Err(ApiError::bad_input("scopes", "give at least one scope").into());
         }
         if input.expires_at.is_some_and(|at| at <= Utc::now()) {
-            return Err(ApiError::bad_input("expiresAt", "`expiresAt` must be in the future").into());
+            return Err(
+                ApiError::bad_input("expiresAt", "`expiresAt` must be in the future").into(),
+            );
         }
         let mut scopes: Vec<String> = input.scopes.iter().map(|s| s.as_db().to_owned()).collect();
         scopes.sort();
@@ -151,14 +173,26 @@ impl ApiKeyMutation {
         .insert(ctx.db())
         .await
         .map_err(ApiError::from)?;
-        audit::record(ctx, "api_key.create", "api_key", Some(key.id),
-            serde_json::json!({ "name": name, "scopes": scopes, "prefix": secret.prefix }))
+        audit::record(
+            ctx,
+            "api_key.create",
+            "api_key",
+            Some(key.id),
+            serde_json::json!({ "name": name, "scopes": scopes, "prefix": secret.prefix }),
+        )
         .await?;
-        Ok(CreateApiKeyPayload { api_key: ApiKey(key), secret: secret.key })
+        Ok(CreateApiKeyPayload {
+            api_key: ApiKey(key),
+            secret: secret.key,
+        })
     }
 
     /// Revokes a key; requests with it fail from now on. OWNER and ADMIN only.
-    async fn revoke_api_key(&self, ctx: &Context<'_>, input: RevokeApiKeyInput) -> async_graphql::Result<ApiKeyPayload> {
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> async_graphql::Result<ApiKeyPayload> {
         let principal = ctx.admin()?;
         let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;
         let mut sql = SqlBuilder::new("");
@@ -173,7 +207,16 @@ impl ApiKeyMutation {
             .await
             .map_err(ApiError::from)?
             .ok_or(ApiError::NotFound("API key"))?;
-        audit::record(ctx, "api_key.revoke", "api_key", Some(id), serde_json::json!({})).await?;
-        Ok(ApiKeyPayload { api_key: ApiKey(key) })
+        audit::record(
+            ctx,
+            "api_key.revoke",
+            "api_key",
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(ApiKeyPayload {
+            api_key: ApiKey(key),
+        })
     }
 }

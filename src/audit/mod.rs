@@ -39,8 +39,16 @@ pub async fn record(
         },
         api_key_id: principal.api_key_id(),
     };
-    record_as(ctx.db(), &ctx.request().meta, &actor, action, resource_type, resource_id, changes)
-        .await
+    record_as(
+        ctx.db(),
+        &ctx.request().meta,
+        &actor,
+        action,
+        resource_type,
+        resource_id,
+        changes,
+    )
+    .await
 }
 
 pub async fn record_as(

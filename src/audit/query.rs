@@ -23,8 +23,18 @@ impl AuditQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditLog>> {
         let principal = ctx.admin()?;
-        let window = PageArgs { first, after, last, before }.window()?;
-        let sort = Sort { column: "created_at", sql_type: "timestamptz", descending: true };
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window()?;
+        let sort = Sort {
+            column: "created_at",
+            sql_type: "timestamptz",
+            descending: true,
+        };
         let (slice, count) = keyset_page::<audit_logs::Model>(
             ctx.db(),
             "audit_logs",

@@ -2,10 +2,7 @@ use async_graphql::{Context, ID, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::audit_logs;
 
-use crate::{
-    graphql::NodeKind,
-    users::User,
-};
+use crate::{graphql::NodeKind, users::User, users::via};
 
 pub struct AuditLog(pub audit_logs::Model);
 
@@ -27,7 +24,7 @@ impl AuditLog {
     }
     /// The user who acted (for API keys, the key's creator).
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load(ctx, self.0.actor_user_id).await
+        crate::users::load::<{ via::AUDIT_ACTOR }>(ctx, self.0.actor_user_id).await
     }
     async fn api_key_id(&self) -> Option<ID> {
         self.0.actor_api_key_id.map(|id| NodeKind::ApiKey.id(id))

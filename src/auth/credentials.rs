@@ -25,7 +25,11 @@ impl PresentedCredential {
         let header = |name: &str| -> ApiResult<Option<String>> {
             headers
                 .get(name)
-                .map(|v| v.to_str().map(|s| s.trim().to_owned()).map_err(|_| ApiError::Unauthenticated))
+                .map(|v| {
+                    v.to_str()
+                        .map(|s| s.trim().to_owned())
+                        .map_err(|_| ApiError::Unauthenticated)
+                })
                 .transpose()
         };
         if let Some(key) = header("x-api-key")? {
@@ -38,7 +42,9 @@ impl PresentedCredential {
             .strip_prefix("Bearer ")
             .or_else(|| authorization.strip_prefix("bearer "))
         else {
-            return Err(ApiError::InvalidCredentials("expected `Authorization: Bearer <token>`"));
+            return Err(ApiError::InvalidCredentials(
+                "expected `Authorization: Bearer <token>`",
+            ));
         };
         let token = token.trim().to_owned();
         Ok(Some(if ApiKeySecret::prefix_of(&token).is_some() {
@@ -68,8 +74,13 @@ pub async fn authenticate(
         PresentedCredential::AccessToken(token) => {
             let claims = jwt.verify(&token).ok_or(invalid)?;
             Ok(Identity {
-                tenant: TenantSettings { organization_id: claims.org, user_id: claims.sub },
-                credential: Credential::Session { family_id: claims.fam },
+                tenant: TenantSettings {
+                    organization_id: claims.org,
+                    user_id: claims.sub,
+                },
+                credential: Credential::Session {
+                    family_id: claims.fam,
+                },
             })
         }
         PresentedCredential::ApiKey(key) => {
@@ -81,7 +92,9 @@ pub async fn authenticate(
                     [prefix.into(), sha256(&key).into()],
                 ))
                 .await?
-                .ok_or(ApiError::InvalidCredentials("invalid or expired credentials"))?;
+                .ok_or(ApiError::InvalidCredentials(
+                    "invalid or expired credentials",
+                ))?;
             let scopes = row
                 .try_get_by_index::<Vec<String>>(3)?
                 .iter()
@@ -92,7 +105,10 @@ pub async fn authenticate(
                     organization_id: row.try_get_by_index(0)?,
                     user_id: row.try_get_by_index(2)?,
                 },
-                credential: Credential::ApiKey { api_key_id: row.try_get_by_index(1)?, scopes },
+                credential: Credential::ApiKey {
+                    api_key_id: row.try_get_by_index(1)?,
+                    scopes,
+                },
             })
         }
     }
@@ -124,7 +140,9 @@ pub async fn load_principal(tx: &TenantTx, identity: Identity) -> ApiResult<Prin
             ],
         ))
         .await?
-        .ok_or(ApiError::InvalidCredentials("invalid or expired credentials"))?;
+        .ok_or(ApiError::InvalidCredentials(
+            "invalid or expired credentials",
+        ))?;
     Ok(Principal {
         organization_id: identity.tenant.organization_id,
         user_id: identity.tenant.user_id,

@@ -63,7 +63,10 @@ pub struct AuthMutation;
 /// Refuses to re-authenticate inside an authenticated request.
 fn anonymous_only(ctx: &Context<'_>) -> ApiResult<()> {
     if ctx.request().principal.is_some() {
-        return Err(ApiError::bad_input("input", "already authenticated; send this without credentials"));
+        return Err(ApiError::bad_input(
+            "input",
+            "already authenticated; send this without credentials",
+        ));
     }
     Ok(())
 }
@@ -72,21 +75,33 @@ async fn find_user(conn: &impl ConnectionTrait, tenant: TenantSettings) -> ApiRe
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(tenant.organization_id);
     let id = sql.bind(tenant.user_id);
-    sql.push(&format!("SELECT * FROM users WHERE organization_id = {org} AND id = {id}"));
-    users::Model::find_by_statement(sql.build()).one(conn).await?.ok_or(ApiError::NotFound("user"))
+    sql.push(&format!(
+        "SELECT * FROM users WHERE organization_id = {org} AND id = {id}"
+    ));
+    users::Model::find_by_statement(sql.build())
+        .one(conn)
+        .await?
+        .ok_or(ApiError::NotFound("user"))
 }
 
 #[Object]
 impl AuthMutation {
     /// Creates an organization and its first user, who becomes its OWNER.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+    ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
         let name = validation::text("organizationName", &input.organization_name, 200)?;
         let slug = validation::slug(&input.organization_slug)?;
         let email = validation::email("email", &input.email)?;
         let full_name = validation::text("fullName", &input.full_name, 200)?;
         let password = validation::password(&input.password)?;
-        let tenant = TenantSettings { organization_id: Uuid::new_v4(), user_id: Uuid::new_v4() };
+        let tenant = TenantSettings {
+            organization_id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+        };
         let tx = ctx.tenant_tx();
         // The new organization is the tenant being created: policies admit exactly its rows.
         tx.set_tenant(tenant).await.map_err(ApiError::from)?;
@@ -116,9 +131,19 @@ impl AuthMutation {
         .await
         .map_err(ApiError::from)?;
         let issued = session::start(db, ctx.app(), tenant).await?;
-        let actor = Actor { tenant, api_key_id: None };
-        audit::record_as(db, &ctx.request().meta, &actor, "organization.sign_up", "organization",
-            Some(tenant.organization_id), serde_json::json!({ "slug": organization.slug }))
+        let actor = Actor {
+            tenant,
+            api_key_id: None,
+        };
+        audit::record_as(
+            db,
+            &ctx.request().meta,
+            &actor,
+            "organization.sign_up",
+            "organization",
+            Some(tenant.organization_id),
+            serde_json::json!({ "slug": organization.slug }),
+        )
         .await?;
         Ok(AuthPayload {
             access_token: issued.access_token,
@@ -130,7 +155,11 @@ impl AuthMutation {
 
     /// Signs in with the organization's slug, an e-mail and a password. Wrong credentials of
     /// any kind give the same UNAUTHENTICATED error.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> async_graphql::Result<AuthPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
         let tx = ctx.tenant_tx();
         let db = tx.conn();
@@ -139,7 +168,10 @@ impl AuthMutation {
                 db.get_database_backend(),
                 "SELECT organization_id, user_id, password_hash, is_active
                  FROM auth_login_candidate($1, $2)",
-                [input.organization_slug.trim().into(), input.email.trim().into()],
+                [
+                    input.organization_slug.trim().into(),
+                    input.email.trim().into(),
+                ],
             ))
             .await
             .map_err(ApiError::from)?;
@@ -156,7 +188,9 @@ impl AuthMutation {
         };
         let verified = verify_password(input.password, hash).await?;
         let (Some(tenant), true, true) = (tenant, verified, active) else {
-            return Err(ApiError::InvalidCredentials("invalid organization, e-mail or password").into());
+            return Err(
+                ApiError::InvalidCredentials("invalid organization, e-mail or password").into(),
+            );
         };
         tx.set_tenant(tenant).await.map_err(ApiError::from)?;
         db.execute_raw(Statement::from_sql_and_values(
@@ -168,30 +202,49 @@ impl AuthMutation {
         .await
         .map_err(ApiError::from)?;
         let issued = session::start(db, ctx.app(), tenant).await?;
-        let actor = Actor { tenant, api_key_id: None };
-        audit::record_as(db, &ctx.request().meta, &actor, "user.login", "user", Some(tenant.user_id),
-            serde_json::json!({}))
+        let actor = Actor {
+            tenant,
+            api_key_id: None,
+        };
+        audit::record_as(
+            db,
+            &ctx.request().meta,
+            &actor,
+            "user.login",
+            "user",
+            Some(tenant.user_id),
+            serde_json::json!({}),
+        )
         .await?;
         Ok(AuthPayload {
             access_token: issued.access_token,
             refresh_token: issued.refresh_token,
             user: User(find_user(db, tenant).await?),
-            organization: Organization(crate::organizations::find(db, tenant.organization_id).await?),
+            organization: Organization(
+                crate::organizations::find(db, tenant.organization_id).await?,
+            ),
         })
     }
 
     /// Exchanges a refresh token for a new pair. A token works once: presenting a used one
     /// again revokes the whole session, as it signals theft.
-    async fn refresh_session(&self, ctx: &Context<'_>, input: RefreshSessionInput) -> async_graphql::Result<AuthPayload> {
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshSessionInput,
+    ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
-        let (tenant, issued) = session::rotate(&ctx.app().db, ctx.app(), &input.refresh_token).await?;
+        let (tenant, issued) =
+            session::rotate(&ctx.app().db, ctx.app(), &input.refresh_token).await?;
         let tx = ctx.tenant_tx();
         tx.set_tenant(tenant).await.map_err(ApiError::from)?;
         Ok(AuthPayload {
             access_token: issued.access_token,
             refresh_token: issued.refresh_token,
             user: User(find_user(tx.conn(), tenant).await?),
-            organization: Organization(crate::organizations::find(tx.conn(), tenant.organization_id).await?),
+            organization: Organization(
+                crate::organizations::find(tx.conn(), tenant.organization_id).await?,
+            ),
         })
     }
 
@@ -199,10 +252,27 @@ impl AuthMutation {
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
         let principal = ctx.principal()?;
         let Credential::Session { family_id } = principal.credential else {
-            return Err(ApiError::bad_input("input", "API keys have no session; revoke the key instead").into());
+            return Err(ApiError::bad_input(
+                "input",
+                "API keys have no session; revoke the key instead",
+            )
+            .into());
         };
-        session::revoke(ctx.db(), principal.organization_id, principal.user_id, Some(family_id)).await?;
-        audit::record(ctx, "user.logout", "user", Some(principal.user_id), serde_json::json!({})).await?;
+        session::revoke(
+            ctx.db(),
+            principal.organization_id,
+            principal.user_id,
+            Some(family_id),
+        )
+        .await?;
+        audit::record(
+            ctx,
+            "user.logout",
+            "user",
+            Some(principal.user_id),
+            serde_json::json!({}),
+        )
+        .await?;
         Ok(LogoutPayload { success: true })
     }
 }

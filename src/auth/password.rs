@@ -19,7 +19,10 @@ fn argon2() -> Argon2<'static> {
 /// wrong e-mail costs the same time as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2().hash_password(b"no such user", &salt).expect("argon2 hashing").to_string()
+    argon2()
+        .hash_password(b"no such user", &salt)
+        .expect("argon2 hashing")
+        .to_string()
 });
 
 pub async fn hash_password(password: String) -> ApiResult<String> {
@@ -43,7 +46,10 @@ pub async fn verify_password(password: String, hash: Option<String>) -> ApiResul
         };
         let parsed = PasswordHash::new(&hash)
             .map_err(|e| ApiError::internal(anyhow::anyhow!("stored hash: {e}")))?;
-        Ok(argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real)
+        Ok(argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && real)
     })
     .await
     .map_err(ApiError::internal)?
@@ -57,7 +63,11 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong".into(), Some(hash)).await.unwrap());
     }
 

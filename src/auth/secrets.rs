@@ -54,7 +54,10 @@ mod tests {
     #[test]
     fn generated_keys_parse_back_to_their_prefix() {
         let secret = ApiKeySecret::generate();
-        assert_eq!(ApiKeySecret::prefix_of(&secret.key), Some(secret.prefix.as_str()));
+        assert_eq!(
+            ApiKeySecret::prefix_of(&secret.key),
+            Some(secret.prefix.as_str())
+        );
     }
 
     #[test]

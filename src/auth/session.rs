@@ -43,7 +43,9 @@ pub async fn start(
     ))
     .await?;
     Ok(IssuedSession {
-        access_token: app.jwt.issue(tenant.organization_id, tenant.user_id, family),
+        access_token: app
+            .jwt
+            .issue(tenant.organization_id, tenant.user_id, family),
         refresh_token,
     })
 }
@@ -61,7 +63,11 @@ pub async fn rotate(
             db.get_database_backend(),
             "SELECT outcome, organization_id, user_id, family_id
              FROM auth_rotate_refresh_token($1, $2, $3)",
-            [sha256(presented).into(), sha256(&refresh_token).into(), refresh_expiry(app).into()],
+            [
+                sha256(presented).into(),
+                sha256(&refresh_token).into(),
+                refresh_expiry(app).into(),
+            ],
         ))
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("rotation returned no row")))?;
@@ -70,7 +76,9 @@ pub async fn rotate(
         if outcome == "reused" {
             tracing::warn!("refresh token reuse detected; session family revoked");
         }
-        return Err(ApiError::InvalidCredentials("invalid or expired refresh token"));
+        return Err(ApiError::InvalidCredentials(
+            "invalid or expired refresh token",
+        ));
     }
     let tenant = TenantSettings {
         organization_id: row.try_get_by_index(1)?,
@@ -80,7 +88,9 @@ pub async fn rotate(
     Ok((
         tenant,
         IssuedSession {
-            access_token: app.jwt.issue(tenant.organization_id, tenant.user_id, family),
+            access_token: app
+                .jwt
+                .issue(tenant.organization_id, tenant.user_id, family),
             refresh_token,
         },
     ))

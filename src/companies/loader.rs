@@ -15,7 +15,9 @@ impl Loader<CompanyId> for TenantLoader {
 
     async fn load(&self, keys: &[CompanyId]) -> LoadResult<HashMap<CompanyId, companies::Model>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self.by_ids::<companies::Model>("companies", &ids, |m| m.id).await?;
+        let rows = self
+            .by_ids::<companies::Model>("companies", &ids, |m| m.id)
+            .await?;
         Ok(rows.into_iter().map(|(id, m)| (CompanyId(id), m)).collect())
     }
 }
@@ -34,9 +36,15 @@ impl Loader<CompanyLeadsPage> for TenantLoader {
     type Value = Vec<leads::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[CompanyLeadsPage]) -> LoadResult<HashMap<CompanyLeadsPage, Vec<leads::Model>>> {
+    async fn load(
+        &self,
+        keys: &[CompanyLeadsPage],
+    ) -> LoadResult<HashMap<CompanyLeadsPage, Vec<leads::Model>>> {
         let pages: Vec<_> = keys.iter().map(|k| k.0).collect();
         let loaded = self.first_per_parent(LEADS_OF_COMPANY, &pages).await?;
-        Ok(loaded.into_iter().map(|(key, rows)| (CompanyLeadsPage(key), rows)).collect())
+        Ok(loaded
+            .into_iter()
+            .map(|(key, rows)| (CompanyLeadsPage(key), rows))
+            .collect())
     }
 }

@@ -58,14 +58,23 @@ pub struct DeleteCompanyPayload {
 fn domain(value: &str) -> ApiResult<String> {
     let value = validation::text("domain", value, 253)?.to_lowercase();
     if value.contains(char::is_whitespace) || !value.contains('.') {
-        return Err(ApiError::bad_input("domain", "`domain` must look like example.com"));
+        return Err(ApiError::bad_input(
+            "domain",
+            "`domain` must look like example.com",
+        ));
     }
     Ok(value)
 }
 
-fn non_negative<T: PartialOrd + Default + std::fmt::Display>(field: &'static str, value: T) -> ApiResult<T> {
+fn non_negative<T: PartialOrd + Default + std::fmt::Display>(
+    field: &'static str,
+    value: T,
+) -> ApiResult<T> {
     if value < T::default() {
-        return Err(ApiError::bad_input(field, format!("`{field}` must not be negative")));
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must not be negative"),
+        ));
     }
     Ok(value)
 }
@@ -79,34 +88,64 @@ pub struct CompanyMutation;
 
 #[Object]
 impl CompanyMutation {
-    async fn create_company(&self, ctx: &Context<'_>, input: CreateCompanyInput) -> async_graphql::Result<CompanyPayload> {
+    async fn create_company(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCompanyInput,
+    ) -> async_graphql::Result<CompanyPayload> {
         let principal = ctx.writer()?;
         let company = companies::ActiveModel {
             organization_id: Set(principal.organization_id),
             id: Set(Uuid::new_v4()),
             name: Set(validation::text("name", &input.name, 255)?),
             domain: Set(input.domain.as_deref().map(domain).transpose()?),
-            industry: Set(validation::optional_text("industry", input.industry.as_deref(), 100)?),
-            employee_count: Set(input.employee_count.map(|v| non_negative("employeeCount", v)).transpose()?),
-            annual_revenue: Set(input.annual_revenue.map(|v| non_negative("annualRevenue", v)).transpose()?),
+            industry: Set(validation::optional_text(
+                "industry",
+                input.industry.as_deref(),
+                100,
+            )?),
+            employee_count: Set(input
+                .employee_count
+                .map(|v| non_negative("employeeCount", v))
+                .transpose()?),
+            annual_revenue: Set(input
+                .annual_revenue
+                .map(|v| non_negative("annualRevenue", v))
+                .transpose()?),
             fortune_rank: Set(input.fortune_rank.map(fortune_rank).transpose()?),
             headquarters_location: Set(validation::optional_text(
                 "headquartersLocation",
                 input.headquarters_location.as_deref(),
                 255,
             )?),
-            website: Set(validation::optional_text("website", input.website.as_deref(), 500)?),
+            website: Set(validation::optional_text(
+                "website",
+                input.website.as_deref(),
+                500,
+            )?),
             ..Default::default()
         }
         .insert(ctx.db())
         .await
         .map_err(ApiError::from)?;
-        audit::record(ctx, "company.create", "company", Some(company.id), json!({ "name": company.name }))
-            .await?;
-        Ok(CompanyPayload { company: Company(company) })
+        audit::record(
+            ctx,
+            "company.create",
+            "company",
+            Some(company.id),
+            json!({ "name": company.name }),
+        )
+        .await?;
+        Ok(CompanyPayload {
+            company: Company(company),
+        })
     }
 
-    async fn update_company(&self, ctx: &Context<'_>, input: UpdateCompanyInput) -> async_graphql::Result<CompanyPayload> {
+    async fn update_company(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCompanyInput,
+    ) -> async_graphql::Result<CompanyPayload> {
         let principal = ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Company, "id")?;
         let mut changes = Changes::default();
@@ -123,11 +162,15 @@ impl CompanyMutation {
             changes.set("industry", value.clone(), "industry", json!(value));
         }
         if let Some(value) = patch(input.employee_count) {
-            let value = value.map(|v| non_negative("employeeCount", v)).transpose()?;
+            let value = value
+                .map(|v| non_negative("employeeCount", v))
+                .transpose()?;
             changes.set("employee_count", value, "employeeCount", json!(value));
         }
         if let Some(value) = patch(input.annual_revenue) {
-            let value = value.map(|v| non_negative("annualRevenue", v)).transpose()?;
+            let value = value
+                .map(|v| non_negative("annualRevenue", v))
+                .transpose()?;
             changes.set("annual_revenue", value, "annualRevenue", json!(value));
         }
         if let Some(value) = patch(input.fortune_rank) {
@@ -136,7 +179,12 @@ impl CompanyMutation {
         }
         if let Some(value) = patch(input.headquarters_location) {
             let value = validation::optional_text("headquartersLocation", value.as_deref(), 255)?;
-            changes.set("headquarters_location", value.clone(), "headquartersLocation", json!(value));
+            changes.set(
+                "headquarters_location",
+                value.clone(),
+                "headquartersLocation",
+                json!(value),
+            );
         }
         if let Some(value) = patch(input.website) {
             let value = validation::optional_text("website", value.as_deref(), 500)?;
@@ -145,17 +193,28 @@ impl CompanyMutation {
         if changes.is_empty() {
             return Err(ApiError::bad_input("input", "nothing to update").into());
         }
-        let company = companies::Model::find_by_statement(changes.update("companies", principal.organization_id, id, ""))
-            .one(ctx.db())
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::NotFound("company"))?;
+        let company = companies::Model::find_by_statement(changes.update(
+            "companies",
+            principal.organization_id,
+            id,
+            "",
+        ))
+        .one(ctx.db())
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("company"))?;
         audit::record(ctx, "company.update", "company", Some(id), changes.audit()).await?;
-        Ok(CompanyPayload { company: Company(company) })
+        Ok(CompanyPayload {
+            company: Company(company),
+        })
     }
 
     /// Deletes a company; its leads remain, with no company.
-    async fn delete_company(&self, ctx: &Context<'_>, input: DeleteCompanyInput) -> async_graphql::Result<DeleteCompanyPayload> {
+    async fn delete_company(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteCompanyInput,
+    ) -> async_graphql::Result<DeleteCompanyPayload> {
         let principal = ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Company, "id")?;
         let db = ctx.db();
@@ -171,6 +230,8 @@ impl CompanyMutation {
             return Err(ApiError::NotFound("company").into());
         }
         audit::record(ctx, "company.delete", "company", Some(id), json!({})).await?;
-        Ok(DeleteCompanyPayload { deleted_company_id: input.id })
+        Ok(DeleteCompanyPayload {
+            deleted_company_id: input.id,
+        })
     }
 }

@@ -49,18 +49,33 @@ impl CompanyQuery {
         order_by: Option<CompanyOrder>,
     ) -> async_graphql::Result<Page<Company>> {
         let principal = ctx.principal()?;
-        let window = PageArgs { first, after, last, before }.window()?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window()?;
         let filter = filter.unwrap_or_default();
         let (field, direction) = order_by
             .map(|o| (o.field, o.direction))
             .unwrap_or((CompanyOrderField::Name, OrderDirection::Asc));
         let sort = match field {
-            CompanyOrderField::Name => Sort { column: "name", sql_type: "text", descending: false },
-            CompanyOrderField::CreatedAt => {
-                Sort { column: "created_at", sql_type: "timestamptz", descending: false }
-            }
+            CompanyOrderField::Name => Sort {
+                column: "name",
+                sql_type: "text",
+                descending: false,
+            },
+            CompanyOrderField::CreatedAt => Sort {
+                column: "created_at",
+                sql_type: "timestamptz",
+                descending: false,
+            },
         };
-        let sort = Sort { descending: direction == OrderDirection::Desc, ..sort };
+        let sort = Sort {
+            descending: direction == OrderDirection::Desc,
+            ..sort
+        };
         let conditions = |sql: &mut SqlBuilder| {
             if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
                 let pattern = sql.bind(contains_pattern(search));

@@ -57,6 +57,15 @@ impl Company {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Lead>> {
-        child_page(ctx, LEADS_OF_COMPANY, self.0.id, first, after, CompanyLeadsPage, Lead).await
+        child_page(
+            ctx,
+            LEADS_OF_COMPANY,
+            self.0.id,
+            first,
+            after,
+            CompanyLeadsPage,
+            Lead,
+        )
+        .await
     }
 }

@@ -10,7 +10,11 @@ use migration::roles;
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
     #[error("{variable} must connect as the role {expected:?}, not {found:?}")]
-    WrongRole { variable: &'static str, expected: &'static str, found: String },
+    WrongRole {
+        variable: &'static str,
+        expected: &'static str,
+        found: String,
+    },
     #[error("{variable} is not a valid postgres:// URL")]
     BadUrl { variable: &'static str },
     #[error("DATABASE_URL and MIGRATION_DATABASE_URL name different databases")]
@@ -24,8 +28,11 @@ struct Login {
     database: String,
 }
 
-fn parse_login(url: &Secret, variable: &'static str, expected: &'static str)
--> Result<Login, BootstrapError> {
+fn parse_login(
+    url: &Secret,
+    variable: &'static str,
+    expected: &'static str,
+) -> Result<Login, BootstrapError> {
     let bad = || BootstrapError::BadUrl { variable };
     let rest = url
         .expose()
@@ -40,7 +47,11 @@ fn parse_login(url: &Secret, variable: &'static str, expected: &'static str)
     let database = location.split_once('/').map(|(_, db)| db).ok_or_else(bad)?;
     let database = database.split('?').next().unwrap_or_default().to_owned();
     if user != expected {
-        return Err(BootstrapError::WrongRole { variable, expected, found: user.to_owned() });
+        return Err(BootstrapError::WrongRole {
+            variable,
+            expected,
+            found: user.to_owned(),
+        });
     }
     if database.is_empty() {
         return Err(bad());
@@ -81,11 +92,22 @@ pub async fn bootstrap(
     }
     let attributes = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION";
     for (login, role) in [(&owner, roles::OWNER), (&app, roles::APP)] {
-        let password = login.password.as_deref().map(literal).unwrap_or("NULL".into());
-        run(format!("ALTER ROLE {role} LOGIN {attributes} NOBYPASSRLS PASSWORD {password}"))
-            .await?;
+        // A URL without a password leaves the role's password as it is.
+        let password = login
+            .password
+            .as_deref()
+            .map(|p| format!(" PASSWORD {}", literal(p)));
+        run(format!(
+            "ALTER ROLE {role} LOGIN {attributes} NOBYPASSRLS{}",
+            password.unwrap_or_default()
+        ))
+        .await?;
     }
-    run(format!("ALTER ROLE {} NOLOGIN {attributes} BYPASSRLS", roles::AUTH)).await?;
+    run(format!(
+        "ALTER ROLE {} NOLOGIN {attributes} BYPASSRLS",
+        roles::AUTH
+    ))
+    .await?;
     // The owner hands the pre-authentication functions to the auth role.
     run(format!("GRANT {} TO {}", roles::AUTH, roles::OWNER)).await?;
     let exists = admin
@@ -97,8 +119,12 @@ pub async fn bootstrap(
         .await?
         .is_some();
     if !exists {
-        run(format!("CREATE DATABASE \"{}\" OWNER {}", owner.database.replace('"', ""), roles::OWNER))
-            .await?;
+        run(format!(
+            "CREATE DATABASE \"{}\" OWNER {}",
+            owner.database.replace('"', ""),
+            roles::OWNER
+        ))
+        .await?;
     }
     run("SELECT pg_advisory_unlock(7320419)".into()).await?;
     Ok(owner.database)
@@ -111,7 +137,9 @@ mod tests {
     #[test]
     fn login_is_read_from_url() {
         let login = parse_login(
-            &Secret::new("postgres://leadgraph_app:s3cret@127.0.0.1:5432/leadgraph?sslmode=disable"),
+            &Secret::new(
+                "postgres://leadgraph_app:s3cret@127.0.0.1:5432/leadgraph?sslmode=disable",
+            ),
             "DATABASE_URL",
             roles::APP,
         )
@@ -122,9 +150,13 @@ mod tests {
 
     #[test]
     fn wrong_role_is_refused() {
-        let err = parse_login(&Secret::new("postgres://postgres@h/db"), "DATABASE_URL", roles::APP)
-            .err()
-            .unwrap();
+        let err = parse_login(
+            &Secret::new("postgres://postgres@h/db"),
+            "DATABASE_URL",
+            roles::APP,
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("leadgraph_app"));
     }
 

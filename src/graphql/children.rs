@@ -33,13 +33,34 @@ where
     M: ChildRow + Send + Sync + Clone + 'static,
     N: OutputType,
 {
-    let window = PageArgs { first, after, ..Default::default() }.window::<ChildCursor>()?;
-    let page_key = ChildPageKey { parent_id, limit: window.fetch_limit(), after: window.cursor };
-    let rows = ctx.loader()?.load_one(key(page_key)).await?.unwrap_or_default();
+    let window = PageArgs {
+        first,
+        after,
+        ..Default::default()
+    }
+    .window::<ChildCursor>()?;
+    let page_key = ChildPageKey {
+        parent_id,
+        limit: window.fetch_limit(),
+        after: window.cursor,
+    };
+    let rows = ctx
+        .loader()?
+        .load_one(key(page_key))
+        .await?
+        .unwrap_or_default();
     Ok(connection(
         window.slice(rows),
-        CountSource::Children(ChildCount { children, parent_id }),
-        |row| encode_cursor(&ChildCursor { created_at: row.created_at(), id: row.id() }),
+        CountSource::Children(ChildCount {
+            children,
+            parent_id,
+        }),
+        |row| {
+            encode_cursor(&ChildCursor {
+                created_at: row.created_at(),
+                id: row.id(),
+            })
+        },
         node,
     ))
 }

@@ -44,7 +44,10 @@ pub trait ContextExt {
 
     /// The authenticated principal, or UNAUTHENTICATED.
     fn principal(&self) -> ApiResult<&Principal> {
-        self.request().principal.as_ref().ok_or(ApiError::Unauthenticated)
+        self.request()
+            .principal
+            .as_ref()
+            .ok_or(ApiError::Unauthenticated)
     }
 
     /// A principal allowed to change CRM data.
@@ -62,7 +65,10 @@ pub trait ContextExt {
     }
 
     fn loader(&self) -> ApiResult<&DataLoader<TenantLoader>> {
-        self.request().loader.as_ref().ok_or(ApiError::Unauthenticated)
+        self.request()
+            .loader
+            .as_ref()
+            .ok_or(ApiError::Unauthenticated)
     }
 }
 

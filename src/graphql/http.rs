@@ -16,7 +16,7 @@ use axum::{
     response::{Html, IntoResponse},
 };
 
-use super::{AppSchema, RequestContext, RequestMeta, TenantLoader, limits};
+use super::{AppSchema, RequestContext, RequestMeta, TenantLoader, batching::Batches, limits};
 use crate::{
     auth::{PresentedCredential, authenticate, load_principal},
     error::{ApiError, code},
@@ -31,7 +31,12 @@ pub struct HttpState {
 }
 
 pub async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").title("LeadGraph").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("LeadGraph")
+            .finish(),
+    )
 }
 
 pub async fn graphql_post(
@@ -56,10 +61,21 @@ pub async fn graphql_post(
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(_) => {
-            return transport_error(StatusCode::BAD_REQUEST, code::BAD_USER_INPUT, "the body is not a GraphQL JSON request");
+            return transport_error(
+                StatusCode::BAD_REQUEST,
+                code::BAD_USER_INPUT,
+                "the body is not a GraphQL JSON request",
+            );
         }
     };
-    execute(&state, meta(&headers, peer), &headers, request, Method::POST).await
+    execute(
+        &state,
+        meta(&headers, peer),
+        &headers,
+        request,
+        Method::POST,
+    )
+    .await
 }
 
 pub async fn graphql_get(
@@ -70,12 +86,21 @@ pub async fn graphql_get(
 ) -> axum::response::Response {
     match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => execute(&state, meta(&headers, peer), &headers, request, Method::GET).await,
-        Err(_) => transport_error(StatusCode::BAD_REQUEST, code::BAD_USER_INPUT, "invalid GraphQL GET request"),
+        Err(_) => transport_error(
+            StatusCode::BAD_REQUEST,
+            code::BAD_USER_INPUT,
+            "invalid GraphQL GET request",
+        ),
     }
 }
 
 fn meta(headers: &HeaderMap, peer: SocketAddr) -> RequestMeta {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     RequestMeta {
         request_id: header("x-request-id").unwrap_or_default(),
         client_ip: Some(peer.ip()),
@@ -94,28 +119,47 @@ async fn execute(
     let inspection = limits::inspect(&request.query, request.operation_name.as_deref());
     let parsed = inspection.is_ok();
     let operation = inspection.as_ref().ok().and_then(|i| i.operation);
-    if let Ok(inspection) = &inspection
-        && inspection.aliases > limits.max_aliases
-    {
-        let err = ApiError::Limit(format!("the query uses more than {} aliases", limits.max_aliases));
-        return respond(headers, Response::from_errors(vec![server_error(err)]));
-    }
-    match operation {
+    let early = match operation {
         Some(OperationType::Mutation) if method == Method::GET => {
-            return transport_error(StatusCode::METHOD_NOT_ALLOWED, code::BAD_USER_INPUT, "mutations must use POST");
+            return transport_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                code::BAD_USER_INPUT,
+                "mutations must use POST",
+            );
         }
-        Some(OperationType::Subscription) => {
-            let err = ApiError::bad_input("query", "subscriptions are served over WebSocket");
-            return respond(headers, Response::from_errors(vec![server_error(err)]));
+        Some(OperationType::Subscription) => Some(ApiError::bad_input(
+            "query",
+            "subscriptions are served over WebSocket",
+        )),
+        _ => inspection
+            .as_ref()
+            .ok()
+            .filter(|i| i.aliases > limits.max_aliases)
+            .map(|_| {
+                ApiError::Limit(format!(
+                    "the query uses more than {} aliases",
+                    limits.max_aliases
+                ))
+            }),
+    };
+    let mut response = match early {
+        Some(err) => Response::from_errors(vec![server_error(err)]),
+        None => {
+            let read_only = operation != Some(OperationType::Mutation);
+            let run = run(
+                state,
+                meta,
+                headers,
+                request,
+                read_only,
+                limits.request_timeout,
+            );
+            match tokio::time::timeout(limits.request_timeout, run).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(err)) => Response::from_errors(vec![server_error(err)]),
+                Err(_) => Response::from_errors(vec![server_error(ApiError::Timeout)]),
+            }
         }
-        _ => {}
-    }
-    let read_only = operation != Some(OperationType::Mutation);
-    let run = run(state, meta, headers, request, read_only, limits.request_timeout);
-    let mut response = match tokio::time::timeout(limits.request_timeout, run).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(err)) => Response::from_errors(vec![server_error(err)]),
-        Err(_) => Response::from_errors(vec![server_error(ApiError::Timeout)]),
     };
     classify(&mut response, parsed);
     respond(headers, response)
@@ -134,18 +178,38 @@ async fn run(
         Some(presented) => Some(authenticate(&app.db, &app.jwt, presented).await?),
         None => None,
     };
-    let tx = TenantTx::begin(&app.db, read_only, timeout, identity.as_ref().map(|i| i.tenant)).await?;
+    let tx = TenantTx::begin(
+        &app.db,
+        read_only,
+        timeout,
+        identity.as_ref().map(|i| i.tenant),
+    )
+    .await?;
     let principal = match identity {
         Some(identity) => Some(load_principal(&tx, identity).await?),
         None => None,
     };
     let tx = Arc::new(tx);
-    let loader = principal
-        .as_ref()
-        .map(|p| DataLoader::new(TenantLoader::new(tx.clone(), p.organization_id), tokio::spawn));
-    let context = RequestContext { principal, tx: tx.clone(), loader, meta };
-    let mut response = state.schema.execute(request.data(context)).await;
-    let tx = unshare(tx).await?;
+    let batches = Batches::default();
+    let loader = principal.as_ref().map(|p| {
+        DataLoader::new(
+            TenantLoader::new(tx.clone(), p.organization_id),
+            batches.spawner(),
+        )
+        .delay(Duration::ZERO)
+    });
+    let context = RequestContext {
+        principal,
+        tx: tx.clone(),
+        loader,
+        meta,
+    };
+    let mut response = batches
+        .drive(state.schema.execute(request.data(context)))
+        .await;
+    // Execution is over and its loader dropped: the transaction is ours alone again.
+    let tx = Arc::try_unwrap(tx)
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("request transaction still shared")))?;
     if response.errors.is_empty() {
         tx.commit().await?;
     } else {
@@ -158,23 +222,11 @@ async fn run(
     Ok(response)
 }
 
-/// Takes the transaction back once execution is over. Loader tasks may still be dropping
-/// their handle for a moment after the last result was delivered.
-async fn unshare(mut tx: Arc<TenantTx>) -> Result<TenantTx, ApiError> {
-    for _ in 0..1000 {
-        match Arc::try_unwrap(tx) {
-            Ok(tx) => return Ok(tx),
-            Err(shared) => {
-                tx = shared;
-                tokio::task::yield_now().await;
-            }
-        }
-    }
-    Err(ApiError::internal(anyhow::anyhow!("the request transaction is still shared after execution")))
-}
-
+/// An error raised outside execution: no location in the document.
 fn server_error(err: ApiError) -> ServerError {
-    async_graphql::Error::from(err).into_server_error(Pos::default())
+    let mut error = async_graphql::Error::from(err).into_server_error(Pos::default());
+    error.locations.clear();
+    error
 }
 
 /// Gives every error a code: ours carry an `ApiError`; async-graphql's own parse, validation,
@@ -201,7 +253,10 @@ fn classify(response: &mut Response, parsed: bool) {
         } else {
             code::GRAPHQL_VALIDATION_FAILED
         };
-        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
+        error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default)
+            .set("code", code);
     }
 }
 
@@ -222,10 +277,16 @@ fn respond(headers: &HeaderMap, response: Response) -> axum::response::Response 
         (StatusCode::OK, "application/json")
     };
     let body = serde_json::to_vec(&response).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
 }
 
 fn transport_error(status: StatusCode, code: &str, message: &str) -> axum::response::Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, axum::Json(body)).into_response()
 }

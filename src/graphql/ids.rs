@@ -51,10 +51,15 @@ impl NodeKind {
 /// Decodes any global id into its kind and uuid.
 pub fn decode_any(id: &ID) -> ApiResult<(NodeKind, Uuid)> {
     let malformed = || ApiError::bad_input("id", "malformed id");
-    let raw = URL_SAFE_NO_PAD.decode(id.as_str()).map_err(|_| malformed())?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(id.as_str())
+        .map_err(|_| malformed())?;
     let text = String::from_utf8(raw).map_err(|_| malformed())?;
     let (name, uuid) = text.split_once(':').ok_or_else(malformed)?;
-    let kind = NodeKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(malformed)?;
+    let kind = NodeKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(malformed)?;
     Ok((kind, Uuid::parse_str(uuid).map_err(|_| malformed())?))
 }
 
@@ -62,7 +67,10 @@ pub fn decode_any(id: &ID) -> ApiResult<(NodeKind, Uuid)> {
 pub fn decode(id: &ID, kind: NodeKind, field: &'static str) -> ApiResult<Uuid> {
     match decode_any(id) {
         Ok((found, uuid)) if found == kind => Ok(uuid),
-        Ok(_) => Err(ApiError::bad_input(field, format!("not a {} id", kind.name()))),
+        Ok(_) => Err(ApiError::bad_input(
+            field,
+            format!("not a {} id", kind.name()),
+        )),
         Err(_) => Err(ApiError::bad_input(field, "malformed id")),
     }
 }
@@ -74,7 +82,10 @@ mod tests {
     #[test]
     fn ids_round_trip() {
         let uuid = Uuid::new_v4();
-        assert_eq!(decode(&NodeKind::Lead.id(uuid), NodeKind::Lead, "id").unwrap(), uuid);
+        assert_eq!(
+            decode(&NodeKind::Lead.id(uuid), NodeKind::Lead, "id").unwrap(),
+            uuid
+        );
     }
 
     #[test]

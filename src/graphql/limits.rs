@@ -37,7 +37,8 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .iter()
         .map(|selection| match &selection.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + count_aliases(&field.node.selection_set.node)
+                usize::from(field.node.alias.is_some())
+                    + count_aliases(&field.node.selection_set.node)
             }
             Selection::InlineFragment(fragment) => count_aliases(&fragment.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,
@@ -51,15 +52,22 @@ mod tests {
 
     #[test]
     fn aliases_are_counted_everywhere() {
-        let query = "query { a: me { id } b: me { x: id } ...F } fragment F on Query { c: me { id } }";
+        let query =
+            "query { a: me { id } b: me { x: id } ...F } fragment F on Query { c: me { id } }";
         assert_eq!(inspect(query, None).unwrap().aliases, 4);
     }
 
     #[test]
     fn the_named_operation_decides_the_type() {
         let query = "query Q { me { id } } mutation M { logout { success } }";
-        assert_eq!(inspect(query, Some("M")).unwrap().operation, Some(OperationType::Mutation));
-        assert_eq!(inspect(query, Some("Q")).unwrap().operation, Some(OperationType::Query));
+        assert_eq!(
+            inspect(query, Some("M")).unwrap().operation,
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            inspect(query, Some("Q")).unwrap().operation,
+            Some(OperationType::Query)
+        );
         assert_eq!(inspect(query, None).unwrap().operation, None);
     }
 

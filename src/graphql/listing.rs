@@ -36,22 +36,32 @@ pub async fn keyset_page<M: FromQueryResult>(
     let base = |select: &str| {
         let mut sql = SqlBuilder::new("");
         let org = sql.bind(organization_id);
-        sql.push(&format!("SELECT {select} FROM {table} t WHERE t.organization_id = {org}"));
+        sql.push(&format!(
+            "SELECT {select} FROM {table} t WHERE t.organization_id = {org}"
+        ));
         filter(&mut sql);
         sql
     };
     let count = base("count(*)").build();
 
     let mut sql = base("t.*");
-    let Sort { column, sql_type, descending } = sort;
+    let Sort {
+        column,
+        sql_type,
+        descending,
+    } = sort;
     let (op, direction) = window.scan(descending);
     if let Some(KeysetCursor(value, id)) = &window.cursor {
         let value = sql.bind(value.clone());
         let id = sql.bind(*id);
-        sql.push(&format!(" AND (t.{column}, t.id) {op} ({value}::{sql_type}, {id})"));
+        sql.push(&format!(
+            " AND (t.{column}, t.id) {op} ({value}::{sql_type}, {id})"
+        ));
     }
     let limit = sql.bind(window.fetch_limit());
-    sql.push(&format!(" ORDER BY t.{column} {direction}, t.id {direction} LIMIT {limit}"));
+    sql.push(&format!(
+        " ORDER BY t.{column} {direction}, t.id {direction} LIMIT {limit}"
+    ));
     let rows = conn.query_all_raw(sql.build()).await?;
     let models = rows
         .iter()

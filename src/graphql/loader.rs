@@ -59,7 +59,10 @@ fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
 
 impl TenantLoader {
     pub fn new(tx: Arc<TenantTx>, organization_id: Uuid) -> Self {
-        Self { tx, organization_id }
+        Self {
+            tx,
+            organization_id,
+        }
     }
 
     /// Rows of `table` with the given ids, keyed by id.
@@ -72,8 +75,15 @@ impl TenantLoader {
         let mut sql = SqlBuilder::new("");
         let org = sql.bind(self.organization_id);
         let ids = sql.bind(ids.to_vec());
-        sql.push(&format!("SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"));
-        let rows = self.tx.conn().query_all_raw(sql.build()).await.map_err(db_error)?;
+        sql.push(&format!(
+            "SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"
+        ));
+        let rows = self
+            .tx
+            .conn()
+            .query_all_raw(sql.build())
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|row| M::from_query_result(row, "").map(|m| (id_of(&m), m)))
             .collect::<Result<_, _>>()
@@ -99,7 +109,11 @@ impl TenantLoader {
                 })
             })
             .collect();
-        let ChildTable { table, parent_column, condition } = children;
+        let ChildTable {
+            table,
+            parent_column,
+            condition,
+        } = children;
         let mut sql = SqlBuilder::new("");
         let org = sql.bind(self.organization_id);
         let requests = sql.bind(serde_json::Value::Array(requests));
@@ -116,7 +130,12 @@ impl TenantLoader {
              ) c
              ORDER BY p.k"
         ));
-        let rows = self.tx.conn().query_all_raw(sql.build()).await.map_err(db_error)?;
+        let rows = self
+            .tx
+            .conn()
+            .query_all_raw(sql.build())
+            .await
+            .map_err(db_error)?;
         let mut pages: HashMap<ChildPageKey, Vec<M>> =
             keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in rows {
@@ -143,9 +162,16 @@ impl Loader<ChildCount> for TenantLoader {
             }
         }
         for children in tables {
-            let parents: Vec<Uuid> =
-                keys.iter().filter(|k| k.children == children).map(|k| k.parent_id).collect();
-            let ChildTable { table, parent_column, condition } = children;
+            let parents: Vec<Uuid> = keys
+                .iter()
+                .filter(|k| k.children == children)
+                .map(|k| k.parent_id)
+                .collect();
+            let ChildTable {
+                table,
+                parent_column,
+                condition,
+            } = children;
             let mut sql = SqlBuilder::new("");
             let org = sql.bind(self.organization_id);
             let parents = sql.bind(parents);
@@ -154,9 +180,21 @@ impl Loader<ChildCount> for TenantLoader {
                  WHERE t.organization_id = {org} AND t.{parent_column} = ANY({parents}) {condition}
                  GROUP BY t.{parent_column}"
             ));
-            for row in self.tx.conn().query_all_raw(sql.build()).await.map_err(db_error)? {
+            for row in self
+                .tx
+                .conn()
+                .query_all_raw(sql.build())
+                .await
+                .map_err(db_error)?
+            {
                 let parent_id: Uuid = row.try_get_by_index(0).map_err(db_error)?;
-                counts.insert(ChildCount { children, parent_id }, row.try_get_by_index(1).map_err(db_error)?);
+                counts.insert(
+                    ChildCount {
+                        children,
+                        parent_id,
+                    },
+                    row.try_get_by_index(1).map_err(db_error)?,
+                );
             }
         }
         Ok(counts)

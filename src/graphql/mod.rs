@@ -1,6 +1,7 @@
 //! The GraphQL layer's shared machinery: the schema, the HTTP endpoint, request context,
 //! global ids, pagination, loaders and limits. Domain types live in their domain modules.
 
+mod batching;
 mod children;
 mod context;
 pub mod http;
@@ -32,7 +33,10 @@ pub enum OrderDirection {
 
 /// Complexity of a connection field: its page size times what each node costs.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let size = first.or(last).unwrap_or(pagination::DEFAULT_PAGE_SIZE).clamp(1, pagination::MAX_PAGE_SIZE);
+    let size = first
+        .or(last)
+        .unwrap_or(pagination::DEFAULT_PAGE_SIZE)
+        .clamp(1, pagination::MAX_PAGE_SIZE);
     size as usize * child_complexity.max(1) + 1
 }
 

@@ -13,10 +13,11 @@ use crate::{
     notes::Note,
     organizations::Organization,
     sql::find_by_id,
-    users::{User, UserId},
+    users::{User, UserRef, via},
 };
 
 #[derive(Interface)]
+#[allow(clippy::large_enum_variant)] // built once per `node` lookup; boxing would buy nothing
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
     Organization(Organization),
@@ -41,13 +42,22 @@ impl NodeQuery {
         let loader = ctx.loader()?;
         let db = ctx.db();
         Ok(match kind {
-            NodeKind::Organization if uuid == org => {
-                Some(Node::Organization(Organization(crate::organizations::find(db, org).await?)))
-            }
+            NodeKind::Organization if uuid == org => Some(Node::Organization(Organization(
+                crate::organizations::find(db, org).await?,
+            ))),
             NodeKind::Organization => None,
-            NodeKind::User => loader.load_one(UserId(uuid)).await?.map(|m| Node::User(User(m))),
-            NodeKind::Company => loader.load_one(CompanyId(uuid)).await?.map(|m| Node::Company(Company(m))),
-            NodeKind::Lead => loader.load_one(LeadId(uuid)).await?.map(|m| Node::Lead(Lead(m))),
+            NodeKind::User => loader
+                .load_one(UserRef::<{ via::NODE }>(uuid))
+                .await?
+                .map(|m| Node::User(User(m))),
+            NodeKind::Company => loader
+                .load_one(CompanyId(uuid))
+                .await?
+                .map(|m| Node::Company(Company(m))),
+            NodeKind::Lead => loader
+                .load_one(LeadId(uuid))
+                .await?
+                .map(|m| Node::Lead(Lead(m))),
             NodeKind::Activity => find_by_id::<activities::Model>(db, "activities", org, uuid)
                 .await?
                 .map(|m| Node::Activity(Activity(m))),
@@ -56,7 +66,9 @@ impl NodeQuery {
                 .map(|m| Node::Note(Note(m))),
             NodeKind::ApiKey => {
                 ctx.admin()?;
-                find_by_id::<api_keys::Model>(db, "api_keys", org, uuid).await?.map(|m| Node::ApiKey(ApiKey(m)))
+                find_by_id::<api_keys::Model>(db, "api_keys", org, uuid)
+                    .await?
+                    .map(|m| Node::ApiKey(ApiKey(m)))
             }
             NodeKind::AuditLog => {
                 ctx.admin()?;

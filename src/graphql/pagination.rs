@@ -44,7 +44,10 @@ impl PageArgs {
             Ok(value as u64)
         };
         match (self.first, self.last) {
-            (Some(_), Some(_)) => Err(ApiError::bad_input("last", "give `first` or `last`, not both")),
+            (Some(_), Some(_)) => Err(ApiError::bad_input(
+                "last",
+                "give `first` or `last`, not both",
+            )),
             (_, Some(last)) => {
                 if self.after.is_some() {
                     return Err(ApiError::bad_input("after", "`after` goes with `first`"));
@@ -73,7 +76,11 @@ impl<C> Window<C> {
     /// The direction rows are scanned in, given the order the client sees: the comparison
     /// operator for the cursor and the SQL order keyword.
     pub fn scan(&self, descending: bool) -> (&'static str, &'static str) {
-        if descending != self.backward { ("<", "DESC") } else { (">", "ASC") }
+        if descending != self.backward {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        }
     }
 
     /// Rows to fetch: one more than the page, to know whether another page follows.
@@ -91,8 +98,16 @@ impl<C> Window<C> {
         let came_from_cursor = self.cursor.is_some();
         Slice {
             rows,
-            has_previous: if self.backward { more } else { came_from_cursor },
-            has_next: if self.backward { came_from_cursor } else { more },
+            has_previous: if self.backward {
+                more
+            } else {
+                came_from_cursor
+            },
+            has_next: if self.backward {
+                came_from_cursor
+            } else {
+                more
+            },
         }
     }
 }
@@ -133,11 +148,19 @@ impl TotalCount {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         match &self.0 {
             CountSource::Sql(statement) => {
-                let row = ctx.db().query_one_raw(statement.clone()).await.map_err(ApiError::from)?;
-                Ok(row.map(|r| r.try_get_by_index::<i64>(0)).transpose().map_err(ApiError::from)?.unwrap_or(0))
+                let row = ctx
+                    .db()
+                    .query_one_raw(statement.clone())
+                    .await
+                    .map_err(ApiError::from)?;
+                Ok(row
+                    .map(|r| r.try_get_by_index::<i64>(0))
+                    .transpose()
+                    .map_err(ApiError::from)?
+                    .unwrap_or(0))
             }
             CountSource::Children(key) => {
-                Ok(ctx.loader()?.load_one(key.clone()).await?.unwrap_or(0))
+                Ok(ctx.loader()?.load_one(*key).await?.unwrap_or(0))
             }
         }
     }
@@ -152,12 +175,13 @@ pub fn connection<T, N: OutputType>(
     cursor: impl Fn(&T) -> String,
     node: impl Fn(T) -> N,
 ) -> Page<N> {
-    let mut page = Connection::with_additional_fields(
-        slice.has_previous,
-        slice.has_next,
-        TotalCount(total),
-    );
-    page.edges = slice.rows.into_iter().map(|row| Edge::new(cursor(&row), node(row))).collect();
+    let mut page =
+        Connection::with_additional_fields(slice.has_previous, slice.has_next, TotalCount(total));
+    page.edges = slice
+        .rows
+        .into_iter()
+        .map(|row| Edge::new(cursor(&row), node(row)))
+        .collect();
     page
 }
 
@@ -166,7 +190,12 @@ mod tests {
     use super::*;
 
     fn window(first: Option<i32>, last: Option<i32>) -> ApiResult<Window<i32>> {
-        PageArgs { first, last, ..Default::default() }.window()
+        PageArgs {
+            first,
+            last,
+            ..Default::default()
+        }
+        .window()
     }
 
     #[test]
@@ -208,7 +237,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let encoded = encode_cursor(&(42, "x"));
-        assert_eq!(decode_cursor::<(i32, String)>(&encoded).unwrap(), (42, "x".into()));
+        assert_eq!(
+            decode_cursor::<(i32, String)>(&encoded).unwrap(),
+            (42, "x".into())
+        );
         assert!(decode_cursor::<(i32, String)>("%%%").is_err());
     }
 }

@@ -5,16 +5,16 @@ use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, S
 
 use super::node::NodeQuery;
 use crate::{
-    api_keys::{ApiKeyMutation, ApiKeyQuery},
     activities::ActivityMutation,
+    api_keys::{ApiKeyMutation, ApiKeyQuery},
     audit::AuditQuery,
     auth::graphql::AuthMutation,
     companies::{CompanyMutation, CompanyQuery},
     config::Limits,
     leads::{LeadMutation, LeadQuery},
     notes::NoteMutation,
-    state::AppState,
     organizations::{OrganizationMutation, OrganizationQuery},
+    state::AppState,
     users::{UserMutation, UserQuery},
 };
 
@@ -60,5 +60,10 @@ pub fn build_schema(app: AppState) -> AppSchema {
 pub fn export_sdl() -> String {
     schema_builder(&Limits::default())
         .finish()
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+        .sdl_with_options(
+            SDLExportOptions::new()
+                .sorted_fields()
+                .sorted_arguments()
+                .sorted_enum_items(),
+        )
 }

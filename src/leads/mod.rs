@@ -33,5 +33,8 @@ pub async fn find_live(ctx: &Context<'_>, id: Uuid) -> ApiResult<leads::Model> {
     sql.push(&format!(
         "SELECT * FROM leads WHERE organization_id = {org} AND id = {id} AND deleted_at IS NULL"
     ));
-    leads::Model::find_by_statement(sql.build()).one(ctx.db()).await?.ok_or(ApiError::NotFound("lead"))
+    leads::Model::find_by_statement(sql.build())
+        .one(ctx.db())
+        .await?
+        .ok_or(ApiError::NotFound("lead"))
 }

@@ -115,7 +115,10 @@ fn custom_fields(value: Json<serde_json::Value>) -> ApiResult<serde_json::Value>
 fn linkedin(value: &str) -> ApiResult<String> {
     let value = validation::text("linkedinUrl", value, 500)?;
     if !value.starts_with("https://") {
-        return Err(ApiError::bad_input("linkedinUrl", "`linkedinUrl` must be an https:// URL"));
+        return Err(ApiError::bad_input(
+            "linkedinUrl",
+            "`linkedinUrl` must be an https:// URL",
+        ));
     }
     Ok(value)
 }
@@ -125,18 +128,28 @@ async fn assignable_user(ctx: &Context<'_>, id: &ID, field: &'static str) -> Api
     let user_id = decode_id(id, NodeKind::User, field)?;
     let user = ctx
         .loader()?
-        .load_one(crate::users::UserId(user_id))
+        .load_one(crate::users::UserRef::<{ crate::users::via::NODE }>(
+            user_id,
+        ))
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e.message)))?
         .ok_or(ApiError::NotFound("user"))?;
     if !user.is_active {
-        return Err(ApiError::bad_input(field, "cannot assign to a deactivated user"));
+        return Err(ApiError::bad_input(
+            field,
+            "cannot assign to a deactivated user",
+        ));
     }
     Ok(user_id)
 }
 
 /// Applies `changes` to a lead in the given state (`deleted_at IS NULL` or `IS NOT NULL`).
-async fn update_lead(ctx: &Context<'_>, id: Uuid, changes: &Changes, state: &str) -> ApiResult<leads::Model> {
+async fn update_lead(
+    ctx: &Context<'_>,
+    id: Uuid,
+    changes: &Changes,
+    state: &str,
+) -> ApiResult<leads::Model> {
     let principal = ctx.principal()?;
     leads::Model::find_by_statement(changes.update("leads", principal.organization_id, id, state))
         .one(ctx.db())
@@ -152,9 +165,16 @@ pub struct LeadMutation;
 
 #[Object]
 impl LeadMutation {
-    async fn create_lead(&self, ctx: &Context<'_>, input: CreateLeadInput) -> async_graphql::Result<LeadPayload> {
+    async fn create_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
         let principal = ctx.writer()?;
-        let company_id = input.company_id.map(|id| decode_id(&id, NodeKind::Company, "companyId")).transpose()?;
+        let company_id = input
+            .company_id
+            .map(|id| decode_id(&id, NodeKind::Company, "companyId"))
+            .transpose()?;
         let assigned_to_id = match &input.assigned_to_id {
             Some(id) => Some(assignable_user(ctx, id, "assignedToId").await?),
             None => None,
@@ -167,18 +187,38 @@ impl LeadMutation {
             first_name: Set(validation::text("firstName", &input.first_name, 100)?),
             last_name: Set(validation::text("lastName", &input.last_name, 100)?),
             email: Set(validation::email("email", &input.email)?),
-            phone: Set(validation::optional_text("phone", input.phone.as_deref(), 50)?),
-            job_title: Set(validation::optional_text("jobTitle", input.job_title.as_deref(), 150)?),
-            department: Set(validation::optional_text("department", input.department.as_deref(), 100)?),
+            phone: Set(validation::optional_text(
+                "phone",
+                input.phone.as_deref(),
+                50,
+            )?),
+            job_title: Set(validation::optional_text(
+                "jobTitle",
+                input.job_title.as_deref(),
+                150,
+            )?),
+            department: Set(validation::optional_text(
+                "department",
+                input.department.as_deref(),
+                100,
+            )?),
             seniority: Set(input.seniority.map(|s| s.as_db().to_owned())),
             source: Set(input.source.unwrap_or(LeadSource::Other).as_db().to_owned()),
             status: Set(input.status.unwrap_or(LeadStatus::New).as_db().to_owned()),
             score: Set(input.score.map(score).transpose()?.unwrap_or(0)),
-            temperature: Set(input.temperature.unwrap_or(Temperature::Cold).as_db().to_owned()),
+            temperature: Set(input
+                .temperature
+                .unwrap_or(Temperature::Cold)
+                .as_db()
+                .to_owned()),
             estimated_deal_value: Set(input.estimated_deal_value.map(deal_value).transpose()?),
             probability_to_close: Set(input.probability_to_close.map(probability).transpose()?),
             tags: Set(tags(input.tags.unwrap_or_default())?),
-            custom_fields: Set(input.custom_fields.map(custom_fields).transpose()?.unwrap_or_else(|| json!({}))),
+            custom_fields: Set(input
+                .custom_fields
+                .map(custom_fields)
+                .transpose()?
+                .unwrap_or_else(|| json!({}))),
             linkedin_url: Set(input.linkedin_url.as_deref().map(linkedin).transpose()?),
             expected_close_date: Set(input.expected_close_date),
             next_follow_up_at: Set(input.next_follow_up_at.map(Into::into)),
@@ -188,7 +228,9 @@ impl LeadMutation {
         .await
         .map_err(|err| match ApiError::from(err) {
             ApiError::NotFound(_) => ApiError::NotFound("company"),
-            ApiError::Conflict(_) => ApiError::Conflict("a live lead with this e-mail already exists".into()),
+            ApiError::Conflict(_) => {
+                ApiError::Conflict("a live lead with this e-mail already exists".into())
+            }
             other => other,
         })?;
         audit::record(ctx, "lead.create", "lead", Some(lead.id), json!({
@@ -198,7 +240,11 @@ impl LeadMutation {
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
-    async fn update_lead(&self, ctx: &Context<'_>, input: UpdateLeadInput) -> async_graphql::Result<LeadPayload> {
+    async fn update_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
         ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Lead, "id")?;
         let mut changes = Changes::default();
@@ -241,7 +287,12 @@ impl LeadMutation {
             changes.set("score", v, "score", json!(v));
         }
         if let Some(v) = input.temperature {
-            changes.set("temperature", v.as_db().to_owned(), "temperature", json!(v.as_db()));
+            changes.set(
+                "temperature",
+                v.as_db().to_owned(),
+                "temperature",
+                json!(v.as_db()),
+            );
         }
         if let Some(v) = patch(input.estimated_deal_value) {
             let v = v.map(deal_value).transpose()?;
@@ -267,25 +318,40 @@ impl LeadMutation {
             changes.set("expected_close_date", v, "expectedCloseDate", json!(v));
         }
         if let Some(v) = patch(input.next_follow_up_at) {
-            changes.set("next_follow_up_at", v.map(|t| -> chrono::DateTime<chrono::FixedOffset> { t.into() }), "nextFollowUpAt", json!(v));
+            changes.set(
+                "next_follow_up_at",
+                v.map(|t| -> chrono::DateTime<chrono::FixedOffset> { t.into() }),
+                "nextFollowUpAt",
+                json!(v),
+            );
         }
         if let Some(v) = patch(input.company_id) {
-            let v = v.map(|id| decode_id(&id, NodeKind::Company, "companyId")).transpose()?;
+            let v = v
+                .map(|id| decode_id(&id, NodeKind::Company, "companyId"))
+                .transpose()?;
             changes.set("company_id", v, "companyId", json!(v));
         }
         if changes.is_empty() {
             return Err(ApiError::bad_input("input", "nothing to update").into());
         }
-        let lead = update_lead(ctx, id, &changes, LIVE).await.map_err(|err| match err {
-            ApiError::Conflict(_) => ApiError::Conflict("a live lead with this e-mail already exists".into()),
-            other => other,
-        })?;
+        let lead = update_lead(ctx, id, &changes, LIVE)
+            .await
+            .map_err(|err| match err {
+                ApiError::Conflict(_) => {
+                    ApiError::Conflict("a live lead with this e-mail already exists".into())
+                }
+                other => other,
+            })?;
         audit::record(ctx, "lead.update", "lead", Some(id), changes.audit()).await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
     /// Soft-deletes a lead: it leaves lists and can be restored.
-    async fn delete_lead(&self, ctx: &Context<'_>, input: LeadIdInput) -> async_graphql::Result<LeadPayload> {
+    async fn delete_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: LeadIdInput,
+    ) -> async_graphql::Result<LeadPayload> {
         ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Lead, "id")?;
         let mut changes = Changes::default();
@@ -297,21 +363,38 @@ impl LeadMutation {
     }
 
     /// Brings back a soft-deleted lead.
-    async fn restore_lead(&self, ctx: &Context<'_>, input: LeadIdInput) -> async_graphql::Result<LeadPayload> {
+    async fn restore_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: LeadIdInput,
+    ) -> async_graphql::Result<LeadPayload> {
         ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Lead, "id")?;
         let mut changes = Changes::default();
-        changes.set("deleted_at", Option::<chrono::DateTime<chrono::FixedOffset>>::None, "deletedAt", json!(null));
-        let lead = update_lead(ctx, id, &changes, DELETED).await.map_err(|err| match err {
-            ApiError::Conflict(_) => ApiError::Conflict("a live lead with this e-mail exists; it cannot be restored".into()),
-            other => other,
-        })?;
+        changes.set(
+            "deleted_at",
+            Option::<chrono::DateTime<chrono::FixedOffset>>::None,
+            "deletedAt",
+            json!(null),
+        );
+        let lead = update_lead(ctx, id, &changes, DELETED)
+            .await
+            .map_err(|err| match err {
+                ApiError::Conflict(_) => ApiError::Conflict(
+                    "a live lead with this e-mail exists; it cannot be restored".into(),
+                ),
+                other => other,
+            })?;
         audit::record(ctx, "lead.restore", "lead", Some(id), changes.audit()).await?;
         Ok(LeadPayload { lead: Lead(lead) })
     }
 
     /// Assigns a lead to an active user of the organization, or unassigns it.
-    async fn assign_lead(&self, ctx: &Context<'_>, input: AssignLeadInput) -> async_graphql::Result<LeadPayload> {
+    async fn assign_lead(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignLeadInput,
+    ) -> async_graphql::Result<LeadPayload> {
         ctx.writer()?;
         let id = decode_id(&input.lead_id, NodeKind::Lead, "leadId")?;
         let user_id = match &input.user_id {
@@ -325,4 +408,3 @@ impl LeadMutation {
         Ok(LeadPayload { lead: Lead(lead) })
     }
 }
-

@@ -60,7 +60,11 @@ impl LeadOrderField {
             Self::UpdatedAt => ("updated_at", "timestamptz"),
             Self::LastName => ("last_name", "text"),
         };
-        Sort { column, sql_type, descending }
+        Sort {
+            column,
+            sql_type,
+            descending,
+        }
     }
 
     fn key(self, lead: &leads::Model) -> String {
@@ -93,13 +97,27 @@ struct LeadConditions {
 impl LeadConditions {
     fn parse(filter: LeadFilter) -> ApiResult<Self> {
         let score = |field, value: Option<i32>| {
-            value.map(|v| crate::validation::range(field, v, 0, 100)).transpose()
+            value
+                .map(|v| crate::validation::range(field, v, 0, 100))
+                .transpose()
         };
-        if filter.search.as_deref().is_some_and(|s| s.chars().count() > 200) {
-            return Err(ApiError::bad_input("search", "`search` is longer than 200 characters"));
+        if filter
+            .search
+            .as_deref()
+            .is_some_and(|s| s.chars().count() > 200)
+        {
+            return Err(ApiError::bad_input(
+                "search",
+                "`search` is longer than 200 characters",
+            ));
         }
         Ok(Self {
-            status: filter.status.unwrap_or_default().iter().map(|s| s.as_db().to_owned()).collect(),
+            status: filter
+                .status
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.as_db().to_owned())
+                .collect(),
             temperature: filter
                 .temperature
                 .unwrap_or_default()
@@ -111,20 +129,30 @@ impl LeadConditions {
                 .map(|id| decode_id(&id, NodeKind::User, "assignedToId"))
                 .transpose()?,
             unassigned: filter.unassigned.unwrap_or(false),
-            company: filter.company_id.map(|id| decode_id(&id, NodeKind::Company, "companyId")).transpose()?,
+            company: filter
+                .company_id
+                .map(|id| decode_id(&id, NodeKind::Company, "companyId"))
+                .transpose()?,
             score_min: score("scoreMin", filter.score_min)?,
             score_max: score("scoreMax", filter.score_max)?,
             tags_any: filter.tags_any.unwrap_or_default(),
             tags_all: filter.tags_all.unwrap_or_default(),
             created_after: filter.created_after,
             created_before: filter.created_before,
-            search: filter.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+            search: filter
+                .search
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty()),
             deleted: filter.deleted.unwrap_or(false),
         })
     }
 
     fn apply(&self, sql: &mut SqlBuilder) {
-        sql.push(if self.deleted { " AND t.deleted_at IS NOT NULL" } else { " AND t.deleted_at IS NULL" });
+        sql.push(if self.deleted {
+            " AND t.deleted_at IS NOT NULL"
+        } else {
+            " AND t.deleted_at IS NULL"
+        });
         if !self.status.is_empty() {
             let p = sql.bind(self.status.clone());
             sql.push(&format!(" AND t.status = ANY({p})"));
@@ -200,7 +228,13 @@ impl LeadQuery {
         order_by: Option<LeadOrder>,
     ) -> async_graphql::Result<Page<Lead>> {
         let principal = ctx.principal()?;
-        let window = PageArgs { first, after, last, before }.window()?;
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window()?;
         let conditions = LeadConditions::parse(filter.unwrap_or_default())?;
         let (field, direction) = order_by
             .map(|o| (o.field, o.direction))

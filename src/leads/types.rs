@@ -9,6 +9,7 @@ use crate::{
     graphql::{ContextExt, NodeKind, Page, child_page},
     notes::{LeadNotesPage, NOTES_OF_LEAD, Note},
     users::User,
+    users::via,
 };
 
 pub struct Lead(pub leads::Model);
@@ -40,7 +41,12 @@ impl Lead {
         self.0.department.as_deref()
     }
     async fn seniority(&self) -> async_graphql::Result<Option<Seniority>> {
-        Ok(self.0.seniority.as_deref().map(Seniority::from_db).transpose()?)
+        Ok(self
+            .0
+            .seniority
+            .as_deref()
+            .map(Seniority::from_db)
+            .transpose()?)
     }
     async fn source(&self) -> async_graphql::Result<LeadSource> {
         Ok(LeadSource::from_db(&self.0.source)?)
@@ -98,7 +104,7 @@ impl Lead {
         }
     }
     async fn assigned_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load(ctx, self.0.assigned_to_id).await
+        crate::users::load::<{ via::ASSIGNEE }>(ctx, self.0.assigned_to_id).await
     }
     /// Calls, e-mails, meetings and messages with this lead, newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
@@ -108,7 +114,16 @@ impl Lead {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Activity>> {
-        child_page(ctx, ACTIVITIES_OF_LEAD, self.0.id, first, after, LeadActivitiesPage, Activity).await
+        child_page(
+            ctx,
+            ACTIVITIES_OF_LEAD,
+            self.0.id,
+            first,
+            after,
+            LeadActivitiesPage,
+            Activity,
+        )
+        .await
     }
     /// Notes on this lead you may see (others' private notes are not), newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
@@ -118,6 +133,15 @@ impl Lead {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Note>> {
-        child_page(ctx, NOTES_OF_LEAD, self.0.id, first, after, LeadNotesPage, Note).await
+        child_page(
+            ctx,
+            NOTES_OF_LEAD,
+            self.0.id,
+            first,
+            after,
+            LeadNotesPage,
+            Note,
+        )
+        .await
     }
 }

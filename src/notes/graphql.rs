@@ -10,9 +10,13 @@ use uuid::Uuid;
 use crate::{
     audit,
     error::{ApiError, ApiResult},
-    graphql::{ChildPageKey, ChildRow, ChildTable, ContextExt, LoadResult, NodeKind, TenantLoader, decode_id},
+    graphql::{
+        ChildPageKey, ChildRow, ChildTable, ContextExt, LoadResult, NodeKind, TenantLoader,
+        decode_id,
+    },
     leads::{Lead, LeadId},
     users::User,
+    users::via,
     validation,
 };
 
@@ -44,7 +48,11 @@ impl Note {
         self.0.is_private
     }
     async fn mentioned_user_ids(&self) -> Vec<ID> {
-        self.0.mentioned_user_ids.iter().map(|id| NodeKind::User.id(*id)).collect()
+        self.0
+            .mentioned_user_ids
+            .iter()
+            .map(|id| NodeKind::User.id(*id))
+            .collect()
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.into()
@@ -53,10 +61,14 @@ impl Note {
         self.0.updated_at.into()
     }
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load(ctx, Some(self.0.author_id)).await
+        crate::users::load::<{ via::NOTE_AUTHOR }>(ctx, Some(self.0.author_id)).await
     }
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
-        Ok(ctx.loader()?.load_one(LeadId(self.0.lead_id)).await?.map(Lead))
+        Ok(ctx
+            .loader()?
+            .load_one(LeadId(self.0.lead_id))
+            .await?
+            .map(Lead))
     }
 }
 
@@ -69,7 +81,11 @@ impl ChildRow for lead_notes::Model {
     }
 }
 
-pub const NOTES_OF_LEAD: ChildTable = ChildTable { table: "lead_notes", parent_column: "lead_id", condition: "" };
+pub const NOTES_OF_LEAD: ChildTable = ChildTable {
+    table: "lead_notes",
+    parent_column: "lead_id",
+    condition: "",
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LeadNotesPage(pub ChildPageKey);
@@ -78,10 +94,16 @@ impl Loader<LeadNotesPage> for TenantLoader {
     type Value = Vec<lead_notes::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[LeadNotesPage]) -> LoadResult<HashMap<LeadNotesPage, Vec<lead_notes::Model>>> {
+    async fn load(
+        &self,
+        keys: &[LeadNotesPage],
+    ) -> LoadResult<HashMap<LeadNotesPage, Vec<lead_notes::Model>>> {
         let pages: Vec<_> = keys.iter().map(|k| k.0).collect();
         let loaded = self.first_per_parent(NOTES_OF_LEAD, &pages).await?;
-        Ok(loaded.into_iter().map(|(key, rows)| (LeadNotesPage(key), rows)).collect())
+        Ok(loaded
+            .into_iter()
+            .map(|(key, rows)| (LeadNotesPage(key), rows))
+            .collect())
     }
 }
 
@@ -109,7 +131,11 @@ pub struct NoteMutation;
 #[Object]
 impl NoteMutation {
     /// Adds a note to a live lead, written by the caller.
-    async fn add_lead_note(&self, ctx: &Context<'_>, input: AddLeadNoteInput) -> async_graphql::Result<NotePayload> {
+    async fn add_lead_note(
+        &self,
+        ctx: &Context<'_>,
+        input: AddLeadNoteInput,
+    ) -> async_graphql::Result<NotePayload> {
         let principal = ctx.writer()?;
         let lead_id = decode_id(&input.lead_id, NodeKind::Lead, "leadId")?;
         let content = validation::text("content", &input.content, 10_000)?;
@@ -145,7 +171,11 @@ impl NoteMutation {
             id: Set(Uuid::new_v4()),
             lead_id: Set(lead_id),
             author_id: Set(principal.user_id),
-            note_type: Set(input.note_type.unwrap_or(NoteType::General).as_db().to_owned()),
+            note_type: Set(input
+                .note_type
+                .unwrap_or(NoteType::General)
+                .as_db()
+                .to_owned()),
             content: Set(content),
             is_private: Set(input.is_private.unwrap_or(false)),
             mentioned_user_ids: Set(mentioned.clone()),
@@ -154,9 +184,15 @@ impl NoteMutation {
         .insert(db)
         .await
         .map_err(ApiError::from)?;
-        audit::record(ctx, "note.add", "note", Some(note.id), json!({
-            "leadId": lead_id, "isPrivate": note.is_private, "mentionedUserIds": mentioned,
-        }))
+        audit::record(
+            ctx,
+            "note.add",
+            "note",
+            Some(note.id),
+            json!({
+                "leadId": lead_id, "isPrivate": note.is_private, "mentionedUserIds": mentioned,
+            }),
+        )
         .await?;
         Ok(NotePayload { note: Note(note) })
     }

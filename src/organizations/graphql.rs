@@ -72,7 +72,9 @@ impl OrganizationQuery {
     /// The caller's organization.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let principal = ctx.principal()?;
-        Ok(Organization(find(ctx.db(), principal.organization_id).await?))
+        Ok(Organization(
+            find(ctx.db(), principal.organization_id).await?,
+        ))
     }
 }
 
@@ -100,7 +102,11 @@ impl OrganizationMutation {
         input: UpdateOrganizationInput,
     ) -> async_graphql::Result<OrganizationPayload> {
         let principal = ctx.admin()?;
-        let name = input.name.as_deref().map(|n| validation::text("name", n, 200)).transpose()?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|n| validation::text("name", n, 200))
+            .transpose()?;
         let settings = input
             .settings
             .map(|Json(s)| validation::json_object("settings", s, 64 * 1024))
@@ -119,9 +125,16 @@ impl OrganizationMutation {
             .await
             .map_err(ApiError::from)?
             .ok_or(ApiError::NotFound("organization"))?;
-        audit::record(ctx, "organization.update", "organization", Some(organization.id),
-            serde_json::json!({ "name": name, "settings": settings }))
+        audit::record(
+            ctx,
+            "organization.update",
+            "organization",
+            Some(organization.id),
+            serde_json::json!({ "name": name, "settings": settings }),
+        )
         .await?;
-        Ok(OrganizationPayload { organization: Organization(organization) })
+        Ok(OrganizationPayload {
+            organization: Organization(organization),
+        })
     }
 }

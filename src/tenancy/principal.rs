@@ -28,7 +28,10 @@ pub enum Credential {
     /// An access token of a login session (refresh-token family `family_id`).
     Session { family_id: Uuid },
     /// An API key acting on behalf of the user who created it.
-    ApiKey { api_key_id: Uuid, scopes: Vec<Scope> },
+    ApiKey {
+        api_key_id: Uuid,
+        scopes: Vec<Scope>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -66,7 +69,9 @@ impl Principal {
     pub fn require_admin(&self) -> ApiResult<()> {
         self.require_write()?;
         if matches!(self.credential, Credential::ApiKey { .. }) {
-            return Err(ApiError::Forbidden("API keys cannot manage the organization"));
+            return Err(ApiError::Forbidden(
+                "API keys cannot manage the organization",
+            ));
         }
         if !matches!(self.role, Role::Owner | Role::Admin) {
             return Err(ApiError::Forbidden("only owners and admins may do this"));
@@ -80,11 +85,18 @@ mod tests {
     use super::*;
 
     fn principal(role: Role, credential: Credential) -> Principal {
-        Principal { organization_id: Uuid::nil(), user_id: Uuid::nil(), role, credential }
+        Principal {
+            organization_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            role,
+            credential,
+        }
     }
 
     fn session() -> Credential {
-        Credential::Session { family_id: Uuid::nil() }
+        Credential::Session {
+            family_id: Uuid::nil(),
+        }
     }
 
     #[test]
@@ -95,7 +107,10 @@ mod tests {
 
     #[test]
     fn read_scoped_keys_cannot_write() {
-        let key = Credential::ApiKey { api_key_id: Uuid::nil(), scopes: vec![Scope::Read] };
+        let key = Credential::ApiKey {
+            api_key_id: Uuid::nil(),
+            scopes: vec![Scope::Read],
+        };
         assert!(principal(Role::Owner, key).require_write().is_err());
     }
 

@@ -46,8 +46,11 @@ pub async fn self_check(db: &DatabaseConnection) -> Result<(), SelfCheckError> {
         ))
         .await?
         .ok_or_else(|| DbErr::Custom("current role not found in pg_roles".into()))?;
-    let (name, superuser, bypass): (String, bool, bool) =
-        (role.try_get_by_index(0)?, role.try_get_by_index(1)?, role.try_get_by_index(2)?);
+    let (name, superuser, bypass): (String, bool, bool) = (
+        role.try_get_by_index(0)?,
+        role.try_get_by_index(1)?,
+        role.try_get_by_index(2)?,
+    );
     if superuser {
         return Err(SelfCheckError::Superuser(name));
     }

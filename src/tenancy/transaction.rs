@@ -30,7 +30,11 @@ impl TenantTx {
         statement_timeout: Duration,
         tenant: Option<TenantSettings>,
     ) -> Result<Self, DbErr> {
-        let mode = if read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+        let mode = if read_only {
+            AccessMode::ReadOnly
+        } else {
+            AccessMode::ReadWrite
+        };
         let tx = db.begin_with_config(None, Some(mode)).await?;
         let (org, user) = match tenant {
             Some(t) => (t.organization_id.to_string(), t.user_id.to_string()),
@@ -41,7 +45,11 @@ impl TenantTx {
             "SELECT set_config('statement_timeout', $1, true), \
                     set_config('app.current_organization_id', $2, true), \
                     set_config('app.current_user_id', $3, true)",
-            [statement_timeout.as_millis().to_string().into(), org.into(), user.into()],
+            [
+                statement_timeout.as_millis().to_string().into(),
+                org.into(),
+                user.into(),
+            ],
         ))
         .await?;
         Ok(Self { tx })
@@ -55,7 +63,10 @@ impl TenantTx {
                 self.tx.get_database_backend(),
                 "SELECT set_config('app.current_organization_id', $1, true), \
                         set_config('app.current_user_id', $2, true)",
-                [tenant.organization_id.to_string().into(), tenant.user_id.to_string().into()],
+                [
+                    tenant.organization_id.to_string().into(),
+                    tenant.user_id.to_string().into(),
+                ],
             ))
             .await
             .map(|_| ())

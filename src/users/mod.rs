@@ -6,7 +6,7 @@ mod mutation;
 mod query;
 mod types;
 
-pub use loader::UserId;
+pub use loader::{UserRef, via};
 pub use mutation::UserMutation;
 pub use query::UserQuery;
 pub use types::User;
@@ -16,10 +16,13 @@ use uuid::Uuid;
 
 use crate::graphql::ContextExt;
 
-/// Resolves an optional user reference through the request's loader.
-pub async fn load(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<User>> {
+/// Resolves an optional user reference, reached through relation `VIA`, with the loader.
+pub async fn load<const VIA: u8>(
+    ctx: &Context<'_>,
+    id: Option<Uuid>,
+) -> async_graphql::Result<Option<User>> {
     match id {
-        Some(id) => Ok(ctx.loader()?.load_one(UserId(id)).await?.map(User)),
+        Some(id) => Ok(ctx.loader()?.load_one(UserRef::<VIA>(id)).await?.map(User)),
         None => Ok(None),
     }
 }

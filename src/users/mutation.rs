@@ -46,7 +46,9 @@ pub struct UserMutation;
 fn check_role_change(principal: &Principal, from: Option<Role>, to: Role) -> ApiResult<()> {
     let touches_owner = to == Role::Owner || from == Some(Role::Owner);
     if touches_owner && principal.role != Role::Owner {
-        return Err(ApiError::Forbidden("only an owner may grant or change the OWNER role"));
+        return Err(ApiError::Forbidden(
+            "only an owner may grant or change the OWNER role",
+        ));
     }
     Ok(())
 }
@@ -55,8 +57,13 @@ async fn find_user(ctx: &Context<'_>, id: Uuid) -> ApiResult<users::Model> {
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(ctx.principal()?.organization_id);
     let id = sql.bind(id);
-    sql.push(&format!("SELECT * FROM users WHERE organization_id = {org} AND id = {id} FOR UPDATE"));
-    users::Model::find_by_statement(sql.build()).one(ctx.db()).await?.ok_or(ApiError::NotFound("user"))
+    sql.push(&format!(
+        "SELECT * FROM users WHERE organization_id = {org} AND id = {id} FOR UPDATE"
+    ));
+    users::Model::find_by_statement(sql.build())
+        .one(ctx.db())
+        .await?
+        .ok_or(ApiError::NotFound("user"))
 }
 
 /// Refuses to leave the organization without an active owner.
@@ -71,13 +78,23 @@ async fn ensure_other_owner(ctx: &Context<'_>, user: &users::Model) -> ApiResult
         "SELECT * FROM users WHERE organization_id = {org} AND id <> {id}
            AND role = 'owner' AND is_active LIMIT 1"
     ));
-    match users::Model::find_by_statement(sql.build()).one(ctx.db()).await? {
+    match users::Model::find_by_statement(sql.build())
+        .one(ctx.db())
+        .await?
+    {
         Some(_) => Ok(()),
-        None => Err(ApiError::Conflict("the organization must keep at least one active owner".into())),
+        None => Err(ApiError::Conflict(
+            "the organization must keep at least one active owner".into(),
+        )),
     }
 }
 
-async fn set_user(ctx: &Context<'_>, id: Uuid, assignment: &str, value: sea_orm::Value) -> ApiResult<users::Model> {
+async fn set_user(
+    ctx: &Context<'_>,
+    id: Uuid,
+    assignment: &str,
+    value: sea_orm::Value,
+) -> ApiResult<users::Model> {
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(ctx.principal()?.organization_id);
     let id = sql.bind(id);
@@ -86,13 +103,20 @@ async fn set_user(ctx: &Context<'_>, id: Uuid, assignment: &str, value: sea_orm:
         "UPDATE users SET {} WHERE organization_id = {org} AND id = {id} RETURNING *",
         assignment.replace("$value", &value)
     ));
-    users::Model::find_by_statement(sql.build()).one(ctx.db()).await?.ok_or(ApiError::NotFound("user"))
+    users::Model::find_by_statement(sql.build())
+        .one(ctx.db())
+        .await?
+        .ok_or(ApiError::NotFound("user"))
 }
 
 #[Object]
 impl UserMutation {
     /// Adds a user to the organization. OWNER and ADMIN only.
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let principal = ctx.admin()?;
         check_role_change(principal, None, input.role)?;
         let email = validation::email("email", &input.email)?;
@@ -110,15 +134,25 @@ impl UserMutation {
         .insert(ctx.db())
         .await
         .map_err(ApiError::from)?;
-        audit::record(ctx, "user.create", "user", Some(user.id), serde_json::json!({
-            "email": email, "role": input.role.as_db(),
-        }))
+        audit::record(
+            ctx,
+            "user.create",
+            "user",
+            Some(user.id),
+            serde_json::json!({
+                "email": email, "role": input.role.as_db(),
+            }),
+        )
         .await?;
         Ok(UserPayload { user: User(user) })
     }
 
     /// Changes a user's role; effective on their next request. OWNER and ADMIN only.
-    async fn update_user_role(&self, ctx: &Context<'_>, input: UpdateUserRoleInput) -> async_graphql::Result<UserPayload> {
+    async fn update_user_role(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateUserRoleInput,
+    ) -> async_graphql::Result<UserPayload> {
         let principal = ctx.admin()?;
         let id = decode_id(&input.id, NodeKind::User, "id")?;
         let user = find_user(ctx, id).await?;
@@ -127,28 +161,54 @@ impl UserMutation {
             ensure_other_owner(ctx, &user).await?;
         }
         let user = set_user(ctx, id, "role = $value", input.role.as_db().into()).await?;
-        audit::record(ctx, "user.update_role", "user", Some(id), serde_json::json!({
-            "role": input.role.as_db(),
-        }))
+        audit::record(
+            ctx,
+            "user.update_role",
+            "user",
+            Some(id),
+            serde_json::json!({
+                "role": input.role.as_db(),
+            }),
+        )
         .await?;
         Ok(UserPayload { user: User(user) })
     }
 
     /// Deactivates a user: they can no longer sign in, and their sessions and API keys stop
     /// working at once. OWNER and ADMIN only.
-    async fn deactivate_user(&self, ctx: &Context<'_>, input: DeactivateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let principal = ctx.admin()?;
         let id = decode_id(&input.id, NodeKind::User, "id")?;
         if id == principal.user_id {
             return Err(ApiError::bad_input("id", "you cannot deactivate yourself").into());
         }
         let user = find_user(ctx, id).await?;
-        check_role_change(principal, Some(Role::from_db(&user.role)?), Role::from_db(&user.role)?)?;
+        check_role_change(
+            principal,
+            Some(Role::from_db(&user.role)?),
+            Role::from_db(&user.role)?,
+        )?;
         ensure_other_owner(ctx, &user).await?;
-        let user = set_user(ctx, id, "is_active = $value, deactivated_at = now()", false.into()).await?;
+        let user = set_user(
+            ctx,
+            id,
+            "is_active = $value, deactivated_at = now()",
+            false.into(),
+        )
+        .await?;
         auth::revoke_sessions(ctx.db(), principal.organization_id, id, None).await?;
-        audit::record(ctx, "user.deactivate", "user", Some(id), serde_json::json!({ "isActive": false }))
-            .await?;
+        audit::record(
+            ctx,
+            "user.deactivate",
+            "user",
+            Some(id),
+            serde_json::json!({ "isActive": false }),
+        )
+        .await?;
         Ok(UserPayload { user: User(user) })
     }
 }

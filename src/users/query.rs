@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object};
 use entity::users;
 
-use super::{User, UserId};
+use super::{User, UserRef, via};
 use crate::{
     error::ApiError,
     graphql::{
@@ -18,7 +18,10 @@ impl UserQuery {
     /// The signed-in user (for API keys, the key's creator).
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let principal = ctx.principal()?;
-        let user = ctx.loader()?.load_one(UserId(principal.user_id)).await?;
+        let user = ctx
+            .loader()?
+            .load_one(UserRef::<{ via::ME }>(principal.user_id))
+            .await?;
         Ok(User(user.ok_or(ApiError::NotFound("user"))?))
     }
 
@@ -33,8 +36,18 @@ impl UserQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<User>> {
         let principal = ctx.principal()?;
-        let window = PageArgs { first, after, last, before }.window()?;
-        let sort = Sort { column: "created_at", sql_type: "timestamptz", descending: false };
+        let window = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .window()?;
+        let sort = Sort {
+            column: "created_at",
+            sql_type: "timestamptz",
+            descending: false,
+        };
         let (slice, count) = keyset_page::<users::Model>(
             ctx.db(),
             "users",

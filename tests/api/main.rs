@@ -1,1 +1,14 @@
+//! Integration tests: the real server over HTTP, against a real PostgreSQL, one database per
+//! test. Run with `scripts/test.sh` (or `cargo test` when PostgreSQL is already up).
 
+mod support;
+
+mod auth;
+mod http;
+mod input;
+mod isolation;
+mod leads;
+mod limits;
+mod schema;
+mod self_check;
+mod statements;

@@ -1,0 +1,217 @@
+//! Bad input gets a clear error with a code, and nothing is written.
+
+use serde_json::{Value, json};
+
+use crate::support::{Tenant, TestApp};
+
+const CREATE_LEAD: &str =
+    "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }";
+
+fn lead(overrides: Value) -> Value {
+    let mut input =
+        json!({ "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com" });
+    input
+        .as_object_mut()
+        .unwrap()
+        .extend(overrides.as_object().cloned().unwrap());
+    json!({ "input": input })
+}
+
+async fn assert_refused(app: &TestApp, tenant: &Tenant, variables: Value, code: &str) {
+    let before = app.snapshot(tenant.organization_id, "leads").await;
+    let response = app
+        .gql(tenant.token(), CREATE_LEAD, variables.clone())
+        .await;
+    assert_eq!(response.code(), code, "{variables} -> {}", response.body);
+    assert!(!response.message().is_empty());
+    assert_eq!(
+        before,
+        app.snapshot(tenant.organization_id, "leads").await,
+        "{variables} wrote something"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_email_is_refused_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let response = app
+        .gql(
+            acme.token(),
+            CREATE_LEAD,
+            lead(json!({ "email": "not-an-email" })),
+        )
+        .await;
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], "email");
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "email": "not-an-email" })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn over_long_strings_are_refused() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "firstName": "x".repeat(101) })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "jobTitle": "x".repeat(151) })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_enum_value_is_refused() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "status": "MAYBE" })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    let inline = app
+        .gql(
+            acme.token(),
+            "{ leads(filter: { status: [MAYBE] }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(inline.code(), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn out_of_range_numbers_are_refused() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    assert_refused(&app, &acme, lead(json!({ "score": -1 })), "BAD_USER_INPUT").await;
+    assert_refused(&app, &acme, lead(json!({ "score": 101 })), "BAD_USER_INPUT").await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "probabilityToClose": 150 })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "estimatedDealValue": -5 })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_ids_are_refused() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let unknown_company = leadgraph::graphql::NodeKind::Company
+        .id(uuid::Uuid::new_v4())
+        .0;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "companyId": unknown_company })),
+        "NOT_FOUND",
+    )
+    .await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "companyId": "garbage" })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    let lead_id_as_company = leadgraph::graphql::NodeKind::Lead
+        .id(uuid::Uuid::new_v4())
+        .0;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "companyId": lead_id_as_company })),
+        "BAD_USER_INPUT",
+    )
+    .await;
+    let update = app
+        .gql(
+            acme.token(),
+            "mutation($id: ID!) { updateLead(input: { id: $id, score: 5 }) { lead { id } } }",
+            json!({ "id": leadgraph::graphql::NodeKind::Lead.id(uuid::Uuid::new_v4()).0 }),
+        )
+        .await;
+    assert_eq!(update.code(), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_duplicate_live_email_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    acme.create_lead(&app, json!({ "email": "dup@example.com" }))
+        .await;
+    assert_refused(
+        &app,
+        &acme,
+        lead(json!({ "email": "DUP@example.com" })),
+        "CONFLICT",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_mutation_rolls_back_the_whole_request() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let before = app.snapshot(acme.organization_id, "companies").await;
+    let response = app
+        .gql(
+            acme.token(),
+            "mutation { first: createCompany(input: { name: \"Kept?\" }) { company { id } }
+                        second: createCompany(input: { name: \"\" }) { company { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert_eq!(response.body["data"], Value::Null);
+    assert_eq!(
+        before,
+        app.snapshot(acme.organization_id, "companies").await
+    );
+}
+
+#[tokio::test]
+async fn internal_errors_show_no_details() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    acme.create_company(&app, "Initech").await;
+    // Break the schema under the server's feet: reading companies now fails inside.
+    app.owner_sql(
+        acme.organization_id,
+        "ALTER TABLE companies RENAME COLUMN name TO title",
+    )
+    .await;
+    let response = app
+        .gql(acme.token(), "{ companies { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(response.code(), "INTERNAL");
+    assert_eq!(response.message(), "internal error");
+    assert_eq!(
+        response.body["errors"][0]["extensions"],
+        json!({ "code": "INTERNAL" })
+    );
+    assert!(!response.body.to_string().contains("title"));
+}

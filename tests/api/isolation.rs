@@ -1,0 +1,371 @@
+//! Tenant isolation: tenant B can neither see nor touch tenant A's rows, through any GraphQL
+//! path or through raw SQL as the app role; A's rows are identical afterwards.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::support::{Tenant, TestApp, tenant::uuid_of};
+
+/// Every tenant table, with the column that names the tenant.
+const TENANT_TABLES: [&str; 9] = [
+    "organizations",
+    "users",
+    "refresh_tokens",
+    "api_keys",
+    "audit_logs",
+    "companies",
+    "leads",
+    "activities",
+    "lead_notes",
+];
+
+/// Tenant A with a row in every tenant table, and the ids of its CRM rows.
+struct Seeded {
+    tenant: Tenant,
+    company: String,
+    lead: String,
+    deleted_lead: String,
+    activity: String,
+    note: String,
+    api_key: String,
+}
+
+async fn seed(app: &TestApp, slug: &str) -> Seeded {
+    let tenant = app.sign_up(slug).await;
+    let company = tenant.create_company(app, "Initech").await;
+    let lead = tenant
+        .create_lead(app, json!({ "companyId": company, "tags": ["vip"] }))
+        .await;
+    let deleted_lead = tenant.create_lead(app, json!({})).await;
+    app.gql(
+        tenant.token(),
+        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { deletedAt } } }",
+        json!({ "id": deleted_lead }),
+    )
+    .await
+    .ok();
+    let activity = tenant.log_activity(app, &lead).await;
+    let note = tenant.add_note(app, &lead, false).await;
+    let (api_key, _) = tenant.api_key(app, &["READ"]).await;
+    Seeded {
+        tenant,
+        company,
+        lead,
+        deleted_lead,
+        activity,
+        note,
+        api_key,
+    }
+}
+
+async fn snapshot_all(app: &TestApp, organization: Uuid) -> Vec<Vec<serde_json::Value>> {
+    let mut tables = Vec::new();
+    for table in TENANT_TABLES {
+        tables.push(app.snapshot(organization, table).await);
+    }
+    tables
+}
+
+#[tokio::test]
+async fn tenant_b_sees_nothing_of_tenant_a_through_graphql() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let before = snapshot_all(&app, a.tenant.organization_id).await;
+    assert!(
+        before.iter().all(|rows| !rows.is_empty()),
+        "tenant A has a row in every table"
+    );
+
+    let lists = app
+        .gql(
+            b.tenant.token(),
+            "{ leads { totalCount nodes { id } } trash: leads(filter: { deleted: true }) { nodes { id } }
+               companies { totalCount nodes { id } } users { totalCount nodes { id } }
+               apiKeys { nodes { id } } auditLogs(first: 100) { nodes { resourceId } }
+               organization { slug } me { email } }",
+            json!({}),
+        )
+        .await;
+    let data = lists.ok();
+    let text = data.to_string();
+    for id in [
+        &a.lead,
+        &a.deleted_lead,
+        &a.company,
+        &a.api_key,
+        &a.tenant.owner.user_id,
+    ] {
+        assert!(!text.contains(id.as_str()), "B's lists contain A's {id}");
+    }
+    assert!(!text.contains(&uuid_of(&a.lead).to_string()));
+    assert_eq!(data["leads"]["totalCount"], 1);
+    assert_eq!(data["companies"]["totalCount"], 1);
+    assert_eq!(data["users"]["totalCount"], 1);
+    assert_eq!(data["organization"]["slug"], "globex");
+
+    let organization_id = leadgraph::graphql::NodeKind::Organization
+        .id(a.tenant.organization_id)
+        .0;
+    for id in [
+        &a.lead,
+        &a.deleted_lead,
+        &a.company,
+        &a.activity,
+        &a.note,
+        &a.api_key,
+        &a.tenant.owner.user_id,
+        &organization_id,
+    ] {
+        let node = app
+            .gql(
+                b.tenant.token(),
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_eq!(
+            node.at("/node"),
+            &serde_json::Value::Null,
+            "node({id}) leaked"
+        );
+    }
+    let typed = app
+        .gql(
+            b.tenant.token(),
+            "query($lead: ID!, $company: ID!) { lead(id: $lead) { id } company(id: $company) { id } }",
+            json!({ "lead": a.lead, "company": a.company }),
+        )
+        .await;
+    assert_eq!(typed.at("/lead"), &serde_json::Value::Null);
+    assert_eq!(typed.at("/company"), &serde_json::Value::Null);
+
+    assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
+}
+
+#[tokio::test]
+async fn tenant_b_cannot_change_or_reference_tenant_a_rows_through_graphql() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let before = snapshot_all(&app, a.tenant.organization_id).await;
+
+    let attempts = [
+        (
+            "mutation($id: ID!) { updateLead(input: { id: $id, score: 99 }) { lead { id } } }",
+            json!({ "id": a.lead }),
+        ),
+        (
+            "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
+            json!({ "id": a.lead }),
+        ),
+        (
+            "mutation($id: ID!) { restoreLead(input: { id: $id }) { lead { id } } }",
+            json!({ "id": a.deleted_lead }),
+        ),
+        (
+            "mutation($id: ID!) { assignLead(input: { leadId: $id, userId: null }) { lead { id } } }",
+            json!({ "id": a.lead }),
+        ),
+        (
+            "mutation($id: ID!, $user: ID!) { assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
+            json!({ "id": b.lead, "user": a.tenant.owner.user_id }),
+        ),
+        (
+            "mutation($id: ID!) { updateCompany(input: { id: $id, name: \"Pwned\" }) { company { id } } }",
+            json!({ "id": a.company }),
+        ),
+        (
+            "mutation($id: ID!) { deleteCompany(input: { id: $id }) { deletedCompanyId } }",
+            json!({ "id": a.company }),
+        ),
+        (
+            "mutation($id: ID!) { createLead(input: { firstName: \"X\", lastName: \"Y\", email: \"x@y.io\", companyId: $id }) { lead { id } } }",
+            json!({ "id": a.company }),
+        ),
+        (
+            "mutation($id: ID!) { updateLead(input: { id: $id, companyId: null }) { lead { id } } }",
+            json!({ "id": a.lead }),
+        ),
+        (
+            "mutation($id: ID!, $company: ID!) { updateLead(input: { id: $id, companyId: $company }) { lead { id } } }",
+            json!({ "id": b.lead, "company": a.company }),
+        ),
+        (
+            "mutation($id: ID!) { logActivity(input: { leadId: $id, kind: CALL, direction: INBOUND }) { activity { id } } }",
+            json!({ "id": a.lead }),
+        ),
+        (
+            "mutation($id: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\" }) { note { id } } }",
+            json!({ "id": a.lead }),
+        ),
+        (
+            "mutation($id: ID!, $user: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\", mentionedUserIds: [$user] }) { note { id } } }",
+            json!({ "id": b.lead, "user": a.tenant.owner.user_id }),
+        ),
+        (
+            "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }",
+            json!({ "id": a.api_key }),
+        ),
+        (
+            "mutation($id: ID!) { updateUserRole(input: { id: $id, role: VIEWER }) { user { id } } }",
+            json!({ "id": a.tenant.owner.user_id }),
+        ),
+        (
+            "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { id } } }",
+            json!({ "id": a.tenant.owner.user_id }),
+        ),
+    ];
+    for (mutation, variables) in attempts {
+        let response = app.gql(b.tenant.token(), mutation, variables).await;
+        assert_eq!(
+            response.code(),
+            "NOT_FOUND",
+            "{mutation} -> {}",
+            response.body
+        );
+    }
+    assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
+}
+
+async fn count(db: &impl ConnectionTrait, table: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!("SELECT count(*) FROM {table}"),
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index(0)
+    .unwrap()
+}
+
+async fn set_tenant(db: &impl ConnectionTrait, organization: Uuid) {
+    db.execute_unprepared(&format!(
+        "SELECT set_config('app.current_organization_id', '{organization}', true)"
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_app_role_sees_no_rows_without_a_tenant() {
+    let app = TestApp::spawn().await;
+    seed(&app, "acme").await;
+    let db: DatabaseConnection = app.app_db().await;
+    for table in TENANT_TABLES {
+        assert_eq!(
+            count(&db, table).await,
+            0,
+            "{table} visible with no tenant set"
+        );
+    }
+    // A pooled connection that once had a tenant set locally reads it back as '' afterwards.
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, Uuid::new_v4()).await;
+    tx.commit().await.unwrap();
+    for table in TENANT_TABLES {
+        assert_eq!(
+            count(&db, table).await,
+            0,
+            "{table} visible after a tenant transaction ended"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_app_role_cannot_read_change_or_write_into_another_tenant() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let before = snapshot_all(&app, a.tenant.organization_id).await;
+    let db = app.app_db().await;
+    let a_org = a.tenant.organization_id;
+    let a_lead = uuid_of(&a.lead);
+    let a_company = uuid_of(&a.company);
+
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b.tenant.organization_id).await;
+    for table in TENANT_TABLES {
+        let key = if table == "organizations" {
+            "id"
+        } else {
+            "organization_id"
+        };
+        let visible = count(&tx, &format!("{table} WHERE {key} = '{a_org}'")).await;
+        assert_eq!(visible, 0, "B sees A's {table}");
+    }
+    let changed = tx
+        .execute_unprepared(&format!("UPDATE leads SET score = 1 WHERE id = '{a_lead}'"))
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 0);
+    let deleted = tx
+        .execute_unprepared(&format!("DELETE FROM companies WHERE id = '{a_company}'"))
+        .await
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), 0);
+    tx.commit().await.unwrap();
+
+    // Writing a row that claims A's organization fails the policy's WITH CHECK.
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b.tenant.organization_id).await;
+    let insert = tx
+        .execute_unprepared(&format!(
+            "INSERT INTO companies (organization_id, name) VALUES ('{a_org}', 'Trojan')"
+        ))
+        .await;
+    assert!(
+        insert
+            .unwrap_err()
+            .to_string()
+            .contains("row-level security")
+    );
+    tx.rollback().await.unwrap();
+
+    // Referencing A's company from B's lead fails the composite foreign key.
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b.tenant.organization_id).await;
+    let reference = tx
+        .execute_unprepared(&format!(
+            "INSERT INTO leads (organization_id, first_name, last_name, email, company_id)
+             VALUES ('{}', 'X', 'Y', 'x@y.io', '{a_company}')",
+            b.tenant.organization_id
+        ))
+        .await;
+    assert!(reference.unwrap_err().to_string().contains("foreign key"));
+    tx.rollback().await.unwrap();
+
+    // Moving B's own lead into A is refused too.
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b.tenant.organization_id).await;
+    let moved = tx
+        .execute_unprepared(&format!(
+            "UPDATE leads SET organization_id = '{a_org}' WHERE id = '{}'",
+            uuid_of(&b.lead)
+        ))
+        .await;
+    assert!(moved.is_err());
+    tx.rollback().await.unwrap();
+
+    assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
+}
+
+#[tokio::test]
+async fn private_notes_are_visible_to_their_author_only() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let lead = acme.create_lead(&app, json!({})).await;
+    acme.add_note(&app, &lead, true).await;
+    acme.add_note(&app, &lead, false).await;
+    let colleague = acme.add_user(&app, "MANAGER").await;
+    let query = "query($id: ID!) { lead(id: $id) { notes { totalCount nodes { isPrivate } } } }";
+    let mine = app.gql(acme.token(), query, json!({ "id": lead })).await;
+    assert_eq!(mine.at("/lead/notes/totalCount"), 2);
+    let theirs = app
+        .gql(Some(&colleague.access_token), query, json!({ "id": lead }))
+        .await;
+    assert_eq!(theirs.at("/lead/notes/totalCount"), 1);
+    assert_eq!(theirs.at("/lead/notes/nodes/0/isPrivate"), false);
+}

@@ -1,0 +1,95 @@
+//! The cost of a page does not grow with its size: every relation is batched.
+
+use serde_json::json;
+
+use crate::support::TestApp;
+
+const PAGE: &str = "query($n: Int!) {
+  leads(first: $n, orderBy: { field: SCORE, direction: DESC }) {
+    nodes {
+      id fullName score
+      company { name }
+      assignedTo { email }
+      activities(first: 5) { nodes { kind user { email } } }
+      notes(first: 5) { nodes { content author { email } } }
+    }
+  }
+}";
+
+/// Statements for one request of the page above, whatever its size: tenant setup and the
+/// principal check (2), the leads page (1), and one per relation: companies, assignees,
+/// activities, notes, activity users, note authors (6). BEGIN and COMMIT are not counted.
+const STATEMENTS: usize = 9;
+
+#[tokio::test]
+async fn a_page_of_leads_with_relations_costs_the_same_statements_for_5_50_and_100_rows() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let agent = acme.add_user(&app, "AGENT").await;
+    let companies = [
+        acme.create_company(&app, "Initech").await,
+        acme.create_company(&app, "Hooli").await,
+    ];
+    // Leads are created through SQL: 100 leads with activities and notes through the API would
+    // only slow the test down.
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "INSERT INTO leads (organization_id, first_name, last_name, email, score, company_id, assigned_to_id)
+             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com', n % 100,
+                    CASE WHEN n % 2 = 0 THEN '{c0}'::uuid ELSE '{c1}'::uuid END,
+                    CASE WHEN n % 2 = 0 THEN '{agent}'::uuid ELSE '{owner}'::uuid END
+             FROM generate_series(1, 120) n;
+             INSERT INTO activities (organization_id, lead_id, user_id, kind, direction)
+             SELECT organization_id, id, '{agent}', 'call', 'outbound' FROM leads, generate_series(1, 7);
+             SELECT set_config('app.current_user_id', '{owner}', true);
+             INSERT INTO lead_notes (organization_id, lead_id, author_id, content)
+             SELECT organization_id, id, '{owner}', 'note' FROM leads, generate_series(1, 6)",
+            org = acme.organization_id,
+            c0 = crate::support::tenant::uuid_of(&companies[0]),
+            c1 = crate::support::tenant::uuid_of(&companies[1]),
+            agent = crate::support::tenant::uuid_of(&agent.user_id),
+            owner = crate::support::tenant::uuid_of(&acme.owner.user_id),
+        ),
+    )
+    .await;
+
+    let mut costs = Vec::new();
+    for n in [5, 50, 100] {
+        let before = app.statements();
+        let response = app.gql(acme.token(), PAGE, json!({ "n": n })).await;
+        let nodes = response.at("/leads/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        assert_eq!(nodes[0]["activities"]["nodes"].as_array().unwrap().len(), 5);
+        assert_eq!(nodes[0]["notes"]["nodes"].as_array().unwrap().len(), 5);
+        costs.push(app.statements() - before);
+    }
+    assert_eq!(costs[0], costs[1], "statements for 5 vs 50 rows: {costs:?}");
+    assert_eq!(
+        costs[1], costs[2],
+        "statements for 50 vs 100 rows: {costs:?}"
+    );
+    assert_eq!(costs[0], STATEMENTS);
+}
+
+#[tokio::test]
+async fn total_count_is_computed_only_when_selected() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    acme.create_lead(&app, json!({})).await;
+    let before = app.statements();
+    app.gql(acme.token(), "{ leads { nodes { id } } }", json!({}))
+        .await
+        .ok();
+    let without = app.statements() - before;
+    let before = app.statements();
+    app.gql(
+        acme.token(),
+        "{ leads { totalCount nodes { id } } }",
+        json!({}),
+    )
+    .await
+    .ok();
+    let with = app.statements() - before;
+    assert_eq!(with, without + 1);
+}

@@ -1,0 +1,182 @@
+//! `TestApp`: the real server, on its own database, on a loopback port.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use leadgraph::{
+    config::{Config, Secret},
+    db, server,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    Gql,
+    db::{TestDb, app_url, owner_url},
+};
+
+pub const JWT_SECRET: &str = "test-signing-key-test-signing-key-0123456789";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    client: reqwest::Client,
+    statements: Arc<AtomicUsize>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    // Dropped last: the database outlives the server's connections.
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose configuration `configure` may change first (limits, timeouts).
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::create().await;
+        let mut config = Self::config_for(&db.name);
+        configure(&mut config);
+        let mut app = server::prepare(&config).await.expect("server start-up");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        app.db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(
+            listener,
+            app,
+            async {
+                let _ = stop.await;
+            },
+            Duration::from_secs(5),
+        ));
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            statements,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            db,
+        }
+    }
+
+    /// The configuration a test server gets: the test database, the fixed roles.
+    pub fn config_for(database: &str) -> Config {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", app_url(database)),
+            ("MIGRATION_DATABASE_URL", owner_url(database)),
+            ("JWT_SECRET", JWT_SECRET.to_owned()),
+            ("DB_POOL_SIZE", "4".to_owned()),
+        ]);
+        Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// POSTs a GraphQL request, with a bearer credential when given.
+    pub async fn gql(&self, credential: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
+        let response = request.send().await.expect("request");
+        Gql {
+            body: response.json().await.expect("JSON response"),
+        }
+    }
+
+    /// SQL statements the server has run so far (every statement through sea-orm, in and out
+    /// of transactions; BEGIN and COMMIT are not counted).
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// A connection as the app role, for raw-SQL isolation tests.
+    pub async fn app_db(&self) -> DatabaseConnection {
+        db::connect(&Secret::new(app_url(&self.db.name)), 2)
+            .await
+            .expect("connect as app")
+    }
+
+    /// A connection as the owner role (which RLS binds too: FORCE).
+    pub async fn owner_db(&self) -> DatabaseConnection {
+        db::connect(&Secret::new(owner_url(&self.db.name)), 1)
+            .await
+            .expect("connect as owner")
+    }
+
+    /// Runs statements as the owner inside one transaction with `organization` as tenant:
+    /// how tests arrange states the API does not offer (an expired key, a broken column).
+    pub async fn owner_sql(&self, organization: Uuid, sql: &str) {
+        let owner = self.owner_db().await;
+        let script = format!(
+            "BEGIN; SELECT set_config('app.current_organization_id', '{organization}', true); {sql}; COMMIT;"
+        );
+        owner
+            .execute_unprepared(&script)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        owner.close().await.ok();
+    }
+
+    /// All rows of `table` belonging to `organization`, as JSON, in a stable order: to prove a
+    /// tenant's data is unchanged.
+    pub async fn snapshot(&self, organization: Uuid, table: &str) -> Vec<Value> {
+        let owner = self.owner_db().await;
+        let key = if table == "organizations" {
+            "id"
+        } else {
+            "organization_id"
+        };
+        let sql = format!(
+            "BEGIN; SELECT set_config('app.current_organization_id', '{organization}', true); \
+             CREATE TEMP TABLE snap ON COMMIT DROP AS \
+               SELECT to_jsonb(t)::text AS row FROM {table} t WHERE {key} = '{organization}'; "
+        );
+        owner.execute_unprepared(&sql).await.unwrap();
+        let rows = owner
+            .query_all_raw(Statement::from_string(
+                owner.get_database_backend(),
+                "SELECT row FROM snap ORDER BY row",
+            ))
+            .await
+            .unwrap();
+        owner.execute_unprepared("COMMIT").await.unwrap();
+        owner.close().await.ok();
+        rows.iter()
+            .map(|r| serde_json::from_str(&r.try_get_by_index::<String>(0).unwrap()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The test harness: a database per test (cloned from a template migrated once per run), the
+//! real server on a loopback port, a GraphQL client, and builders for tenants and their data.
+
+pub mod app;
+mod db;
+mod gql;
+pub mod tenant;
+
+pub use app::TestApp;
+pub use db::{admin_url, owner_url};
+pub use gql::Gql;
+pub use tenant::Tenant;

@@ -1,0 +1,190 @@
+//! Builders: a tenant signed up through the API, its users, and its CRM data.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::TestApp;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub email: String,
+    pub user_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// An organization created by `signUp`, with its owner's session.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub slug: String,
+    pub organization_id: Uuid,
+    pub owner: Session,
+}
+
+/// The UUID inside a global id.
+pub fn uuid_of(global_id: &str) -> Uuid {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(global_id).unwrap()).unwrap();
+    raw.split_once(':').unwrap().1.parse().unwrap()
+}
+
+const AUTH_FIELDS: &str = "accessToken refreshToken user { id email } organization { id }";
+
+fn session(payload: &Value) -> Session {
+    Session {
+        email: payload["user"]["email"].as_str().unwrap().to_owned(),
+        user_id: payload["user"]["id"].as_str().unwrap().to_owned(),
+        access_token: payload["accessToken"].as_str().unwrap().to_owned(),
+        refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+impl TestApp {
+    pub async fn sign_up(&self, slug: &str) -> Tenant {
+        let response = self
+            .gql(
+                None,
+                &format!(
+                    "mutation($input: SignUpInput!) {{ signUp(input: $input) {{ {AUTH_FIELDS} }} }}"
+                ),
+                json!({ "input": {
+                    "organizationName": format!("{slug} Inc"),
+                    "organizationSlug": slug,
+                    "email": format!("owner@{slug}.test"),
+                    "password": PASSWORD,
+                    "fullName": "Olive Owner",
+                }}),
+            )
+            .await;
+        let payload = &response.ok()["signUp"];
+        Tenant {
+            slug: slug.to_owned(),
+            organization_id: uuid_of(payload["organization"]["id"].as_str().unwrap()),
+            owner: session(payload),
+        }
+    }
+
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> super::Gql {
+        self.gql(
+            None,
+            &format!(
+                "mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
+            ),
+            json!({ "input": { "organizationSlug": slug, "email": email, "password": password } }),
+        )
+        .await
+    }
+}
+
+impl Tenant {
+    pub fn token(&self) -> Option<&str> {
+        Some(&self.owner.access_token)
+    }
+
+    /// Adds a user of `role` (e.g. "AGENT") through the API and signs them in.
+    pub async fn add_user(&self, app: &TestApp, role: &str) -> Session {
+        let email = format!(
+            "{}.{}@{}.test",
+            role.to_lowercase(),
+            Uuid::new_v4().simple(),
+            self.slug
+        );
+        app.gql(
+            self.token(),
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }",
+            json!({ "input": { "email": email, "fullName": "Test User", "password": PASSWORD, "role": role } }),
+        )
+        .await
+        .ok();
+        session(&app.login(&self.slug, &email, PASSWORD).await.ok()["login"])
+    }
+
+    pub async fn create_company(&self, app: &TestApp, name: &str) -> String {
+        let response = app
+            .gql(
+                self.token(),
+                "mutation($input: CreateCompanyInput!) { createCompany(input: $input) { company { id } } }",
+                json!({ "input": { "name": name } }),
+            )
+            .await;
+        response
+            .at("/createCompany/company/id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a lead; `fields` override the defaults (a unique e-mail, names).
+    pub async fn create_lead(&self, app: &TestApp, fields: Value) -> String {
+        let mut input = json!({
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": format!("lead.{}@example.com", Uuid::new_v4().simple()),
+        });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().cloned().unwrap_or_default());
+        let response = app
+            .gql(
+                self.token(),
+                "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        response
+            .at("/createLead/lead/id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn log_activity(&self, app: &TestApp, lead_id: &str) -> String {
+        let response = app
+            .gql(
+                self.token(),
+                "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }",
+                json!({ "input": { "leadId": lead_id, "kind": "CALL", "direction": "OUTBOUND", "subject": "Intro" } }),
+            )
+            .await;
+        response
+            .at("/logActivity/activity/id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn add_note(&self, app: &TestApp, lead_id: &str, private: bool) -> String {
+        let response = app
+            .gql(
+                self.token(),
+                "mutation($input: AddLeadNoteInput!) { addLeadNote(input: $input) { note { id } } }",
+                json!({ "input": { "leadId": lead_id, "content": "Budget approved", "isPrivate": private } }),
+            )
+            .await;
+        response
+            .at("/addLeadNote/note/id")
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates an API key with `scopes` (e.g. `["READ"]`) and returns its id and secret.
+    pub async fn api_key(&self, app: &TestApp, scopes: &[&str]) -> (String, String) {
+        let response = app
+            .gql(
+                self.token(),
+                "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id prefix } secret } }",
+                json!({ "input": { "name": "integration", "scopes": scopes } }),
+            )
+            .await;
+        let payload = &response.ok()["createApiKey"];
+        (
+            payload["apiKey"]["id"].as_str().unwrap().to_owned(),
+            payload["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+}
