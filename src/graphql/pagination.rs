@@ -159,9 +159,7 @@ impl TotalCount {
                     .map_err(ApiError::from)?
                     .unwrap_or(0))
             }
-            CountSource::Children(key) => {
-                Ok(ctx.loader()?.load_one(*key).await?.unwrap_or(0))
-            }
+            CountSource::Children(key) => Ok(ctx.loader()?.load_one(*key).await?.unwrap_or(0)),
         }
     }
 }
