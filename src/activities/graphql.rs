@@ -1,6 +1,4 @@
-use std::collections::HashMap;
-
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, dataloader::Loader};
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::activities;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
@@ -10,10 +8,7 @@ use uuid::Uuid;
 use crate::{
     audit,
     error::ApiError,
-    graphql::{
-        ChildPageKey, ChildRow, ChildTable, ContextExt, LoadResult, NodeKind, TenantLoader,
-        decode_id,
-    },
+    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind, decode_id},
     leads::{Lead, LeadId},
     users::User,
     users::via,
@@ -94,39 +89,18 @@ impl Activity {
     }
 }
 
-impl ChildRow for activities::Model {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
-        self.created_at
-    }
-}
+crate::timestamped!(activities::Model);
 
-pub const ACTIVITIES_OF_LEAD: ChildTable = ChildTable {
-    table: "activities",
-    parent_column: "lead_id",
-    condition: "",
-};
+/// `lead.activities`.
+pub struct LeadActivities;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LeadActivitiesPage(pub ChildPageKey);
-
-impl Loader<LeadActivitiesPage> for TenantLoader {
-    type Value = Vec<activities::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[LeadActivitiesPage],
-    ) -> LoadResult<HashMap<LeadActivitiesPage, Vec<activities::Model>>> {
-        let pages: Vec<_> = keys.iter().map(|k| k.0).collect();
-        let loaded = self.first_per_parent(ACTIVITIES_OF_LEAD, &pages).await?;
-        Ok(loaded
-            .into_iter()
-            .map(|(key, rows)| (LeadActivitiesPage(key), rows))
-            .collect())
-    }
+impl ChildRelation for LeadActivities {
+    type Row = activities::Model;
+    const CHILDREN: ChildTable = ChildTable {
+        table: "activities",
+        parent_column: "lead_id",
+        condition: "",
+    };
 }
 
 #[derive(InputObject)]

@@ -2,4 +2,4 @@
 
 mod graphql;
 
-pub use graphql::{ACTIVITIES_OF_LEAD, Activity, ActivityMutation, LeadActivitiesPage};
+pub use graphql::{Activity, ActivityMutation, LeadActivities};

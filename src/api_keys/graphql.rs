@@ -8,10 +8,7 @@ use crate::{
     audit,
     auth::{ApiKeySecret, sha256},
     error::{ApiError, ApiResult},
-    graphql::{
-        ContextExt, CountSource, KeysetCursor, NodeKind, Page, PageArgs, Sort, connection,
-        decode_id, encode_cursor, keyset_page, timestamp_key,
-    },
+    graphql::{ContextExt, NodeKind, Page, PageArgs, decode_id, list_by_created},
     sql::SqlBuilder,
     tenancy::Scope,
     users::User,
@@ -77,34 +74,20 @@ impl ApiKeyQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<ApiKey>> {
-        let principal = ctx.admin()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window()?;
-        let sort = Sort {
-            column: "created_at",
-            sql_type: "timestamptz",
-            descending: true,
-        };
-        let (slice, count) = keyset_page::<api_keys::Model>(
-            ctx.db(),
+        ctx.admin()?;
+        list_by_created::<api_keys::Model, _>(
+            ctx,
             "api_keys",
-            principal.organization_id,
-            &|_| {},
-            sort,
-            &window,
-        )
-        .await?;
-        Ok(connection(
-            slice,
-            CountSource::Sql(count),
-            |m| encode_cursor(&KeysetCursor(timestamp_key(&m.created_at), m.id)),
+            true,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
             ApiKey,
-        ))
+        )
+        .await
     }
 }
 
@@ -220,3 +203,5 @@ impl ApiKeyMutation {
         })
     }
 }
+
+crate::timestamped!(api_keys::Model);

@@ -2,10 +2,7 @@ use async_graphql::{Context, Object};
 use entity::audit_logs;
 
 use super::AuditLog;
-use crate::graphql::{
-    ContextExt, CountSource, KeysetCursor, Page, PageArgs, Sort, connection, encode_cursor,
-    keyset_page, timestamp_key,
-};
+use crate::graphql::{ContextExt, Page, PageArgs, list_by_created};
 
 #[derive(Default)]
 pub struct AuditQuery;
@@ -22,33 +19,19 @@ impl AuditQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditLog>> {
-        let principal = ctx.admin()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window()?;
-        let sort = Sort {
-            column: "created_at",
-            sql_type: "timestamptz",
-            descending: true,
-        };
-        let (slice, count) = keyset_page::<audit_logs::Model>(
-            ctx.db(),
+        ctx.admin()?;
+        list_by_created::<audit_logs::Model, _>(
+            ctx,
             "audit_logs",
-            principal.organization_id,
-            &|_| {},
-            sort,
-            &window,
-        )
-        .await?;
-        Ok(connection(
-            slice,
-            CountSource::Sql(count),
-            |m| encode_cursor(&KeysetCursor(timestamp_key(&m.created_at), m.id)),
+            true,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
             AuditLog,
-        ))
+        )
+        .await
     }
 }

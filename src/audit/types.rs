@@ -46,3 +46,5 @@ impl AuditLog {
         self.0.created_at.into()
     }
 }
+
+crate::timestamped!(audit_logs::Model);

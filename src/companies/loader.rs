@@ -4,7 +4,7 @@ use async_graphql::dataloader::Loader;
 use entity::{companies, leads};
 use uuid::Uuid;
 
-use crate::graphql::{ChildTable, LoadResult, TenantLoader};
+use crate::graphql::{ChildRelation, ChildTable, LoadResult, TenantLoader};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CompanyId(pub Uuid);
@@ -22,29 +22,14 @@ impl Loader<CompanyId> for TenantLoader {
     }
 }
 
-pub const LEADS_OF_COMPANY: ChildTable = ChildTable {
-    table: "leads",
-    parent_column: "company_id",
-    condition: "AND t.deleted_at IS NULL",
-};
+/// `company.leads`: live leads only.
+pub struct CompanyLeads;
 
-/// A page of one company's leads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CompanyLeadsPage(pub crate::graphql::ChildPageKey);
-
-impl Loader<CompanyLeadsPage> for TenantLoader {
-    type Value = Vec<leads::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[CompanyLeadsPage],
-    ) -> LoadResult<HashMap<CompanyLeadsPage, Vec<leads::Model>>> {
-        let pages: Vec<_> = keys.iter().map(|k| k.0).collect();
-        let loaded = self.first_per_parent(LEADS_OF_COMPANY, &pages).await?;
-        Ok(loaded
-            .into_iter()
-            .map(|(key, rows)| (CompanyLeadsPage(key), rows))
-            .collect())
-    }
+impl ChildRelation for CompanyLeads {
+    type Row = leads::Model;
+    const CHILDREN: ChildTable = ChildTable {
+        table: "leads",
+        parent_column: "company_id",
+        condition: "AND t.deleted_at IS NULL",
+    };
 }

@@ -5,7 +5,7 @@ mod mutation;
 mod query;
 mod types;
 
-pub use loader::{CompanyId, CompanyLeadsPage, LEADS_OF_COMPANY};
+pub use loader::{CompanyId, CompanyLeads};
 pub use mutation::CompanyMutation;
 pub use query::CompanyQuery;
 pub use types::Company;

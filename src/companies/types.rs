@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::companies;
 
-use super::{CompanyLeadsPage, LEADS_OF_COMPANY};
+use super::CompanyLeads;
 use crate::{
     graphql::{NodeKind, Page, child_page},
     leads::Lead,
@@ -57,15 +57,6 @@ impl Company {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Lead>> {
-        child_page(
-            ctx,
-            LEADS_OF_COMPANY,
-            self.0.id,
-            first,
-            after,
-            CompanyLeadsPage,
-            Lead,
-        )
-        .await
+        child_page::<CompanyLeads, _>(ctx, self.0.id, first, after, Lead).await
     }
 }

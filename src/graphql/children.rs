@@ -1,58 +1,112 @@
 //! Has-many relations (`lead.activities`, `lead.notes`, `company.leads`) as connections, paged
-//! newest first through the batched `first_per_parent` loader.
+//! newest first. Each relation is a marker type implementing [`ChildRelation`]; one generic
+//! loader serves them all with one `LATERAL` statement per batch.
+
+use std::{collections::HashMap, hash::Hash, marker::PhantomData};
 
 use async_graphql::{Context, OutputType, dataloader::Loader};
 use chrono::{DateTime, FixedOffset};
+use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
 use super::{
     ContextExt,
-    loader::{ChildCount, ChildCursor, ChildPageKey, ChildTable, TenantLoader},
+    loader::{ChildCount, ChildCursor, ChildPageKey, ChildTable, LoadResult, TenantLoader},
     pagination::{CountSource, Page, PageArgs, connection, encode_cursor},
 };
 
-/// A child row: what its cursor is made of.
-pub trait ChildRow {
+/// A row with the columns keyset cursors are made of.
+pub trait Timestamped {
     fn id(&self) -> Uuid;
     fn created_at(&self) -> DateTime<FixedOffset>;
 }
 
-/// One parent's page of children. `key` wraps the page key in the domain's loader key type.
-pub async fn child_page<K, M, N>(
+/// Implements [`Timestamped`] for entity models with `id` and `created_at` columns.
+#[macro_export]
+macro_rules! timestamped {
+    ($($model:ty),+ $(,)?) => {$(
+        impl $crate::graphql::Timestamped for $model {
+            fn id(&self) -> uuid::Uuid {
+                self.id
+            }
+            fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
+                self.created_at
+            }
+        }
+    )+};
+}
+
+/// A has-many relation: where its rows live and what they are.
+pub trait ChildRelation: Send + Sync + 'static {
+    type Row: FromQueryResult + Timestamped + Clone + Send + Sync + 'static;
+    const CHILDREN: ChildTable;
+}
+
+/// One parent's page of relation `R`, as a loader key.
+pub struct ChildPage<R>(ChildPageKey, PhantomData<fn() -> R>);
+
+impl<R> Clone for ChildPage<R> {
+    fn clone(&self) -> Self {
+        Self(self.0, PhantomData)
+    }
+}
+
+impl<R> PartialEq for ChildPage<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<R> Eq for ChildPage<R> {}
+
+impl<R> Hash for ChildPage<R> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<R: ChildRelation> Loader<ChildPage<R>> for TenantLoader {
+    type Value = Vec<R::Row>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ChildPage<R>]) -> LoadResult<HashMap<ChildPage<R>, Vec<R::Row>>> {
+        let pages: Vec<ChildPageKey> = keys.iter().map(|k| k.0).collect();
+        let loaded = self.first_per_parent::<R::Row>(R::CHILDREN, &pages).await?;
+        Ok(loaded
+            .into_iter()
+            .map(|(key, rows)| (ChildPage(key, PhantomData), rows))
+            .collect())
+    }
+}
+
+/// One parent's page of relation `R`, with `node` making each row's GraphQL node.
+pub async fn child_page<R: ChildRelation, N: OutputType>(
     ctx: &Context<'_>,
-    children: ChildTable,
     parent_id: Uuid,
     first: Option<i32>,
     after: Option<String>,
-    key: impl FnOnce(ChildPageKey) -> K,
-    node: impl Fn(M) -> N,
-) -> async_graphql::Result<Page<N>>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    TenantLoader: Loader<K, Value = Vec<M>, Error = async_graphql::Error>,
-    M: ChildRow + Send + Sync + Clone + 'static,
-    N: OutputType,
-{
+    node: impl Fn(R::Row) -> N,
+) -> async_graphql::Result<Page<N>> {
     let window = PageArgs {
         first,
         after,
         ..Default::default()
     }
     .window::<ChildCursor>()?;
-    let page_key = ChildPageKey {
+    let key = ChildPageKey {
         parent_id,
         limit: window.fetch_limit(),
         after: window.cursor,
     };
     let rows = ctx
         .loader()?
-        .load_one(key(page_key))
+        .load_one(ChildPage::<R>(key, PhantomData))
         .await?
         .unwrap_or_default();
     Ok(connection(
         window.slice(rows),
         CountSource::Children(ChildCount {
-            children,
+            children: R::CHILDREN,
             parent_id,
         }),
         |row| {

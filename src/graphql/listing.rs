@@ -74,3 +74,34 @@ pub async fn keyset_page<M: FromQueryResult>(
 pub fn timestamp_key(value: &chrono::DateTime<chrono::FixedOffset>) -> String {
     value.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
+
+/// A whole tenant table as a connection ordered by creation (then id): users, API keys, audit
+/// logs. `node` makes each row's GraphQL node.
+pub async fn list_by_created<M, N>(
+    ctx: &async_graphql::Context<'_>,
+    table: &str,
+    descending: bool,
+    args: super::PageArgs,
+    node: impl Fn(M) -> N,
+) -> async_graphql::Result<super::Page<N>>
+where
+    M: FromQueryResult + super::Timestamped,
+    N: async_graphql::OutputType,
+{
+    use super::ContextExt;
+    let organization_id = ctx.principal()?.organization_id;
+    let window = args.window()?;
+    let sort = Sort {
+        column: "created_at",
+        sql_type: "timestamptz",
+        descending,
+    };
+    let (slice, count) =
+        keyset_page::<M>(ctx.db(), table, organization_id, &|_| {}, sort, &window).await?;
+    Ok(super::connection(
+        slice,
+        super::CountSource::Sql(count),
+        |row| super::encode_cursor(&KeysetCursor(timestamp_key(&row.created_at()), row.id())),
+        node,
+    ))
+}

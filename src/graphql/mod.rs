@@ -13,10 +13,10 @@ mod node;
 mod pagination;
 mod schema;
 
-pub use children::{ChildRow, child_page};
+pub use children::{ChildRelation, Timestamped, child_page};
 pub use context::{ContextExt, RequestContext, RequestMeta};
 pub use ids::{NodeKind, decode as decode_id, decode_any};
-pub use listing::{KeysetCursor, Sort, keyset_page, timestamp_key};
+pub use listing::{KeysetCursor, Sort, keyset_page, list_by_created, timestamp_key};
 pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
 pub use pagination::{CountSource, Page, PageArgs, connection, encode_cursor};
 pub use schema::{AppSchema, build_schema, export_sdl};

@@ -4,7 +4,7 @@ use async_graphql::dataloader::Loader;
 use entity::leads;
 use uuid::Uuid;
 
-use crate::graphql::{ChildRow, LoadResult, TenantLoader};
+use crate::graphql::{LoadResult, TenantLoader};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LeadId(pub Uuid);
@@ -20,11 +20,4 @@ impl Loader<LeadId> for TenantLoader {
     }
 }
 
-impl ChildRow for leads::Model {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
-        self.created_at
-    }
-}
+crate::timestamped!(leads::Model);

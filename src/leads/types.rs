@@ -4,10 +4,10 @@ use entity::leads;
 
 use super::{LeadSource, LeadStatus, Seniority, Temperature};
 use crate::{
-    activities::{ACTIVITIES_OF_LEAD, Activity, LeadActivitiesPage},
+    activities::{Activity, LeadActivities},
     companies::{Company, CompanyId},
     graphql::{ContextExt, NodeKind, Page, child_page},
-    notes::{LeadNotesPage, NOTES_OF_LEAD, Note},
+    notes::{LeadNotes, Note},
     users::User,
     users::via,
 };
@@ -114,16 +114,7 @@ impl Lead {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Activity>> {
-        child_page(
-            ctx,
-            ACTIVITIES_OF_LEAD,
-            self.0.id,
-            first,
-            after,
-            LeadActivitiesPage,
-            Activity,
-        )
-        .await
+        child_page::<LeadActivities, _>(ctx, self.0.id, first, after, Activity).await
     }
     /// Notes on this lead you may see (others' private notes are not), newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
@@ -133,15 +124,6 @@ impl Lead {
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Page<Note>> {
-        child_page(
-            ctx,
-            NOTES_OF_LEAD,
-            self.0.id,
-            first,
-            after,
-            LeadNotesPage,
-            Note,
-        )
-        .await
+        child_page::<LeadNotes, _>(ctx, self.0.id, first, after, Note).await
     }
 }

@@ -1,6 +1,4 @@
-use std::collections::HashMap;
-
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject, dataloader::Loader};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::lead_notes;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
@@ -10,10 +8,7 @@ use uuid::Uuid;
 use crate::{
     audit,
     error::{ApiError, ApiResult},
-    graphql::{
-        ChildPageKey, ChildRow, ChildTable, ContextExt, LoadResult, NodeKind, TenantLoader,
-        decode_id,
-    },
+    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind, decode_id},
     leads::{Lead, LeadId},
     users::User,
     users::via,
@@ -72,39 +67,18 @@ impl Note {
     }
 }
 
-impl ChildRow for lead_notes::Model {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
-        self.created_at
-    }
-}
+crate::timestamped!(lead_notes::Model);
 
-pub const NOTES_OF_LEAD: ChildTable = ChildTable {
-    table: "lead_notes",
-    parent_column: "lead_id",
-    condition: "",
-};
+/// `lead.notes`: the policy hides others' private notes from pages and counts alike.
+pub struct LeadNotes;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LeadNotesPage(pub ChildPageKey);
-
-impl Loader<LeadNotesPage> for TenantLoader {
-    type Value = Vec<lead_notes::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[LeadNotesPage],
-    ) -> LoadResult<HashMap<LeadNotesPage, Vec<lead_notes::Model>>> {
-        let pages: Vec<_> = keys.iter().map(|k| k.0).collect();
-        let loaded = self.first_per_parent(NOTES_OF_LEAD, &pages).await?;
-        Ok(loaded
-            .into_iter()
-            .map(|(key, rows)| (LeadNotesPage(key), rows))
-            .collect())
-    }
+impl ChildRelation for LeadNotes {
+    type Row = lead_notes::Model;
+    const CHILDREN: ChildTable = ChildTable {
+        table: "lead_notes",
+        parent_column: "lead_id",
+        condition: "",
+    };
 }
 
 #[derive(InputObject)]

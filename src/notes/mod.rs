@@ -3,4 +3,4 @@
 
 mod graphql;
 
-pub use graphql::{LeadNotesPage, NOTES_OF_LEAD, Note, NoteMutation};
+pub use graphql::{LeadNotes, Note, NoteMutation};

@@ -33,3 +33,5 @@ impl<const VIA: u8> Loader<UserRef<VIA>> for TenantLoader {
         Ok(rows.into_iter().map(|(id, m)| (UserRef(id), m)).collect())
     }
 }
+
+crate::timestamped!(users::Model);

@@ -4,10 +4,7 @@ use entity::users;
 use super::{User, UserRef, via};
 use crate::{
     error::ApiError,
-    graphql::{
-        ContextExt, CountSource, KeysetCursor, Page, PageArgs, Sort, connection, encode_cursor,
-        keyset_page, timestamp_key,
-    },
+    graphql::{ContextExt, Page, PageArgs, list_by_created},
 };
 
 #[derive(Default)]
@@ -35,33 +32,19 @@ impl UserQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<User>> {
-        let principal = ctx.principal()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window()?;
-        let sort = Sort {
-            column: "created_at",
-            sql_type: "timestamptz",
-            descending: false,
-        };
-        let (slice, count) = keyset_page::<users::Model>(
-            ctx.db(),
+        ctx.principal()?;
+        list_by_created::<users::Model, _>(
+            ctx,
             "users",
-            principal.organization_id,
-            &|_| {},
-            sort,
-            &window,
-        )
-        .await?;
-        Ok(connection(
-            slice,
-            CountSource::Sql(count),
-            |m| encode_cursor(&KeysetCursor(timestamp_key(&m.created_at), m.id)),
+            false,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
             User,
-        ))
+        )
+        .await
     }
 }
