@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use entity::{organizations, users};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
 use uuid::Uuid;
 
 use super::{hash_password, session, verify_password};
@@ -13,7 +13,7 @@ use crate::{
     error::{ApiError, ApiResult},
     graphql::ContextExt,
     organizations::Organization,
-    sql::SqlBuilder,
+    sql::find_by_id,
     tenancy::{Credential, Role, TenantSettings},
     users::User,
     validation,
@@ -72,14 +72,7 @@ fn anonymous_only(ctx: &Context<'_>) -> ApiResult<()> {
 }
 
 async fn find_user(conn: &impl ConnectionTrait, tenant: TenantSettings) -> ApiResult<users::Model> {
-    let mut sql = SqlBuilder::new("");
-    let org = sql.bind(tenant.organization_id);
-    let id = sql.bind(tenant.user_id);
-    sql.push(&format!(
-        "SELECT * FROM users WHERE organization_id = {org} AND id = {id}"
-    ));
-    users::Model::find_by_statement(sql.build())
-        .one(conn)
+    find_by_id::<users::Model>(conn, "users", tenant.organization_id, tenant.user_id)
         .await?
         .ok_or(ApiError::NotFound("user"))
 }

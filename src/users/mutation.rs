@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::users;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, FromQueryResult};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::User;
@@ -9,7 +9,7 @@ use crate::{
     auth::{self, hash_password},
     error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, decode_id},
-    sql::SqlBuilder,
+    sql::{Changes, find_by_id},
     tenancy::{Principal, Role},
     validation,
 };
@@ -54,56 +54,40 @@ fn check_role_change(principal: &Principal, from: Option<Role>, to: Role) -> Api
 }
 
 async fn find_user(ctx: &Context<'_>, id: Uuid) -> ApiResult<users::Model> {
-    let mut sql = SqlBuilder::new("");
-    let org = sql.bind(ctx.principal()?.organization_id);
-    let id = sql.bind(id);
-    sql.push(&format!(
-        "SELECT * FROM users WHERE organization_id = {org} AND id = {id} FOR UPDATE"
-    ));
-    users::Model::find_by_statement(sql.build())
-        .one(ctx.db())
+    let organization_id = ctx.principal()?.organization_id;
+    find_by_id::<users::Model>(ctx.db(), "users", organization_id, id)
         .await?
         .ok_or(ApiError::NotFound("user"))
 }
 
-/// Refuses to leave the organization without an active owner.
+/// Refuses to leave the organization without an active owner. The active owners' rows are
+/// locked, so two concurrent demotions cannot both see the other as the remaining owner.
 async fn ensure_other_owner(ctx: &Context<'_>, user: &users::Model) -> ApiResult<()> {
     if user.role != Role::Owner.as_db() {
         return Ok(());
     }
-    let mut sql = SqlBuilder::new("");
-    let org = sql.bind(user.organization_id);
-    let id = sql.bind(user.id);
-    sql.push(&format!(
-        "SELECT * FROM users WHERE organization_id = {org} AND id <> {id}
-           AND role = 'owner' AND is_active LIMIT 1"
-    ));
-    match users::Model::find_by_statement(sql.build())
-        .one(ctx.db())
-        .await?
-    {
-        Some(_) => Ok(()),
-        None => Err(ApiError::Conflict(
-            "the organization must keep at least one active owner".into(),
-        )),
+    let db = ctx.db();
+    let owners = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT id FROM users WHERE organization_id = $1 AND role = 'owner' AND is_active
+             FOR UPDATE",
+            [user.organization_id.into()],
+        ))
+        .await?;
+    for row in owners {
+        if row.try_get_by_index::<Uuid>(0)? != user.id {
+            return Ok(());
+        }
     }
+    Err(ApiError::Conflict(
+        "the organization must keep at least one active owner".into(),
+    ))
 }
 
-async fn set_user(
-    ctx: &Context<'_>,
-    id: Uuid,
-    assignment: &str,
-    value: sea_orm::Value,
-) -> ApiResult<users::Model> {
-    let mut sql = SqlBuilder::new("");
-    let org = sql.bind(ctx.principal()?.organization_id);
-    let id = sql.bind(id);
-    let value = sql.bind(value);
-    sql.push(&format!(
-        "UPDATE users SET {} WHERE organization_id = {org} AND id = {id} RETURNING *",
-        assignment.replace("$value", &value)
-    ));
-    users::Model::find_by_statement(sql.build())
+async fn update_user(ctx: &Context<'_>, id: Uuid, changes: &Changes) -> ApiResult<users::Model> {
+    let organization_id = ctx.principal()?.organization_id;
+    users::Model::find_by_statement(changes.update("users", organization_id, id, ""))
         .one(ctx.db())
         .await?
         .ok_or(ApiError::NotFound("user"))
@@ -160,17 +144,15 @@ impl UserMutation {
         if input.role != Role::Owner {
             ensure_other_owner(ctx, &user).await?;
         }
-        let user = set_user(ctx, id, "role = $value", input.role.as_db().into()).await?;
-        audit::record(
-            ctx,
-            "user.update_role",
-            "user",
-            Some(id),
-            serde_json::json!({
-                "role": input.role.as_db(),
-            }),
-        )
-        .await?;
+        let mut changes = Changes::default();
+        changes.set(
+            "role",
+            input.role.as_db(),
+            "role",
+            serde_json::json!(input.role.as_db()),
+        );
+        let user = update_user(ctx, id, &changes).await?;
+        audit::record(ctx, "user.update_role", "user", Some(id), changes.audit()).await?;
         Ok(UserPayload { user: User(user) })
     }
 
@@ -187,28 +169,22 @@ impl UserMutation {
             return Err(ApiError::bad_input("id", "you cannot deactivate yourself").into());
         }
         let user = find_user(ctx, id).await?;
-        check_role_change(
-            principal,
-            Some(Role::from_db(&user.role)?),
-            Role::from_db(&user.role)?,
-        )?;
+        // Deactivating an owner takes ownership away: only an owner may.
+        let role = Role::from_db(&user.role)?;
+        check_role_change(principal, Some(role), role)?;
         ensure_other_owner(ctx, &user).await?;
-        let user = set_user(
-            ctx,
-            id,
-            "is_active = $value, deactivated_at = now()",
-            false.into(),
-        )
-        .await?;
+        let mut changes = Changes::default();
+        changes.set("is_active", false, "isActive", serde_json::json!(false));
+        let now: chrono::DateTime<chrono::FixedOffset> = chrono::Utc::now().into();
+        changes.set(
+            "deactivated_at",
+            now,
+            "deactivatedAt",
+            serde_json::json!(now),
+        );
+        let user = update_user(ctx, id, &changes).await?;
         auth::revoke_sessions(ctx.db(), principal.organization_id, id, None).await?;
-        audit::record(
-            ctx,
-            "user.deactivate",
-            "user",
-            Some(id),
-            serde_json::json!({ "isActive": false }),
-        )
-        .await?;
+        audit::record(ctx, "user.deactivate", "user", Some(id), changes.audit()).await?;
         Ok(UserPayload { user: User(user) })
     }
 }
