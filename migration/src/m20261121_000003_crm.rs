@@ -68,12 +68,17 @@ CREATE TABLE leads (
 );
 -- One live lead per e-mail address and organization; soft-deleted ones do not count.
 CREATE UNIQUE INDEX leads_email_unique ON leads (organization_id, email) WHERE deleted_at IS NULL;
--- Keyset orders: each index matches an orderBy and its id tie-breaker.
-CREATE INDEX leads_by_score ON leads (organization_id, score, id);
-CREATE INDEX leads_by_created ON leads (organization_id, created_at, id);
-CREATE INDEX leads_by_updated ON leads (organization_id, updated_at, id);
-CREATE INDEX leads_by_last_name ON leads (organization_id, last_name, id);
-CREATE INDEX leads_by_company ON leads (organization_id, company_id, score, id);
+-- Keyset orders over live leads: each index matches an orderBy and its id tie-breaker, and
+-- is partial like the queries (otherwise the planner prefers the partial unique index above
+-- and sorts the whole tenant).
+CREATE INDEX leads_by_score ON leads (organization_id, score, id) WHERE deleted_at IS NULL;
+CREATE INDEX leads_by_created ON leads (organization_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX leads_by_updated ON leads (organization_id, updated_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX leads_by_last_name ON leads (organization_id, last_name, id) WHERE deleted_at IS NULL;
+CREATE INDEX leads_by_company ON leads (organization_id, company_id, created_at, id)
+    WHERE deleted_at IS NULL;
+-- The trash (soft-deleted leads).
+CREATE INDEX leads_deleted ON leads (organization_id, deleted_at) WHERE deleted_at IS NOT NULL;
 CREATE INDEX leads_by_assignee ON leads (organization_id, assigned_to_id);
 CREATE INDEX leads_tags ON leads USING gin (tags);
 CREATE INDEX leads_search ON leads

@@ -1,0 +1,115 @@
+//! Load generator for the workload of ARCHITECTURE.md: 50 leads by score, each with company,
+//! assignee and 5 latest activities, as one demo user, from N concurrent clients for a fixed
+//! time. Prints throughput and latency percentiles. Run through `scripts/bench.sh`.
+//!
+//! `cargo run --release --example bench -- [url] [concurrency] [seconds]`
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const WORKLOAD: &str = "query Workload($after: String) {
+  leads(first: 50, after: $after, orderBy: { field: SCORE, direction: DESC }) {
+    pageInfo { endCursor }
+    nodes {
+      id fullName email score status
+      company { name industry }
+      assignedTo { fullName email }
+      activities(first: 5) { nodes { kind subject createdAt } }
+    }
+  }
+}";
+
+async fn login(client: &reqwest::Client, url: &str) -> String {
+    let response: Value = client
+        .post(url)
+        .json(&json!({
+            "query": "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+            "variables": { "input": {
+                "organizationSlug": "acme", "email": "agent@acme.test",
+                "password": leadgraph::seed::DEMO_PASSWORD } }
+        }))
+        .send()
+        .await
+        .expect("login request")
+        .json()
+        .await
+        .expect("login response");
+    response["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:8000/graphql".into());
+    let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(16);
+    let seconds: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(20);
+    let client = reqwest::Client::new();
+    let token = login(&client, &url).await;
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let workers = (0..concurrency).map(|worker| {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        tokio::spawn(async move {
+            let (mut latencies, mut errors) = (Vec::new(), 0usize);
+            // Half the clients read page 1, half walk deeper pages: keyset pages cost the same.
+            let mut after = Value::Null;
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": WORKLOAD, "variables": { "after": after } }))
+                    .send()
+                    .await;
+                let body: Option<Value> = match response {
+                    Ok(r) => r.json().await.ok(),
+                    Err(_) => None,
+                };
+                match body {
+                    Some(body) if body.get("errors").is_none() => {
+                        latencies.push(started.elapsed());
+                        if worker % 2 == 1 {
+                            after = body["data"]["leads"]["pageInfo"]["endCursor"].clone();
+                        }
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        let (l, e) = worker.await.expect("worker");
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort();
+    let percentile = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "requests {} errors {errors} concurrency {concurrency} seconds {seconds}\n\
+         throughput {:.0} req/s  p50 {:.1} ms  p90 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        latencies.len(),
+        latencies.len() as f64 / seconds as f64,
+        percentile(0.50),
+        percentile(0.90),
+        percentile(0.99),
+        latencies
+            .last()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN),
+    );
+}
