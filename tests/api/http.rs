@@ -91,3 +91,34 @@ async fn parse_errors_have_a_code() {
     let response = app.gql(None, "{ me { id ", json!({})).await;
     assert_eq!(response.code(), "GRAPHQL_PARSE_FAILED");
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    use sea_orm::ConnectionTrait;
+    let mut app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    // A request that waits on a lock, so it is in flight when the signal comes.
+    let owner = app.owner_db().await;
+    owner
+        .execute_unprepared("BEGIN; LOCK TABLE leads IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn(
+        app.http()
+            .post(app.url("/graphql"))
+            .bearer_auth(&acme.owner.access_token)
+            .json(&json!({ "query": "{ leads { totalCount } }" }))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopped = app.shut_down();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !stopped.is_finished(),
+        "the server must wait for the request in flight"
+    );
+    owner.execute_unprepared("ROLLBACK").await.unwrap();
+    let body: Value = in_flight.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(body["data"]["leads"]["totalCount"], 0);
+    stopped.await.unwrap().unwrap();
+}

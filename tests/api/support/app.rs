@@ -83,6 +83,14 @@ impl TestApp {
         Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
     }
 
+    /// Sends the shutdown signal; the handle resolves when the server has stopped.
+    pub fn shut_down(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.server.take().expect("server running")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
