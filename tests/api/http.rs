@@ -122,3 +122,26 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert_eq!(body["data"]["leads"]["totalCount"], 0);
     stopped.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_graphql_response_media_type_answers_400_for_requests_that_fail_validation() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "{ noSuchField }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}
