@@ -77,6 +77,52 @@ async fn find_user(conn: &impl ConnectionTrait, tenant: TenantSettings) -> ApiRe
         .ok_or(ApiError::NotFound("user"))
 }
 
+/// What a sign-in records in the audit log.
+struct Audited {
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Uuid,
+    changes: serde_json::Value,
+}
+
+/// Starts a session for a proven user (tenant already set) and records it.
+async fn signed_in(
+    ctx: &Context<'_>,
+    tenant: TenantSettings,
+    audited: Audited,
+    user: users::Model,
+    organization: organizations::Model,
+) -> ApiResult<AuthPayload> {
+    let db = ctx.db();
+    let issued = session::start(db, ctx.app(), tenant).await?;
+    let actor = Actor {
+        tenant,
+        api_key_id: None,
+    };
+    let Audited {
+        action,
+        resource_type,
+        resource_id,
+        changes,
+    } = audited;
+    audit::record_as(
+        db,
+        &ctx.request().meta,
+        &actor,
+        action,
+        resource_type,
+        Some(resource_id),
+        changes,
+    )
+    .await?;
+    Ok(AuthPayload {
+        access_token: issued.access_token,
+        refresh_token: issued.refresh_token,
+        user: User(user),
+        organization: Organization(organization),
+    })
+}
+
 #[Object]
 impl AuthMutation {
     /// Creates an organization and its first user, who becomes its OWNER.
@@ -123,27 +169,13 @@ impl AuthMutation {
         .insert(db)
         .await
         .map_err(ApiError::from)?;
-        let issued = session::start(db, ctx.app(), tenant).await?;
-        let actor = Actor {
-            tenant,
-            api_key_id: None,
+        let sign_up = Audited {
+            action: "organization.sign_up",
+            resource_type: "organization",
+            resource_id: tenant.organization_id,
+            changes: serde_json::json!({ "slug": organization.slug }),
         };
-        audit::record_as(
-            db,
-            &ctx.request().meta,
-            &actor,
-            "organization.sign_up",
-            "organization",
-            Some(tenant.organization_id),
-            serde_json::json!({ "slug": organization.slug }),
-        )
-        .await?;
-        Ok(AuthPayload {
-            access_token: issued.access_token,
-            refresh_token: issued.refresh_token,
-            user: User(user),
-            organization: Organization(organization),
-        })
+        Ok(signed_in(ctx, tenant, sign_up, user, organization).await?)
     }
 
     /// Signs in with the organization's slug, an e-mail and a password. Wrong credentials of
@@ -194,29 +226,15 @@ impl AuthMutation {
         ))
         .await
         .map_err(ApiError::from)?;
-        let issued = session::start(db, ctx.app(), tenant).await?;
-        let actor = Actor {
-            tenant,
-            api_key_id: None,
+        let login = Audited {
+            action: "user.login",
+            resource_type: "user",
+            resource_id: tenant.user_id,
+            changes: serde_json::json!({}),
         };
-        audit::record_as(
-            db,
-            &ctx.request().meta,
-            &actor,
-            "user.login",
-            "user",
-            Some(tenant.user_id),
-            serde_json::json!({}),
-        )
-        .await?;
-        Ok(AuthPayload {
-            access_token: issued.access_token,
-            refresh_token: issued.refresh_token,
-            user: User(find_user(db, tenant).await?),
-            organization: Organization(
-                crate::organizations::find(db, tenant.organization_id).await?,
-            ),
-        })
+        let user = find_user(db, tenant).await?;
+        let organization = crate::organizations::find(db, tenant.organization_id).await?;
+        Ok(signed_in(ctx, tenant, login, user, organization).await?)
     }
 
     /// Exchanges a refresh token for a new pair. A token works once: presenting a used one

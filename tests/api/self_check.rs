@@ -25,18 +25,19 @@ async fn the_server_refuses_to_start_as_a_superuser() {
     assert!(err.to_string().contains("superuser"));
 }
 
-#[tokio::test]
-async fn the_server_refuses_to_start_when_a_table_has_rls_not_forced() {
+/// What the self-check says once the owner has run `sql` on a fresh test database.
+async fn refusal_after(sql: &str) -> server::StartupError {
     let app = TestApp::spawn().await;
-    app.owner_sql(
-        uuid::Uuid::nil(),
-        "ALTER TABLE leads NO FORCE ROW LEVEL SECURITY",
-    )
-    .await;
-    let err = server::prepare(&TestApp::config_for(&app.db.name))
+    app.owner_sql(uuid::Uuid::nil(), sql).await;
+    server::prepare(&TestApp::config_for(&app.db.name))
         .await
         .err()
-        .expect("must refuse");
+        .expect("must refuse")
+}
+
+#[tokio::test]
+async fn the_server_refuses_to_start_when_a_table_has_rls_not_forced() {
+    let err = refusal_after("ALTER TABLE leads NO FORCE ROW LEVEL SECURITY").await;
     assert!(
         matches!(&err, server::StartupError::SelfCheck(SelfCheckError::RlsNotForced(t)) if t == "leads"),
         "{err}"
@@ -45,16 +46,7 @@ async fn the_server_refuses_to_start_when_a_table_has_rls_not_forced() {
 
 #[tokio::test]
 async fn the_server_refuses_to_start_when_a_table_has_rls_disabled() {
-    let app = TestApp::spawn().await;
-    app.owner_sql(
-        uuid::Uuid::nil(),
-        "ALTER TABLE companies DISABLE ROW LEVEL SECURITY",
-    )
-    .await;
-    let err = server::prepare(&TestApp::config_for(&app.db.name))
-        .await
-        .err()
-        .expect("must refuse");
+    let err = refusal_after("ALTER TABLE companies DISABLE ROW LEVEL SECURITY").await;
     assert!(
         matches!(&err, server::StartupError::SelfCheck(SelfCheckError::RlsDisabled(t)) if t == "companies"),
         "{err}"
