@@ -240,7 +240,7 @@ fn classify(response: &mut Response, parsed: bool) {
             code::GRAPHQL_PARSE_FAILED
         } else if error.message.contains("nested too deep")
             || error.message.contains("too complex")
-            || error.message.contains("too many directives")
+            || error.message.contains("number of directives")
             || error.message.contains("recursion depth")
         {
             code::LIMIT_EXCEEDED
