@@ -54,37 +54,39 @@ async fn main() {
     let token = login(&client, &url).await;
 
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let workers = (0..concurrency).map(|worker| {
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        tokio::spawn(async move {
-            let (mut latencies, mut errors) = (Vec::new(), 0usize);
-            // Half the clients read page 1, half walk deeper pages: keyset pages cost the same.
-            let mut after = Value::Null;
-            while Instant::now() < deadline {
-                let started = Instant::now();
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&json!({ "query": WORKLOAD, "variables": { "after": after } }))
-                    .send()
-                    .await;
-                let body: Option<Value> = match response {
-                    Ok(r) => r.json().await.ok(),
-                    Err(_) => None,
-                };
-                match body {
-                    Some(body) if body.get("errors").is_none() => {
-                        latencies.push(started.elapsed());
-                        if worker % 2 == 1 {
-                            after = body["data"]["leads"]["pageInfo"]["endCursor"].clone();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0usize);
+                // Half the clients read page 1, half walk deeper pages: keyset pages cost the same.
+                let mut after = Value::Null;
+                while Instant::now() < deadline {
+                    let started = Instant::now();
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({ "query": WORKLOAD, "variables": { "after": after } }))
+                        .send()
+                        .await;
+                    let body: Option<Value> = match response {
+                        Ok(r) => r.json().await.ok(),
+                        Err(_) => None,
+                    };
+                    match body {
+                        Some(body) if body.get("errors").is_none() => {
+                            latencies.push(started.elapsed());
+                            if worker % 2 == 1 {
+                                after = body["data"]["leads"]["pageInfo"]["endCursor"].clone();
+                            }
                         }
+                        _ => errors += 1,
                     }
-                    _ => errors += 1,
                 }
-            }
-            (latencies, errors)
+                (latencies, errors)
+            })
         })
-    });
+        .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
     for worker in workers {
