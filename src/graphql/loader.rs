@@ -65,6 +65,14 @@ impl TenantLoader {
         }
     }
 
+    async fn rows(&self, sql: &SqlBuilder) -> LoadResult<Vec<sea_orm::QueryResult>> {
+        self.tx
+            .conn()
+            .query_all_raw(sql.build())
+            .await
+            .map_err(db_error)
+    }
+
     /// Rows of `table` with the given ids, keyed by id.
     pub async fn by_ids<M: FromQueryResult>(
         &self,
@@ -78,12 +86,7 @@ impl TenantLoader {
         sql.push(&format!(
             "SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"
         ));
-        let rows = self
-            .tx
-            .conn()
-            .query_all_raw(sql.build())
-            .await
-            .map_err(db_error)?;
+        let rows = self.rows(&sql).await?;
         rows.iter()
             .map(|row| M::from_query_result(row, "").map(|m| (id_of(&m), m)))
             .collect::<Result<_, _>>()
@@ -130,12 +133,7 @@ impl TenantLoader {
              ) c
              ORDER BY p.k"
         ));
-        let rows = self
-            .tx
-            .conn()
-            .query_all_raw(sql.build())
-            .await
-            .map_err(db_error)?;
+        let rows = self.rows(&sql).await?;
         let mut pages: HashMap<ChildPageKey, Vec<M>> =
             keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in rows {
@@ -180,13 +178,7 @@ impl Loader<ChildCount> for TenantLoader {
                  WHERE t.organization_id = {org} AND t.{parent_column} = ANY({parents}) {condition}
                  GROUP BY t.{parent_column}"
             ));
-            for row in self
-                .tx
-                .conn()
-                .query_all_raw(sql.build())
-                .await
-                .map_err(db_error)?
-            {
+            for row in self.rows(&sql).await? {
                 let parent_id: Uuid = row.try_get_by_index(0).map_err(db_error)?;
                 counts.insert(
                     ChildCount {
