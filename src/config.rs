@@ -56,6 +56,34 @@ impl Default for Limits {
     }
 }
 
+/// How lead events are kept and delivered.
+#[derive(Clone, Debug)]
+pub struct EventSettings {
+    /// Events older than this are removed; a cursor pointing before them gets CURSOR_EXPIRED.
+    pub retention: Duration,
+    /// Events read per statement (by the feed and by catching-up subscribers).
+    pub batch_size: u64,
+    /// Batches a subscriber may have waiting; one more and it is closed with RESUME_REQUIRED.
+    pub subscriber_buffer: usize,
+    /// How often a subscription re-checks that its user is active and its key not revoked.
+    pub revalidate_interval: Duration,
+    /// How often the feed looks for events no notification announced (written by another
+    /// path than the server, or while its listening connection was down).
+    pub sweep_interval: Duration,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(30 * 86_400),
+            batch_size: 200,
+            subscriber_buffer: 32,
+            revalidate_interval: Duration::from_secs(5),
+            sweep_interval: Duration::from_secs(10),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The app role's connection (NOSUPERUSER, NOBYPASSRLS): what `serve` and `seed-demo` use.
@@ -71,6 +99,7 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
+    pub events: EventSettings,
     pub shutdown_timeout: Duration,
     pub log_json: bool,
 }
@@ -86,6 +115,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
         let defaults = Limits::default();
+        let event_defaults = EventSettings::default();
         let jwt_secret = env.optional("JWT_SECRET");
         if jwt_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
             return Err(ConfigError::Invalid {
@@ -120,6 +150,24 @@ impl Config {
                 request_timeout: Duration::from_millis(env.parse_or(
                     "REQUEST_TIMEOUT_MS",
                     defaults.request_timeout.as_millis() as u64,
+                )?),
+            },
+            events: EventSettings {
+                retention: Duration::from_secs(
+                    86_400 * env.positive_or("EVENT_RETENTION_DAYS", 30)?,
+                ),
+                batch_size: env.positive_or("EVENT_BATCH_SIZE", event_defaults.batch_size)?,
+                subscriber_buffer: env.positive_or(
+                    "SUBSCRIPTION_BUFFER_BATCHES",
+                    event_defaults.subscriber_buffer as u64,
+                )? as usize,
+                revalidate_interval: Duration::from_millis(env.positive_or(
+                    "SUBSCRIPTION_REVALIDATE_MS",
+                    event_defaults.revalidate_interval.as_millis() as u64,
+                )?),
+                sweep_interval: Duration::from_millis(env.positive_or(
+                    "EVENT_SWEEP_MS",
+                    event_defaults.sweep_interval.as_millis() as u64,
                 )?),
             },
             shutdown_timeout: Duration::from_secs(env.parse_or("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
@@ -164,6 +212,17 @@ impl Env<'_> {
 
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
         self.optional(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// A count or duration that must be greater than zero.
+    fn positive_or(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.parse_or(name, default)? {
+            0 => Err(ConfigError::Invalid {
+                name,
+                reason: "must be greater than 0".into(),
+            }),
+            value => Ok(value),
+        }
     }
 
     fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>

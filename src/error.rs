@@ -26,6 +26,15 @@ pub enum ApiError {
     Limit(String),
     #[error("the request took longer than its time budget")]
     Timeout,
+    /// An event cursor older than what retention keeps.
+    #[error("events after this cursor are no longer kept (retention); start from a recent cursor")]
+    CursorExpired,
+    /// A subscription the server ended; the client resumes from `cursor`.
+    #[error("{reason}; subscribe again with after: the cursor in extensions.cursor")]
+    ResumeRequired {
+        reason: &'static str,
+        cursor: String,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -39,6 +48,8 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
     pub const TIMEOUT: &str = "TIMEOUT";
+    pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
+    pub const RESUME_REQUIRED: &str = "RESUME_REQUIRED";
     pub const INTERNAL: &str = "INTERNAL";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -67,6 +78,8 @@ impl ApiError {
             Self::Conflict(_) => code::CONFLICT,
             Self::Limit(_) => code::LIMIT_EXCEEDED,
             Self::Timeout => code::TIMEOUT,
+            Self::CursorExpired => code::CURSOR_EXPIRED,
+            Self::ResumeRequired { .. } => code::RESUME_REQUIRED,
             Self::Internal(_) => code::INTERNAL,
         }
     }
@@ -128,12 +141,19 @@ pub fn annotate(error: &mut ServerError) -> bool {
         ApiError::BadUserInput { field, .. } => *field,
         _ => None,
     };
+    let cursor = match api_error {
+        ApiError::ResumeRequired { cursor, .. } => Some(cursor.clone()),
+        _ => None,
+    };
     let extensions = error
         .extensions
         .get_or_insert_with(ErrorExtensionValues::default);
     extensions.set("code", code);
     if let Some(field) = field {
         extensions.set("field", field);
+    }
+    if let Some(cursor) = cursor {
+        extensions.set("cursor", cursor);
     }
     true
 }
@@ -168,6 +188,14 @@ mod tests {
             (ApiError::Conflict("dup".into()), "CONFLICT"),
             (ApiError::Limit("too deep".into()), "LIMIT_EXCEEDED"),
             (ApiError::Timeout, "TIMEOUT"),
+            (ApiError::CursorExpired, "CURSOR_EXPIRED"),
+            (
+                ApiError::ResumeRequired {
+                    reason: "behind",
+                    cursor: "c".into(),
+                },
+                "RESUME_REQUIRED",
+            ),
             (ApiError::internal(anyhow::anyhow!("boom")), "INTERNAL"),
         ];
         for (err, code) in cases {
@@ -184,6 +212,18 @@ mod tests {
             "relation \"leads\" does not exist"
         )));
         assert_eq!(error.message, "internal error");
+    }
+
+    #[test]
+    fn resume_required_carries_the_cursor_to_resume_from() {
+        let error = annotated(ApiError::ResumeRequired {
+            reason: "behind",
+            cursor: "abc".into(),
+        });
+        assert_eq!(
+            extension(&error, "cursor"),
+            Some(Value::String("abc".into()))
+        );
     }
 
     #[test]

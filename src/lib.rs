@@ -6,6 +6,7 @@
 //!   [`error`], [`server`];
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
+//! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
 
 pub mod activities;
@@ -17,6 +18,7 @@ pub mod companies;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod leads;
 pub mod notes;

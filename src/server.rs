@@ -22,9 +22,11 @@ use crate::{
     auth::JwtKeys,
     config::{Config, ConfigError},
     db,
+    events::{self, EventFeed},
     graphql::{
         build_schema,
         http::{HttpState, graphiql, graphql_get, graphql_post},
+        ws::graphql_ws,
     },
     state::AppState,
     tenancy::{SelfCheckError, self_check},
@@ -47,11 +49,18 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         .await
         .map_err(StartupError::Connect)?;
     self_check(&db).await?;
+    let events = EventFeed::new(
+        db.clone(),
+        config.events.clone(),
+        config.limits.request_timeout,
+    );
     Ok(AppState {
         db,
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
         limits: config.limits.clone(),
+        events,
+        event_retention: config.events.retention,
     })
 }
 
@@ -65,6 +74,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(graphiql))
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
         .with_state(HttpState { app, schema })
         .merge(health)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -101,13 +111,21 @@ async fn readyz(State(db): State<DatabaseConnection>) -> impl IntoResponse {
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
-/// `grace`.
+/// `grace`. The background work (the event feed's listener, retention) runs alongside and
+/// stops with it.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
+    let (stop_background, background_stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(app.events.clone().listen(background_stop.clone()));
+    tokio::spawn(events::run_retention(
+        app.db.clone(),
+        app.event_retention,
+        background_stop,
+    ));
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,
@@ -116,6 +134,7 @@ pub async fn serve(
     .with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_background.send(true);
         let _ = stopping_tx.send(());
     });
     tokio::select! {

@@ -1,10 +1,11 @@
-//! What every request can reach: the pool, the signing keys and the configured limits.
+//! What every request can reach: the pool, the signing keys, the configured limits and the
+//! event feed.
 
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::JwtKeys, config::Limits};
+use crate::{auth::JwtKeys, config::Limits, events::EventFeed};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,4 +15,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
+    /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).
+    pub events: EventFeed,
+    /// How long lead events are kept.
+    pub event_retention: Duration,
 }

@@ -8,6 +8,7 @@ mod m20261121_000001_tenancy;
 mod m20261121_000002_identity;
 mod m20261121_000003_crm;
 mod m20261121_000004_auth_functions;
+mod m20261122_000005_lead_events;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -16,7 +17,8 @@ pub mod roles {
     pub const OWNER: &str = "leadgraph_owner";
     /// What the server connects as: NOSUPERUSER, NOBYPASSRLS, owns nothing.
     pub const APP: &str = "leadgraph_app";
-    /// NOLOGIN, BYPASSRLS; owns only the SECURITY DEFINER pre-authentication functions.
+    /// NOLOGIN, BYPASSRLS; owns only the narrow SECURITY DEFINER functions that must work
+    /// across tenants: the pre-authentication lookups and event retention.
     pub const AUTH: &str = "leadgraph_auth";
 }
 
@@ -30,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_identity::Migration),
             Box::new(m20261121_000003_crm::Migration),
             Box::new(m20261121_000004_auth_functions::Migration),
+            Box::new(m20261122_000005_lead_events::Migration),
         ]
     }
 }

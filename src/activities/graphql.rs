@@ -157,7 +157,7 @@ impl ActivityMutation {
             .transpose()?
             .unwrap_or_else(|| json!({}));
         crate::leads::find_live(ctx, lead_id).await?;
-        let db = ctx.db();
+        let db = ctx.db()?;
         let activity = activities::ActiveModel {
             organization_id: Set(principal.organization_id),
             id: Set(Uuid::new_v4()),

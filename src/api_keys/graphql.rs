@@ -153,7 +153,7 @@ impl ApiKeyMutation {
             expires_at: Set(input.expires_at.map(Into::into)),
             ..Default::default()
         }
-        .insert(ctx.db())
+        .insert(ctx.db()?)
         .await
         .map_err(ApiError::from)?;
         audit::record(
@@ -186,7 +186,7 @@ impl ApiKeyMutation {
              WHERE organization_id = {org} AND id = {id_param} RETURNING *"
         ));
         let key = api_keys::Model::find_by_statement(sql.build())
-            .one(ctx.db())
+            .one(ctx.db()?)
             .await
             .map_err(ApiError::from)?
             .ok_or(ApiError::NotFound("API key"))?;

@@ -40,7 +40,7 @@ pub async fn record(
         api_key_id: principal.api_key_id(),
     };
     record_as(
-        ctx.db(),
+        ctx.db()?,
         &ctx.request().meta,
         &actor,
         action,

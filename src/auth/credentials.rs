@@ -1,6 +1,8 @@
 //! From a request's headers to a [`Principal`]: `Authorization: Bearer <jwt|api key>` or
 //! `X-Api-Key: <api key>`. The organization comes from the verified token or key only.
 
+use std::time::Duration;
+
 use axum::http::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
@@ -46,12 +48,17 @@ impl PresentedCredential {
                 "expected `Authorization: Bearer <token>`",
             ));
         };
+        Ok(Some(Self::from_token(token)))
+    }
+
+    /// A bare token: an API key by its shape, otherwise an access token.
+    pub fn from_token(token: &str) -> Self {
         let token = token.trim().to_owned();
-        Ok(Some(if ApiKeySecret::prefix_of(&token).is_some() {
+        if ApiKeySecret::prefix_of(&token).is_some() {
             Self::ApiKey(token)
         } else {
             Self::AccessToken(token)
-        }))
+        }
     }
 }
 
@@ -114,13 +121,13 @@ pub async fn authenticate(
     }
 }
 
-/// Confirms, inside the tenant transaction, that the user is still active and (for sessions)
-/// that the session has not been logged out, and reads the user's current role. One statement,
+/// Confirms, inside the tenant transaction, that the user is still active, that the session
+/// has not been logged out or the key revoked, and reads the user's current role. One statement,
 /// which also sets the role as a transaction-local setting for policies and audit.
 pub async fn load_principal(tx: &TenantTx, identity: Identity) -> ApiResult<Principal> {
-    let family: Option<Uuid> = match &identity.credential {
-        Credential::Session { family_id } => Some(*family_id),
-        Credential::ApiKey { .. } => None,
+    let (family, api_key): (Option<Uuid>, Option<Uuid>) = match &identity.credential {
+        Credential::Session { family_id } => (Some(*family_id), None),
+        Credential::ApiKey { api_key_id, .. } => (None, Some(*api_key_id)),
     };
     let conn = tx.conn();
     let row = conn
@@ -132,11 +139,16 @@ pub async fn load_principal(tx: &TenantTx, identity: Identity) -> ApiResult<Prin
                AND ($3::uuid IS NULL OR EXISTS (
                    SELECT 1 FROM refresh_tokens r
                    WHERE r.organization_id = u.organization_id AND r.family_id = $3
-                     AND r.revoked_at IS NULL))",
+                     AND r.revoked_at IS NULL))
+               AND ($4::uuid IS NULL OR EXISTS (
+                   SELECT 1 FROM api_keys k
+                   WHERE k.organization_id = u.organization_id AND k.id = $4
+                     AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))",
             [
                 identity.tenant.organization_id.into(),
                 identity.tenant.user_id.into(),
                 family.into(),
+                api_key.into(),
             ],
         ))
         .await?
@@ -149,4 +161,17 @@ pub async fn load_principal(tx: &TenantTx, identity: Identity) -> ApiResult<Prin
         role: Role::from_db(&row.try_get_by_index::<String>(0)?)?,
         credential: identity.credential,
     })
+}
+
+/// Confirms that a long-lived connection's credential still holds (user active, session not
+/// logged out, key not revoked), in a short transaction of its own.
+pub async fn revalidate(
+    db: &DatabaseConnection,
+    identity: &Identity,
+    statement_timeout: Duration,
+) -> ApiResult<Principal> {
+    let tx = TenantTx::begin(db, true, statement_timeout, Some(identity.tenant)).await?;
+    let principal = load_principal(&tx, identity.clone()).await;
+    tx.commit().await?;
+    principal
 }

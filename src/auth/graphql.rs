@@ -93,7 +93,7 @@ async fn signed_in(
     user: users::Model,
     organization: organizations::Model,
 ) -> ApiResult<AuthPayload> {
-    let db = ctx.db();
+    let db = ctx.db()?;
     let issued = session::start(db, ctx.app(), tenant).await?;
     let actor = Actor {
         tenant,
@@ -141,7 +141,7 @@ impl AuthMutation {
             organization_id: Uuid::new_v4(),
             user_id: Uuid::new_v4(),
         };
-        let tx = ctx.tenant_tx();
+        let tx = ctx.tenant_tx()?;
         // The new organization is the tenant being created: policies admit exactly its rows.
         tx.set_tenant(tenant).await.map_err(ApiError::from)?;
         let db = tx.conn();
@@ -186,7 +186,7 @@ impl AuthMutation {
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
-        let tx = ctx.tenant_tx();
+        let tx = ctx.tenant_tx()?;
         let db = tx.conn();
         let candidate = db
             .query_one_raw(Statement::from_sql_and_values(
@@ -247,7 +247,7 @@ impl AuthMutation {
         anonymous_only(ctx)?;
         let (tenant, issued) =
             session::rotate(&ctx.app().db, ctx.app(), &input.refresh_token).await?;
-        let tx = ctx.tenant_tx();
+        let tx = ctx.tenant_tx()?;
         tx.set_tenant(tenant).await.map_err(ApiError::from)?;
         Ok(AuthPayload {
             access_token: issued.access_token,
@@ -270,7 +270,7 @@ impl AuthMutation {
             .into());
         };
         session::revoke(
-            ctx.db(),
+            ctx.db()?,
             principal.organization_id,
             principal.user_id,
             Some(family_id),

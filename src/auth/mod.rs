@@ -9,7 +9,7 @@ mod password;
 mod secrets;
 mod session;
 
-pub use credentials::{PresentedCredential, authenticate, load_principal};
+pub use credentials::{Identity, PresentedCredential, authenticate, load_principal, revalidate};
 pub use jwt::{AccessClaims, JwtKeys};
 pub use password::{hash_password, verify_password};
 pub use secrets::{ApiKeySecret, sha256};

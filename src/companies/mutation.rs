@@ -125,7 +125,7 @@ impl CompanyMutation {
             )?),
             ..Default::default()
         }
-        .insert(ctx.db())
+        .insert(ctx.db()?)
         .await
         .map_err(ApiError::from)?;
         audit::record(
@@ -199,7 +199,7 @@ impl CompanyMutation {
             id,
             "",
         ))
-        .one(ctx.db())
+        .one(ctx.db()?)
         .await
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("company"))?;
@@ -217,7 +217,7 @@ impl CompanyMutation {
     ) -> async_graphql::Result<DeleteCompanyPayload> {
         let principal = ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Company, "id")?;
-        let db = ctx.db();
+        let db = ctx.db()?;
         let deleted = db
             .execute_raw(Statement::from_sql_and_values(
                 db.get_database_backend(),

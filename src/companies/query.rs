@@ -89,7 +89,7 @@ impl CompanyQuery {
             }
         };
         let (slice, count) = keyset_page::<companies::Model>(
-            ctx.db(),
+            ctx.db()?,
             "companies",
             principal.organization_id,
             &conditions,

@@ -16,7 +16,7 @@ use std::{
     task::{Context, Poll, Wake, Waker},
 };
 
-use futures::{StreamExt, future::BoxFuture, stream::FuturesUnordered};
+use futures::{Stream, StreamExt, future::BoxFuture, stream::FuturesUnordered};
 
 #[derive(Clone, Default)]
 pub struct Batches(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
@@ -32,26 +32,39 @@ impl Batches {
     pub async fn drive<T>(&self, execution: impl Future<Output = T>) -> T {
         let mut execution = pin!(execution);
         let mut running = FuturesUnordered::new();
-        poll_fn(|cx| {
-            let waker = Arc::new(WakeFlag {
-                woken: AtomicBool::new(false),
-                task: cx.waker().clone(),
-            });
-            let flagged = Waker::from(waker.clone());
-            if let Poll::Ready(output) = execution.as_mut().poll(&mut Context::from_waker(&flagged))
-            {
-                return Poll::Ready(output);
-            }
-            // Woken while being polled: it yielded with work left (join_all over many items
-            // does), so keys may still be coming. Batches start only once it truly waits.
-            if !waker.woken.load(Ordering::SeqCst) {
-                running.extend(self.0.lock().expect("batch queue").drain(..));
-            }
-            // A finished batch wakes the execution through its results; keep polling the rest.
-            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-            Poll::Pending
+        poll_fn(|cx| self.poll_driving(&mut running, cx, |cx| execution.as_mut().poll(cx))).await
+    }
+
+    /// The same for a subscription: each item's resolution is driven like a request.
+    pub fn drive_stream<S: Stream + Unpin>(self, mut items: S) -> impl Stream<Item = S::Item> {
+        let mut running = FuturesUnordered::new();
+        futures::stream::poll_fn(move |cx| {
+            self.poll_driving(&mut running, cx, |cx| items.poll_next_unpin(cx))
         })
-        .await
+    }
+
+    fn poll_driving<T>(
+        &self,
+        running: &mut FuturesUnordered<BoxFuture<'static, ()>>,
+        cx: &mut Context<'_>,
+        poll_execution: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        let waker = Arc::new(WakeFlag {
+            woken: AtomicBool::new(false),
+            task: cx.waker().clone(),
+        });
+        let flagged = Waker::from(waker.clone());
+        if let Poll::Ready(output) = poll_execution(&mut Context::from_waker(&flagged)) {
+            return Poll::Ready(output);
+        }
+        // Woken while being polled: it yielded with work left (join_all over many items
+        // does), so keys may still be coming. Batches start only once it truly waits.
+        if !waker.woken.load(Ordering::SeqCst) {
+            running.extend(self.0.lock().expect("batch queue").drain(..));
+        }
+        // A finished batch wakes the execution through its results; keep polling the rest.
+        while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+        Poll::Pending
     }
 }
 

@@ -4,13 +4,13 @@
 use std::{net::IpAddr, sync::Arc};
 
 use async_graphql::{Context, dataloader::DataLoader};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement};
 
 use super::loader::TenantLoader;
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
-    tenancy::{Principal, TenantTx},
+    tenancy::{LazyTenantTx, Principal, TenantTx},
 };
 
 /// Facts about the HTTP request, for the audit log and error reports.
@@ -21,10 +21,29 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
-/// Created per request and dropped with it: loaders must never outlive their tenant.
+/// Where a request's statements run.
+#[derive(Clone)]
+pub enum RequestTx {
+    /// An HTTP request's one transaction.
+    Request(Arc<TenantTx>),
+    /// A subscription's: a short transaction per delivered batch, for its loaders only.
+    PerBatch(Arc<LazyTenantTx>),
+}
+
+impl RequestTx {
+    pub async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Request(tx) => tx.conn().query_all_raw(statement).await,
+            Self::PerBatch(tx) => tx.query_all(statement).await,
+        }
+    }
+}
+
+/// Created per request (or subscription) and dropped with it: loaders must never outlive
+/// their tenant.
 pub struct RequestContext {
     pub principal: Option<Principal>,
-    pub tx: Arc<TenantTx>,
+    pub tx: RequestTx,
     pub loader: Option<DataLoader<TenantLoader>>,
     pub meta: RequestMeta,
 }
@@ -33,13 +52,19 @@ pub trait ContextExt {
     fn request(&self) -> &RequestContext;
     fn app(&self) -> &AppState;
 
-    /// The request's transaction: the tenant is already set on it.
-    fn db(&self) -> &DatabaseTransaction {
-        self.request().tx.conn()
+    /// The request's transaction: the tenant is already set on it. Subscriptions have none
+    /// (their fields resolve through loaders).
+    fn db(&self) -> ApiResult<&DatabaseTransaction> {
+        self.tenant_tx().map(TenantTx::conn)
     }
 
-    fn tenant_tx(&self) -> &TenantTx {
-        &self.request().tx
+    fn tenant_tx(&self) -> ApiResult<&TenantTx> {
+        match &self.request().tx {
+            RequestTx::Request(tx) => Ok(tx),
+            RequestTx::PerBatch(_) => Err(ApiError::internal(anyhow::anyhow!(
+                "a subscription field asked for the request transaction"
+            ))),
+        }
     }
 
     /// The authenticated principal, or UNAUTHENTICATED.

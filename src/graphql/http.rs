@@ -11,15 +11,18 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse},
 };
 
-use super::{AppSchema, RequestContext, RequestMeta, TenantLoader, batching::Batches, limits};
+use super::{
+    AppSchema, RequestContext, RequestMeta, RequestTx, TenantLoader, batching::Batches, limits,
+};
 use crate::{
     auth::{PresentedCredential, authenticate, load_principal},
     error::{ApiError, code},
+    events,
     state::AppState,
     tenancy::TenantTx,
 };
@@ -78,12 +81,22 @@ pub async fn graphql_post(
     .await
 }
 
+/// `GET /graphql`: a query in the URL, or a WebSocket upgrade (see `ws`).
 pub async fn graphql_get(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
+    let wants_websocket = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if wants_websocket {
+        return super::ws::upgrade_request(state, peer, request).await;
+    }
+    let headers = request.headers().clone();
+    let query = request.uri().query().map(str::to_owned);
     match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
         Ok(request) => execute(&state, meta(&headers, peer), &headers, request, Method::GET).await,
         Err(_) => transport_error(
@@ -94,7 +107,7 @@ pub async fn graphql_get(
     }
 }
 
-fn meta(headers: &HeaderMap, peer: SocketAddr) -> RequestMeta {
+pub(crate) fn meta(headers: &HeaderMap, peer: SocketAddr) -> RequestMeta {
     let header = |name: &str| {
         headers
             .get(name)
@@ -193,14 +206,14 @@ async fn run(
     let batches = Batches::default();
     let loader = principal.as_ref().map(|p| {
         DataLoader::new(
-            TenantLoader::new(tx.clone(), p.organization_id),
+            TenantLoader::new(RequestTx::Request(tx.clone()), p.organization_id),
             batches.spawner(),
         )
         .delay(Duration::ZERO)
     });
     let context = RequestContext {
         principal,
-        tx: tx.clone(),
+        tx: RequestTx::Request(tx.clone()),
         loader,
         meta,
     };
@@ -211,6 +224,9 @@ async fn run(
     let tx = Arc::try_unwrap(tx)
         .map_err(|_| ApiError::internal(anyhow::anyhow!("request transaction still shared")))?;
     if response.errors.is_empty() {
+        if !read_only {
+            events::notify_listeners(&tx).await?;
+        }
         tx.commit().await?;
     } else {
         tx.rollback().await?;
@@ -223,7 +239,7 @@ async fn run(
 }
 
 /// An error raised outside execution: no location in the document.
-fn server_error(err: ApiError) -> ServerError {
+pub(crate) fn server_error(err: ApiError) -> ServerError {
     let mut error = async_graphql::Error::from(err).into_server_error(Pos::default());
     error.locations.clear();
     error
@@ -231,7 +247,7 @@ fn server_error(err: ApiError) -> ServerError {
 
 /// Gives every error a code: ours carry an `ApiError`; async-graphql's own parse, validation,
 /// limit and input-coercion errors are recognised here.
-fn classify(response: &mut Response, parsed: bool) {
+pub(crate) fn classify(response: &mut Response, parsed: bool) {
     for error in &mut response.errors {
         if crate::error::annotate(error) {
             continue;

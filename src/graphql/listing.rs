@@ -97,7 +97,7 @@ where
         descending,
     };
     let (slice, count) =
-        keyset_page::<M>(ctx.db(), table, organization_id, &|_| {}, sort, &window).await?;
+        keyset_page::<M>(ctx.db()?, table, organization_id, &|_| {}, sort, &window).await?;
     Ok(super::connection(
         slice,
         super::CountSource::Sql(count),

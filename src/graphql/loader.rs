@@ -5,20 +5,21 @@
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, FixedOffset};
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{error::ApiError, sql::SqlBuilder, tenancy::TenantTx};
+use super::context::RequestTx;
+use crate::{error::ApiError, sql::SqlBuilder};
 
 pub type LoadResult<T> = Result<T, async_graphql::Error>;
 
 pub struct TenantLoader {
-    tx: Arc<TenantTx>,
+    tx: RequestTx,
     organization_id: Uuid,
 }
 
@@ -58,7 +59,7 @@ fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
 }
 
 impl TenantLoader {
-    pub fn new(tx: Arc<TenantTx>, organization_id: Uuid) -> Self {
+    pub fn new(tx: RequestTx, organization_id: Uuid) -> Self {
         Self {
             tx,
             organization_id,
@@ -66,11 +67,7 @@ impl TenantLoader {
     }
 
     async fn rows(&self, sql: &SqlBuilder) -> LoadResult<Vec<sea_orm::QueryResult>> {
-        self.tx
-            .conn()
-            .query_all_raw(sql.build())
-            .await
-            .map_err(db_error)
+        self.tx.query_all(sql.build()).await.map_err(db_error)
     }
 
     /// Rows of `table` with the given ids, keyed by id.

@@ -12,13 +12,14 @@ mod loader;
 mod node;
 mod pagination;
 mod schema;
+pub mod ws;
 
 pub use children::{ChildRelation, Timestamped, child_page};
-pub use context::{ContextExt, RequestContext, RequestMeta};
+pub use context::{ContextExt, RequestContext, RequestMeta, RequestTx};
 pub use ids::{NodeKind, decode as decode_id, decode_any};
 pub use listing::{KeysetCursor, Sort, keyset_page, list_by_created, timestamp_key};
 pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
-pub use pagination::{CountSource, Page, PageArgs, connection, encode_cursor};
+pub use pagination::{CountSource, Page, PageArgs, connection, decode_cursor, encode_cursor};
 pub use schema::{AppSchema, build_schema, export_sdl};
 
 use async_graphql::{Enum, MaybeUndefined};

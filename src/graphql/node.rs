@@ -40,7 +40,7 @@ impl NodeQuery {
         let org = ctx.principal()?.organization_id;
         let (kind, uuid) = decode_any(&id)?;
         let loader = ctx.loader()?;
-        let db = ctx.db();
+        let db = ctx.db()?;
         Ok(match kind {
             NodeKind::Organization if uuid == org => Some(Node::Organization(Organization(
                 crate::organizations::find(db, org).await?,

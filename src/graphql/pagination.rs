@@ -149,7 +149,7 @@ impl TotalCount {
         match &self.0 {
             CountSource::Sql(statement) => {
                 let row = ctx
-                    .db()
+                    .db()?
                     .query_one_raw(statement.clone())
                     .await
                     .map_err(ApiError::from)?;

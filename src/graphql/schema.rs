@@ -1,7 +1,7 @@
-//! The schema: query and mutation roots merged from one struct per domain, the limits, and
+//! The schema: query, mutation and subscription roots merged from one struct per domain, the limits, and
 //! the SDL export that `schema.graphql` is checked against.
 
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 use super::node::NodeQuery;
 use crate::{
@@ -11,6 +11,7 @@ use crate::{
     auth::graphql::AuthMutation,
     companies::{CompanyMutation, CompanyQuery},
     config::Limits,
+    events::{EventQuery, EventSubscription},
     leads::{LeadMutation, LeadQuery},
     notes::NoteMutation,
     organizations::{OrganizationMutation, OrganizationQuery},
@@ -26,6 +27,7 @@ pub struct Query(
     ApiKeyQuery,
     CompanyQuery,
     LeadQuery,
+    EventQuery,
     AuditQuery,
 );
 
@@ -41,13 +43,20 @@ pub struct Mutation(
     NoteMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(EventSubscription);
 
-fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_directives(limits.max_directives)
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_directives(limits.max_directives)
 }
 
 /// The schema with its limits and the shared state. Per-request data (principal,

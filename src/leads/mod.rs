@@ -34,7 +34,7 @@ pub async fn find_live(ctx: &Context<'_>, id: Uuid) -> ApiResult<leads::Model> {
         "SELECT * FROM leads WHERE organization_id = {org} AND id = {id} AND deleted_at IS NULL"
     ));
     leads::Model::find_by_statement(sql.build())
-        .one(ctx.db())
+        .one(ctx.db()?)
         .await?
         .ok_or(ApiError::NotFound("lead"))
 }

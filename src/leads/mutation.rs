@@ -152,7 +152,7 @@ async fn update_lead(
 ) -> ApiResult<leads::Model> {
     let principal = ctx.principal()?;
     leads::Model::find_by_statement(changes.update("leads", principal.organization_id, id, state))
-        .one(ctx.db())
+        .one(ctx.db()?)
         .await?
         .ok_or(ApiError::NotFound("lead"))
 }
@@ -224,7 +224,7 @@ impl LeadMutation {
             next_follow_up_at: Set(input.next_follow_up_at.map(Into::into)),
             ..Default::default()
         }
-        .insert(ctx.db())
+        .insert(ctx.db()?)
         .await
         .map_err(|err| match ApiError::from(err) {
             ApiError::NotFound(_) => ApiError::NotFound("company"),

@@ -240,7 +240,7 @@ impl LeadQuery {
             .map(|o| (o.field, o.direction))
             .unwrap_or((LeadOrderField::CreatedAt, OrderDirection::Desc));
         let (slice, count) = keyset_page::<leads::Model>(
-            ctx.db(),
+            ctx.db()?,
             "leads",
             principal.organization_id,
             &|sql| conditions.apply(sql),

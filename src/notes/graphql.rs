@@ -122,7 +122,7 @@ impl NoteMutation {
         mentioned.sort();
         mentioned.dedup();
         crate::leads::find_live(ctx, lead_id).await?;
-        let db = ctx.db();
+        let db = ctx.db()?;
         if !mentioned.is_empty() {
             let found = db
                 .query_one_raw(Statement::from_sql_and_values(

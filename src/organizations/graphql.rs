@@ -73,7 +73,7 @@ impl OrganizationQuery {
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let principal = ctx.principal()?;
         Ok(Organization(
-            find(ctx.db(), principal.organization_id).await?,
+            find(ctx.db()?, principal.organization_id).await?,
         ))
     }
 }
@@ -121,7 +121,7 @@ impl OrganizationMutation {
              WHERE id = {id} RETURNING *"
         ));
         let organization = organizations::Model::find_by_statement(sql.build())
-            .one(ctx.db())
+            .one(ctx.db()?)
             .await
             .map_err(ApiError::from)?
             .ok_or(ApiError::NotFound("organization"))?;

@@ -2,10 +2,12 @@
 //! resolver and loader shares, and the start-up self-check that refuses to serve when the
 //! database would not enforce isolation.
 
+mod lazy;
 mod principal;
 mod self_check;
 mod transaction;
 
+pub use lazy::LazyTenantTx;
 pub use principal::{Credential, Principal, Role, Scope};
 pub use self_check::{SelfCheckError, self_check};
 pub use transaction::{TenantSettings, TenantTx};

@@ -30,16 +30,40 @@ impl TenantTx {
         statement_timeout: Duration,
         tenant: Option<TenantSettings>,
     ) -> Result<Self, DbErr> {
+        Self::begin_with(
+            db,
+            read_only,
+            statement_timeout,
+            tenant.map(|t| t.organization_id),
+            tenant.map(|t| t.user_id),
+        )
+        .await
+    }
+
+    /// A read-only transaction seeing the organization's rows as no user in particular: for
+    /// the server's own background reads (the event feed), never for a client's request.
+    pub async fn begin_for_organization(
+        db: &DatabaseConnection,
+        organization_id: Uuid,
+        statement_timeout: Duration,
+    ) -> Result<Self, DbErr> {
+        Self::begin_with(db, true, statement_timeout, Some(organization_id), None).await
+    }
+
+    async fn begin_with(
+        db: &DatabaseConnection,
+        read_only: bool,
+        statement_timeout: Duration,
+        organization_id: Option<Uuid>,
+        user_id: Option<Uuid>,
+    ) -> Result<Self, DbErr> {
         let mode = if read_only {
             AccessMode::ReadOnly
         } else {
             AccessMode::ReadWrite
         };
         let tx = db.begin_with_config(None, Some(mode)).await?;
-        let (org, user) = match tenant {
-            Some(t) => (t.organization_id.to_string(), t.user_id.to_string()),
-            None => (String::new(), String::new()),
-        };
+        let setting = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
         tx.execute_raw(Statement::from_sql_and_values(
             tx.get_database_backend(),
             "SELECT set_config('statement_timeout', $1, true), \
@@ -47,8 +71,8 @@ impl TenantTx {
                     set_config('app.current_user_id', $3, true)",
             [
                 statement_timeout.as_millis().to_string().into(),
-                org.into(),
-                user.into(),
+                setting(organization_id).into(),
+                setting(user_id).into(),
             ],
         ))
         .await?;

@@ -55,7 +55,7 @@ fn check_role_change(principal: &Principal, from: Option<Role>, to: Role) -> Api
 
 async fn find_user(ctx: &Context<'_>, id: Uuid) -> ApiResult<users::Model> {
     let organization_id = ctx.principal()?.organization_id;
-    find_by_id::<users::Model>(ctx.db(), "users", organization_id, id)
+    find_by_id::<users::Model>(ctx.db()?, "users", organization_id, id)
         .await?
         .ok_or(ApiError::NotFound("user"))
 }
@@ -66,7 +66,7 @@ async fn ensure_other_owner(ctx: &Context<'_>, user: &users::Model) -> ApiResult
     if user.role != Role::Owner.as_db() {
         return Ok(());
     }
-    let db = ctx.db();
+    let db = ctx.db()?;
     let owners = db
         .query_all_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -88,7 +88,7 @@ async fn ensure_other_owner(ctx: &Context<'_>, user: &users::Model) -> ApiResult
 async fn update_user(ctx: &Context<'_>, id: Uuid, changes: &Changes) -> ApiResult<users::Model> {
     let organization_id = ctx.principal()?.organization_id;
     users::Model::find_by_statement(changes.update("users", organization_id, id, ""))
-        .one(ctx.db())
+        .one(ctx.db()?)
         .await?
         .ok_or(ApiError::NotFound("user"))
 }
@@ -115,7 +115,7 @@ impl UserMutation {
             role: Set(input.role.as_db().to_owned()),
             ..Default::default()
         }
-        .insert(ctx.db())
+        .insert(ctx.db()?)
         .await
         .map_err(ApiError::from)?;
         audit::record(
@@ -183,7 +183,7 @@ impl UserMutation {
             serde_json::json!(now),
         );
         let user = update_user(ctx, id, &changes).await?;
-        auth::revoke_sessions(ctx.db(), principal.organization_id, id, None).await?;
+        auth::revoke_sessions(ctx.db()?, principal.organization_id, id, None).await?;
         audit::record(ctx, "user.deactivate", "user", Some(id), changes.audit()).await?;
         Ok(UserPayload { user: User(user) })
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::support::{Tenant, TestApp, tenant::uuid_of};
 
 /// Every tenant table, with the column that names the tenant.
-const TENANT_TABLES: [&str; 9] = [
+const TENANT_TABLES: [&str; 11] = [
     "organizations",
     "users",
     "refresh_tokens",
@@ -18,6 +18,8 @@ const TENANT_TABLES: [&str; 9] = [
     "leads",
     "activities",
     "lead_notes",
+    "lead_events",
+    "lead_event_streams",
 ];
 
 /// Tenant A with a row in every tenant table, and the ids of its CRM rows.
@@ -368,4 +370,44 @@ async fn private_notes_are_visible_to_their_author_only() {
         .await;
     assert_eq!(theirs.at("/lead/notes/totalCount"), 1);
     assert_eq!(theirs.at("/lead/notes/nodes/0/isPrivate"), false);
+}
+
+#[tokio::test]
+async fn the_app_role_can_neither_forge_nor_rewrite_the_event_log() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let before = snapshot_all(&app, a.tenant.organization_id).await;
+    let db = app.app_db().await;
+    let a_org = a.tenant.organization_id;
+    let attempts = [
+        format!(
+            "INSERT INTO lead_events (organization_id, position, lead_id, kind)
+             VALUES ('{}', 999, '{}', 'created')",
+            b.tenant.organization_id,
+            uuid_of(&b.lead)
+        ),
+        "UPDATE lead_events SET kind = 'deleted'".to_owned(),
+        "DELETE FROM lead_events".to_owned(),
+        "UPDATE lead_event_streams SET head = 0".to_owned(),
+        format!(
+            "SELECT append_lead_events('{a_org}',
+                ARRAY[ROW('{}', 'created', '{{}}', NULL, NULL)::lead_event_draft])",
+            uuid_of(&a.lead)
+        ),
+    ];
+    for attempt in attempts {
+        let tx = db.begin().await.unwrap();
+        set_tenant(&tx, b.tenant.organization_id).await;
+        let result = tx.execute_unprepared(&attempt).await;
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("permission denied"),
+            "{attempt}"
+        );
+        tx.rollback().await.unwrap();
+    }
+    assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
 }

@@ -12,3 +12,4 @@ mod limits;
 mod schema;
 mod self_check;
 mod statements;
+mod subscriptions;

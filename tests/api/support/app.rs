@@ -12,7 +12,9 @@ use std::{
 
 use leadgraph::{
     config::{Config, Secret},
-    db, server,
+    db,
+    events::EventFeed,
+    server,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -31,8 +33,9 @@ pub struct TestApp {
     statements: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub events: EventFeed,
     // Dropped last: the database outlives the server's connections.
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
 }
 
 impl TestApp {
@@ -42,7 +45,15 @@ impl TestApp {
 
     /// A server whose configuration `configure` may change first (limits, timeouts).
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::create().await;
+        Self::start(Arc::new(TestDb::create().await), configure).await
+    }
+
+    /// Another server process on the same database (a replica, or this one restarted).
+    pub async fn replica(&self) -> Self {
+        Self::start(self.db.clone(), |_| {}).await
+    }
+
+    async fn start(db: Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Self::config_for(&db.name);
         configure(&mut config);
         let mut app = server::prepare(&config).await.expect("server start-up");
@@ -53,6 +64,7 @@ impl TestApp {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let events = app.events.clone();
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(server::serve(
             listener,
@@ -68,6 +80,7 @@ impl TestApp {
             statements,
             shutdown: Some(shutdown),
             server: Some(server),
+            events,
             db,
         }
     }

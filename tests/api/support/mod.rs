@@ -5,6 +5,7 @@ pub mod app;
 mod db;
 mod gql;
 pub mod tenant;
+pub mod ws;
 
 pub use app::TestApp;
 pub use db::{admin_url, owner_url};

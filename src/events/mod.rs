@@ -1,0 +1,19 @@
+//! Lead events: the tenant's ordered log of lead changes (written by database triggers in the
+//! changing transaction), the per-instance feed that wakes on `NOTIFY` and reads each new batch
+//! once per tenant, and the `leadEvents` subscription that resumes from a cursor without gap or
+//! duplicate. See the migration `m20261122_000005_lead_events` for the ordering guarantee.
+
+mod cursor;
+mod feed;
+mod graphql;
+mod kind;
+mod retention;
+mod store;
+mod stream;
+
+pub use cursor::EventCursor;
+pub use feed::{EventFeed, FeedSubscription};
+pub use graphql::{EventQuery, EventSubscription, LeadEvent};
+pub use kind::LeadEventKind;
+pub use retention::{prune_expired, run as run_retention};
+pub use store::{EventBatch, EventRecord, notify_listeners};

@@ -1,0 +1,34 @@
+//! Retention: removes events older than the configured period, across tenants, through the
+//! `prune_lead_events` function (the only cross-tenant write the server makes).
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use tokio::sync::watch;
+
+/// Removes expired events; returns how many.
+pub async fn prune_expired(db: &DatabaseConnection, retention: Duration) -> Result<i64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT prune_lead_events(make_interval(secs => $1))",
+            [(retention.as_secs() as f64).into()],
+        ))
+        .await?;
+    Ok(row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0))
+}
+
+/// Prunes every hour (and at start) until `stop` turns true.
+pub async fn run(db: DatabaseConnection, retention: Duration, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => match prune_expired(&db, retention).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "pruned expired lead events"),
+                Err(err) => tracing::error!(error = ?err, "pruning lead events failed"),
+            },
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Reading the event log: a batch of events after a position, with the leads and actors they
+//! name loaded in the same short transaction, so one read serves every subscriber of a tenant.
+
+use std::{collections::HashMap, time::Duration};
+
+use chrono::{DateTime, FixedOffset};
+use entity::{leads, users};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use super::LeadEventKind;
+use crate::{error::ApiResult, sql::SqlBuilder, tenancy::TenantTx};
+
+#[derive(Clone, Debug, FromQueryResult)]
+struct EventRow {
+    position: i64,
+    lead_id: Uuid,
+    kind: String,
+    changed_fields: Vec<String>,
+    actor_id: Option<Uuid>,
+    subject_id: Option<Uuid>,
+    private_to: Option<Uuid>,
+    occurred_at: DateTime<FixedOffset>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EventRecord {
+    pub position: i64,
+    pub lead_id: Uuid,
+    pub kind: LeadEventKind,
+    /// Lead column names.
+    pub changed_fields: Vec<String>,
+    pub actor_id: Option<Uuid>,
+    pub subject_id: Option<Uuid>,
+    /// Set for a private note: only this user is told about it.
+    pub private_to: Option<Uuid>,
+    pub occurred_at: DateTime<FixedOffset>,
+}
+
+impl EventRecord {
+    pub fn visible_to(&self, user_id: Uuid) -> bool {
+        self.private_to.is_none_or(|author| author == user_id)
+    }
+}
+
+/// Consecutive events of one tenant and the rows they name, as read once for all subscribers.
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    pub events: Vec<EventRecord>,
+    pub leads: HashMap<Uuid, leads::Model>,
+    pub actors: HashMap<Uuid, users::Model>,
+}
+
+impl EventBatch {
+    pub fn first_position(&self) -> Option<i64> {
+        self.events.first().map(|e| e.position)
+    }
+
+    pub fn last_position(&self) -> Option<i64> {
+        self.events.last().map(|e| e.position)
+    }
+}
+
+/// Where a tenant's log stands: its last position and how far retention has cut it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogBounds {
+    pub head: i64,
+    pub pruned_through: i64,
+}
+
+/// Reads up to `limit` events after `after`, with their leads and actors: three statements in
+/// one read-only transaction as the organization (no user: private notes are filtered per
+/// subscriber, from `private_to`).
+pub async fn read_batch(
+    db: &DatabaseConnection,
+    organization_id: Uuid,
+    after: i64,
+    limit: u64,
+    statement_timeout: Duration,
+) -> ApiResult<EventBatch> {
+    let tx = TenantTx::begin_for_organization(db, organization_id, statement_timeout).await?;
+    let conn = tx.conn();
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(organization_id);
+    let after = sql.bind(after);
+    let limit = sql.bind(limit as i64);
+    sql.push(&format!(
+        "SELECT position, lead_id, kind, changed_fields, actor_id, subject_id, private_to,
+                occurred_at
+         FROM lead_events WHERE organization_id = {org} AND position > {after}
+         ORDER BY position LIMIT {limit}"
+    ));
+    let events = EventRow::find_by_statement(sql.build())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(EventRecord {
+                position: row.position,
+                lead_id: row.lead_id,
+                kind: LeadEventKind::from_db(&row.kind)?,
+                changed_fields: row.changed_fields,
+                actor_id: row.actor_id,
+                subject_id: row.subject_id,
+                private_to: row.private_to,
+                occurred_at: row.occurred_at,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    if events.is_empty() {
+        tx.commit().await?;
+        return Ok(EventBatch::default());
+    }
+    let mut lead_ids: Vec<Uuid> = events.iter().map(|e| e.lead_id).collect();
+    lead_ids.sort_unstable();
+    lead_ids.dedup();
+    let mut actor_ids: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
+    actor_ids.sort_unstable();
+    actor_ids.dedup();
+    let leads = rows_by_id::<leads::Model>(conn, "leads", organization_id, lead_ids).await?;
+    let actors = rows_by_id::<users::Model>(conn, "users", organization_id, actor_ids).await?;
+    tx.commit().await?;
+    Ok(EventBatch {
+        events,
+        leads: leads.into_iter().map(|l| (l.id, l)).collect(),
+        actors: actors.into_iter().map(|u| (u.id, u)).collect(),
+    })
+}
+
+async fn rows_by_id<M: FromQueryResult>(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    organization_id: Uuid,
+    ids: Vec<Uuid>,
+) -> Result<Vec<M>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(organization_id);
+    let ids = sql.bind(ids);
+    sql.push(&format!(
+        "SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"
+    ));
+    M::find_by_statement(sql.build()).all(conn).await
+}
+
+/// The tenant's log bounds, read in the caller's transaction.
+pub async fn bounds(conn: &impl ConnectionTrait, organization_id: Uuid) -> ApiResult<LogBounds> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "SELECT head, pruned_through FROM lead_event_streams WHERE organization_id = $1",
+            [organization_id.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => LogBounds {
+            head: row.try_get_by_index(0)?,
+            pruned_through: row.try_get_by_index(1)?,
+        },
+        None => LogBounds::default(),
+    })
+}
+
+/// Wakes every instance's feed when this transaction appended events; called just before a
+/// write transaction commits (see `notify_lead_events` in the migration).
+pub async fn notify_listeners(tx: &TenantTx) -> Result<(), DbErr> {
+    tx.conn()
+        .execute_unprepared("SELECT notify_lead_events()")
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,188 @@
+//! One subscriber's event stream. It keeps the last position it delivered and relies on the
+//! log being dense: an event at or below it is a duplicate and skipped, a batch starting
+//! beyond the next position means events to read from the log first. So a subscriber that
+//! resumes from a cursor reads the log (page by page, at its own pace) until it has caught up,
+//! then joins the instance's feed, with neither gap nor duplicate at the seam.
+
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::{
+    EventCursor, EventFeed, FeedSubscription, LeadEvent, LeadEventKind,
+    store::{self, EventBatch},
+};
+use crate::{
+    auth::{Identity, revalidate},
+    error::{ApiError, ApiResult},
+    tenancy::LazyTenantTx,
+};
+
+/// What a subscriber asked to receive.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub kinds: Option<Vec<LeadEventKind>>,
+    pub lead_id: Option<Uuid>,
+    pub assigned_to: Option<Uuid>,
+}
+
+impl EventFilter {
+    fn matches(&self, batch: &EventBatch, index: usize) -> bool {
+        let event = &batch.events[index];
+        self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
+            && self.lead_id.is_none_or(|id| id == event.lead_id)
+            && self.assigned_to.is_none_or(|user| {
+                batch
+                    .leads
+                    .get(&event.lead_id)
+                    .is_some_and(|lead| lead.assigned_to_id == Some(user))
+            })
+    }
+}
+
+pub struct EventStream {
+    pub feed: EventFeed,
+    pub db: DatabaseConnection,
+    pub statement_timeout: Duration,
+    pub identity: Identity,
+    pub filter: EventFilter,
+    /// The last position delivered (or skipped as not for this subscriber).
+    pub last: i64,
+    /// The per-batch transaction the subscription's loaders use; closed between batches.
+    pub batch_tx: Arc<LazyTenantTx>,
+    pub subscription: Option<FeedSubscription>,
+    pub pending: VecDeque<(Arc<EventBatch>, usize)>,
+    pub revalidate: tokio::time::Interval,
+    pub done: bool,
+}
+
+impl EventStream {
+    fn organization_id(&self) -> Uuid {
+        self.identity.tenant.organization_id
+    }
+
+    fn cursor(&self) -> String {
+        EventCursor {
+            position: self.last,
+        }
+        .encode(self.organization_id())
+    }
+
+    /// The next event for this subscriber; an error ends the stream.
+    pub async fn next(&mut self) -> Option<ApiResult<LeadEvent>> {
+        if self.done {
+            return None;
+        }
+        match self.advance().await {
+            Ok(Some(event)) => Some(Ok(event)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(err) => {
+                self.done = true;
+                Some(Err(err))
+            }
+        }
+    }
+
+    async fn advance(&mut self) -> ApiResult<Option<LeadEvent>> {
+        let user_id = self.identity.tenant.user_id;
+        loop {
+            while let Some((batch, at)) = self.pending.pop_front() {
+                if at + 1 < batch.events.len() {
+                    self.pending.push_front((batch.clone(), at + 1));
+                }
+                let event = &batch.events[at];
+                if event.position <= self.last {
+                    continue;
+                }
+                self.last = event.position;
+                if event.visible_to(user_id) && self.filter.matches(&batch, at) {
+                    let cursor = self.cursor();
+                    return Ok(Some(LeadEvent::new(batch, at, cursor)));
+                }
+            }
+            // Everything read so far is delivered: the loaders' transaction is done with.
+            self.batch_tx.close().await?;
+            let batch = match self.subscription.as_mut() {
+                None => self.catch_up().await?,
+                Some(subscription) => {
+                    tokio::select! {
+                        batch = subscription.recv() => match batch {
+                            Some(batch) => Some(batch),
+                            None => {
+                                return Err(ApiError::ResumeRequired {
+                                    reason: if subscription.overflowed() {
+                                        "this subscription fell too far behind and was closed"
+                                    } else {
+                                        "the server is shutting down"
+                                    },
+                                    cursor: self.cursor(),
+                                });
+                            }
+                        },
+                        _ = self.revalidate.tick() => {
+                            revalidate(&self.db, &self.identity, self.statement_timeout).await?;
+                            None
+                        }
+                    }
+                }
+            };
+            if let Some(batch) = batch {
+                self.accept(batch).await?;
+            }
+        }
+    }
+
+    /// Not yet on the feed: reads the next page of the log; once a page comes back short the
+    /// log is (nearly) caught up and the subscriber joins the feed.
+    async fn catch_up(&mut self) -> ApiResult<Option<Arc<EventBatch>>> {
+        let size = self.feed.settings().batch_size;
+        let page = self.read_after(self.last, size).await?;
+        if (page.events.len() as u64) < size {
+            let seen = page.last_position().unwrap_or(self.last);
+            self.subscription = Some(self.feed.subscribe(self.organization_id(), seen));
+        }
+        Ok((!page.events.is_empty()).then(|| Arc::new(page)))
+    }
+
+    /// Queues a batch from the feed, first reading from the log whatever lies between the
+    /// last delivered position and the batch.
+    async fn accept(&mut self, batch: Arc<EventBatch>) -> ApiResult<()> {
+        let Some(first) = batch.first_position() else {
+            return Ok(());
+        };
+        let mut from = self.last.max(self.queued_through());
+        while first > from + 1 {
+            let missing = ((first - from - 1) as u64).min(self.feed.settings().batch_size);
+            let page = self.read_after(from, missing).await?;
+            let Some(last) = page.last_position() else {
+                break;
+            };
+            from = last;
+            self.pending.push_back((Arc::new(page), 0));
+        }
+        self.pending.push_back((batch, 0));
+        Ok(())
+    }
+
+    fn queued_through(&self) -> i64 {
+        self.pending
+            .back()
+            .and_then(|(b, _)| b.last_position())
+            .unwrap_or(i64::MIN)
+    }
+
+    async fn read_after(&self, after: i64, limit: u64) -> ApiResult<EventBatch> {
+        store::read_batch(
+            &self.db,
+            self.organization_id(),
+            after,
+            limit,
+            self.statement_timeout,
+        )
+        .await
+    }
+}
