@@ -84,6 +84,36 @@ impl Default for EventSettings {
     }
 }
 
+/// How webhooks are delivered.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// One delivery attempt's time budget.
+    pub timeout: Duration,
+    /// The first retry's delay; each later one doubles (with jitter), up to an hour.
+    pub retry_base: Duration,
+    /// A delivery still failing this long after its event is given up (status FAILED).
+    pub retry_horizon: Duration,
+    /// Consecutive failures after which an endpoint is marked FAILING.
+    pub failing_after: i32,
+    /// Lets endpoints point at loopback and private addresses (tests, on-premises receivers).
+    pub allow_private_addresses: bool,
+    /// How often the worker looks for due retries (new events wake it at once).
+    pub poll_interval: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(5),
+            retry_horizon: Duration::from_secs(3 * 86_400),
+            failing_after: 5,
+            allow_private_addresses: false,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// The app role's connection (NOSUPERUSER, NOBYPASSRLS): what `serve` and `seed-demo` use.
@@ -100,6 +130,7 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
     pub events: EventSettings,
+    pub webhooks: WebhookSettings,
     pub shutdown_timeout: Duration,
     pub log_json: bool,
 }
@@ -116,6 +147,7 @@ impl Config {
         let env = Env(&lookup);
         let defaults = Limits::default();
         let event_defaults = EventSettings::default();
+        let webhook_defaults = WebhookSettings::default();
         let jwt_secret = env.optional("JWT_SECRET");
         if jwt_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
             return Err(ConfigError::Invalid {
@@ -168,6 +200,25 @@ impl Config {
                 sweep_interval: Duration::from_millis(env.positive_or(
                     "EVENT_SWEEP_MS",
                     event_defaults.sweep_interval.as_millis() as u64,
+                )?),
+            },
+            webhooks: WebhookSettings {
+                timeout: Duration::from_millis(env.positive_or(
+                    "WEBHOOK_TIMEOUT_MS",
+                    webhook_defaults.timeout.as_millis() as u64,
+                )?),
+                retry_base: Duration::from_millis(env.positive_or(
+                    "WEBHOOK_RETRY_BASE_MS",
+                    webhook_defaults.retry_base.as_millis() as u64,
+                )?),
+                retry_horizon: Duration::from_secs(
+                    3600 * env.positive_or("WEBHOOK_RETRY_HORIZON_HOURS", 72)?,
+                ),
+                failing_after: env.positive_or("WEBHOOK_FAILING_AFTER", 5)? as i32,
+                allow_private_addresses: env.parse_or("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", false)?,
+                poll_interval: Duration::from_millis(env.positive_or(
+                    "WEBHOOK_POLL_MS",
+                    webhook_defaults.poll_interval.as_millis() as u64,
                 )?),
             },
             shutdown_timeout: Duration::from_secs(env.parse_or("SHUTDOWN_TIMEOUT_SECONDS", 30)?),

@@ -7,6 +7,7 @@
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
 //! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
+//! - [`webhooks`]: endpoints, signed deliveries with retries, the SSRF guard;
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
 
 pub mod activities;
@@ -32,3 +33,4 @@ pub mod tenancy;
 mod text_enum;
 pub mod users;
 pub mod validation;
+pub mod webhooks;

@@ -22,7 +22,7 @@ use crate::{
     auth::JwtKeys,
     config::{Config, ConfigError},
     db,
-    events::{self, EventFeed},
+    events::{EventFeed, Retention},
     graphql::{
         build_schema,
         http::{HttpState, graphiql, graphql_get, graphql_post},
@@ -30,6 +30,7 @@ use crate::{
     },
     state::AppState,
     tenancy::{SelfCheckError, self_check},
+    webhooks::WebhookWorker,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +56,21 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         config.limits.request_timeout,
     );
     Ok(AppState {
-        db,
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
         limits: config.limits.clone(),
+        retention: Retention {
+            db: db.clone(),
+            keep: config.events.retention,
+        },
+        webhook_worker: WebhookWorker::new(
+            db.clone(),
+            config.webhooks.clone(),
+            config.limits.request_timeout,
+        ),
         events,
-        event_retention: config.events.retention,
+        webhooks: config.webhooks.clone(),
+        db,
     })
 }
 
@@ -111,8 +121,8 @@ async fn readyz(State(db): State<DatabaseConnection>) -> impl IntoResponse {
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
-/// `grace`. The background work (the event feed's listener, retention) runs alongside and
-/// stops with it.
+/// `grace`. The background work (the event feed's listener, retention, webhook delivery)
+/// runs alongside and stops with it.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
@@ -121,11 +131,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stop_background, background_stop) = tokio::sync::watch::channel(false);
     tokio::spawn(app.events.clone().listen(background_stop.clone()));
-    tokio::spawn(events::run_retention(
-        app.db.clone(),
-        app.event_retention,
-        background_stop,
-    ));
+    tokio::spawn(app.retention.clone().run(background_stop.clone()));
+    tokio::spawn(
+        app.webhook_worker
+            .clone()
+            .run(app.events.arrivals(), background_stop),
+    );
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,

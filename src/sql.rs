@@ -85,6 +85,30 @@ impl Changes {
     }
 }
 
+/// `<head> WHERE organization_id = $1 AND id = $2 RETURNING *`: an UPDATE or DELETE of one row
+/// of a tenant table, e.g. `returning_row("DELETE FROM webhook_endpoints", org, id)`.
+pub fn returning_row(head: &str, organization_id: uuid::Uuid, id: uuid::Uuid) -> Statement {
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(organization_id);
+    let id = sql.bind(id);
+    sql.push(&format!(
+        "{head} WHERE organization_id = {org} AND id = {id} RETURNING *"
+    ));
+    sql.build()
+}
+
+/// The one row `statement` returns, or NOT_FOUND naming `what`.
+pub async fn one_or_not_found<M: sea_orm::FromQueryResult>(
+    conn: &impl sea_orm::ConnectionTrait,
+    statement: Statement,
+    what: &'static str,
+) -> crate::error::ApiResult<M> {
+    M::find_by_statement(statement)
+        .one(conn)
+        .await?
+        .ok_or(crate::error::ApiError::NotFound(what))
+}
+
 /// One row of a tenant table by id (as visible under the current policies).
 pub async fn find_by_id<M: sea_orm::FromQueryResult>(
     conn: &impl sea_orm::ConnectionTrait,

@@ -5,7 +5,12 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::JwtKeys, config::Limits, events::EventFeed};
+use crate::{
+    auth::JwtKeys,
+    config::{Limits, WebhookSettings},
+    events::{EventFeed, Retention},
+    webhooks::WebhookWorker,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +22,8 @@ pub struct AppState {
     pub limits: Limits,
     /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).
     pub events: EventFeed,
-    /// How long lead events are kept.
-    pub event_retention: Duration,
+    /// Background jobs `serve` runs alongside requests.
+    pub retention: Retention,
+    pub webhook_worker: WebhookWorker,
+    pub webhooks: WebhookSettings,
 }

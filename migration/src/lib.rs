@@ -9,6 +9,7 @@ mod m20261121_000002_identity;
 mod m20261121_000003_crm;
 mod m20261121_000004_auth_functions;
 mod m20261122_000005_lead_events;
+mod m20261122_000006_webhooks;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -18,7 +19,8 @@ pub mod roles {
     /// What the server connects as: NOSUPERUSER, NOBYPASSRLS, owns nothing.
     pub const APP: &str = "leadgraph_app";
     /// NOLOGIN, BYPASSRLS; owns only the narrow SECURITY DEFINER functions that must work
-    /// across tenants: the pre-authentication lookups and event retention.
+    /// across tenants: the pre-authentication lookups, event retention and finding the
+    /// organizations whose webhooks have work.
     pub const AUTH: &str = "leadgraph_auth";
 }
 
@@ -33,8 +35,26 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_crm::Migration),
             Box::new(m20261121_000004_auth_functions::Migration),
             Box::new(m20261122_000005_lead_events::Migration),
+            Box::new(m20261122_000006_webhooks::Migration),
         ]
     }
+}
+
+/// Hands `functions` (SECURITY DEFINER, by signature) to the BYPASSRLS `leadgraph_auth` role,
+/// which owns nothing else, and lets only the app role call them.
+pub(crate) fn cross_tenant_functions(functions: &[&str]) -> String {
+    let (app, auth) = (roles::APP, roles::AUTH);
+    // Ownership needs CREATE on the schema for a moment; the auth role keeps none.
+    let mut sql = format!("GRANT CREATE ON SCHEMA public TO {auth};\n");
+    for function in functions {
+        sql.push_str(&format!(
+            "ALTER FUNCTION {function} OWNER TO {auth};\n\
+             REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC;\n\
+             GRANT EXECUTE ON FUNCTION {function} TO {app};\n"
+        ));
+    }
+    sql.push_str(&format!("REVOKE CREATE ON SCHEMA public FROM {auth};\n"));
+    sql
 }
 
 /// Runs a migration's SQL script as one unprepared batch.

@@ -5,7 +5,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::{roles, run_sql};
+use crate::{cross_tenant_functions, roles, run_sql};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -95,25 +95,16 @@ const SIGNATURES: [&str; 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let (app, auth) = (roles::APP, roles::AUTH);
-        let mut sql = format!(
+        let auth = roles::AUTH;
+        let sql = format!(
             r#"
 GRANT SELECT ON organizations, users TO {auth};
 GRANT SELECT, UPDATE ON api_keys TO {auth};
 GRANT SELECT, INSERT, UPDATE ON refresh_tokens TO {auth};
 {FUNCTIONS}
--- Ownership needs CREATE on the schema for a moment; the auth role keeps nothing but these.
-GRANT CREATE ON SCHEMA public TO {auth};
-"#
+{}"#,
+            cross_tenant_functions(&SIGNATURES)
         );
-        for function in SIGNATURES {
-            sql.push_str(&format!(
-                "ALTER FUNCTION {function} OWNER TO {auth};\n\
-                 REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC;\n\
-                 GRANT EXECUTE ON FUNCTION {function} TO {app};\n"
-            ));
-        }
-        sql.push_str(&format!("REVOKE CREATE ON SCHEMA public FROM {auth};\n"));
         run_sql(manager, &sql).await
     }
 

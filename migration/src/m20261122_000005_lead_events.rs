@@ -14,7 +14,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::{rls::TenantTable, roles, run_sql};
+use crate::{cross_tenant_functions, rls::TenantTable, roles, run_sql};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -223,7 +223,7 @@ $$;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let (app, auth) = (roles::APP, roles::AUTH);
+        let auth = roles::AUTH;
         let policies: String = [
             TenantTable::new("lead_event_streams", "SELECT").without_updated_at(),
             TenantTable::new("lead_events", "SELECT").without_updated_at(),
@@ -235,15 +235,11 @@ impl MigrationTrait for Migration {
             r#"
 GRANT SELECT, DELETE ON lead_events TO {auth};
 GRANT SELECT, UPDATE ON lead_event_streams TO {auth};
-GRANT CREATE ON SCHEMA public TO {auth};
-ALTER FUNCTION prune_lead_events(interval) OWNER TO {auth};
-REVOKE CREATE ON SCHEMA public FROM {auth};
-REVOKE EXECUTE ON FUNCTION prune_lead_events(interval) FROM PUBLIC;
 -- Only the triggers (running as the owner) append: the app role cannot forge events.
 REVOKE EXECUTE ON FUNCTION append_lead_events(uuid, lead_event_draft[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION lead_update_drafts(jsonb, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION prune_lead_events(interval) TO {app};
-"#
+{}"#,
+            cross_tenant_functions(&["prune_lead_events(interval)"])
         );
         run_sql(
             manager,

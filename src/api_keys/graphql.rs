@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::api_keys;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, FromQueryResult};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use uuid::Uuid;
 
 use crate::{
@@ -9,7 +9,7 @@ use crate::{
     auth::{ApiKeySecret, sha256},
     error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, Page, PageArgs, decode_id, list_by_created},
-    sql::SqlBuilder,
+    sql::{one_or_not_found, returning_row},
     tenancy::Scope,
     users::User,
     users::via,
@@ -178,18 +178,12 @@ impl ApiKeyMutation {
     ) -> async_graphql::Result<ApiKeyPayload> {
         let principal = ctx.admin()?;
         let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;
-        let mut sql = SqlBuilder::new("");
-        let org = sql.bind(principal.organization_id);
-        let id_param = sql.bind(id);
-        sql.push(&format!(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-             WHERE organization_id = {org} AND id = {id_param} RETURNING *"
-        ));
-        let key = api_keys::Model::find_by_statement(sql.build())
-            .one(ctx.db()?)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::NotFound("API key"))?;
+        let statement = returning_row(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())",
+            principal.organization_id,
+            id,
+        );
+        let key: api_keys::Model = one_or_not_found(ctx.db()?, statement, "API key").await?;
         audit::record(
             ctx,
             "api_key.revoke",

@@ -16,7 +16,7 @@ use std::{
 
 use sea_orm::DatabaseConnection;
 use sqlx::postgres::PgListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
 use super::store::{self, EventBatch};
@@ -34,6 +34,8 @@ struct Feed {
     statement_timeout: Duration,
     tenants: Mutex<HashMap<Uuid, TenantFeed>>,
     next_id: AtomicU64,
+    /// Signalled on every notification or sweep, for other readers of the log (webhooks).
+    arrivals: Arc<Notify>,
 }
 
 struct TenantFeed {
@@ -90,7 +92,13 @@ impl EventFeed {
             statement_timeout,
             tenants: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
+            arrivals: Arc::new(Notify::new()),
         }))
+    }
+
+    /// Notified whenever new events may have arrived (a notification, a sweep, a reconnect).
+    pub fn arrivals(&self) -> Arc<Notify> {
+        self.0.arrivals.clone()
     }
 
     pub fn settings(&self) -> &EventSettings {
@@ -164,6 +172,7 @@ impl EventFeed {
     }
 
     fn wake_all(&self) {
+        self.0.arrivals.notify_one();
         let tenants: Vec<Uuid> = self.tenants().keys().copied().collect();
         for organization_id in tenants {
             self.wake(organization_id);
@@ -272,6 +281,7 @@ impl EventFeed {
     }
 
     fn on_notification(&self, payload: &str) {
+        self.0.arrivals.notify_one();
         let parsed = payload
             .split_once(':')
             .and_then(|(org, head)| Some((org.parse::<Uuid>().ok()?, head.parse::<i64>().ok()?)));

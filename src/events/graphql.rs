@@ -41,7 +41,7 @@ impl LeadEvent {
 }
 
 /// The Lead field a changed column is exposed as.
-fn field_name(column: &str) -> String {
+pub fn field_name(column: &str) -> String {
     let column = match column {
         "company_id" => "company",
         "assigned_to_id" => "assigned_to",

@@ -8,12 +8,12 @@ mod feed;
 mod graphql;
 mod kind;
 mod retention;
-mod store;
+pub mod store;
 mod stream;
 
 pub use cursor::EventCursor;
 pub use feed::{EventFeed, FeedSubscription};
-pub use graphql::{EventQuery, EventSubscription, LeadEvent};
+pub use graphql::{EventQuery, EventSubscription, LeadEvent, field_name};
 pub use kind::LeadEventKind;
-pub use retention::{prune_expired, run as run_retention};
+pub use retention::{Retention, prune_expired};
 pub use store::{EventBatch, EventRecord, notify_listeners};

@@ -18,17 +18,26 @@ pub async fn prune_expired(db: &DatabaseConnection, retention: Duration) -> Resu
     Ok(row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0))
 }
 
-/// Prunes every hour (and at start) until `stop` turns true.
-pub async fn run(db: DatabaseConnection, retention: Duration, mut stop: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            _ = every.tick() => match prune_expired(&db, retention).await {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "pruned expired lead events"),
-                Err(err) => tracing::error!(error = ?err, "pruning lead events failed"),
-            },
-            _ = stop.changed() => return,
+/// The hourly retention job.
+#[derive(Clone)]
+pub struct Retention {
+    pub db: DatabaseConnection,
+    pub keep: Duration,
+}
+
+impl Retention {
+    /// Prunes every hour (and at start) until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = every.tick() => match prune_expired(&self.db, self.keep).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "pruned expired lead events"),
+                    Err(err) => tracing::error!(error = ?err, "pruning lead events failed"),
+                },
+                _ = stop.changed() => return,
+            }
         }
     }
 }

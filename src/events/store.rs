@@ -78,17 +78,44 @@ pub async fn read_batch(
     limit: u64,
     statement_timeout: Duration,
 ) -> ApiResult<EventBatch> {
-    let tx = TenantTx::begin_for_organization(db, organization_id, statement_timeout).await?;
-    let conn = tx.conn();
+    let tx = TenantTx::begin_for_organization(db, organization_id, statement_timeout, true).await?;
+    let batch = load(tx.conn(), organization_id, |sql| {
+        let after = sql.bind(after);
+        let limit = sql.bind(limit as i64);
+        format!("position > {after} ORDER BY position LIMIT {limit}")
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(batch)
+}
+
+/// The events at these positions, with their leads and actors, in the caller's transaction.
+pub async fn read_positions(
+    conn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    positions: &[i64],
+) -> ApiResult<EventBatch> {
+    load(conn, organization_id, |sql| {
+        let positions = sql.bind(positions.to_vec());
+        format!("position = ANY({positions}) ORDER BY position")
+    })
+    .await
+}
+
+/// Events matching `condition` (the rest of a WHERE after the tenant, with its ORDER BY),
+/// then the leads and actors they name.
+async fn load(
+    conn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    condition: impl FnOnce(&mut SqlBuilder) -> String,
+) -> ApiResult<EventBatch> {
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(organization_id);
-    let after = sql.bind(after);
-    let limit = sql.bind(limit as i64);
+    let condition = condition(&mut sql);
     sql.push(&format!(
         "SELECT position, lead_id, kind, changed_fields, actor_id, subject_id, private_to,
                 occurred_at
-         FROM lead_events WHERE organization_id = {org} AND position > {after}
-         ORDER BY position LIMIT {limit}"
+         FROM lead_events WHERE organization_id = {org} AND {condition}"
     ));
     let events = EventRow::find_by_statement(sql.build())
         .all(conn)
@@ -108,7 +135,6 @@ pub async fn read_batch(
         })
         .collect::<ApiResult<Vec<_>>>()?;
     if events.is_empty() {
-        tx.commit().await?;
         return Ok(EventBatch::default());
     }
     let mut lead_ids: Vec<Uuid> = events.iter().map(|e| e.lead_id).collect();
@@ -119,7 +145,6 @@ pub async fn read_batch(
     actor_ids.dedup();
     let leads = rows_by_id::<leads::Model>(conn, "leads", organization_id, lead_ids).await?;
     let actors = rows_by_id::<users::Model>(conn, "users", organization_id, actor_ids).await?;
-    tx.commit().await?;
     Ok(EventBatch {
         events,
         leads: leads.into_iter().map(|l| (l.id, l)).collect(),

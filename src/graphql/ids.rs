@@ -16,10 +16,12 @@ pub enum NodeKind {
     Activity,
     Note,
     AuditLog,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 8] = [
+    const ALL: [NodeKind; 10] = [
         Self::Organization,
         Self::User,
         Self::ApiKey,
@@ -28,6 +30,8 @@ impl NodeKind {
         Self::Activity,
         Self::Note,
         Self::AuditLog,
+        Self::WebhookEndpoint,
+        Self::WebhookDelivery,
     ];
 
     fn name(self) -> &'static str {
@@ -40,6 +44,8 @@ impl NodeKind {
             Self::Activity => "Activity",
             Self::Note => "Note",
             Self::AuditLog => "AuditLog",
+            Self::WebhookEndpoint => "WebhookEndpoint",
+            Self::WebhookDelivery => "WebhookDelivery",
         }
     }
 

@@ -14,6 +14,10 @@ use crate::{
     organizations::Organization,
     sql::find_by_id,
     users::{User, UserRef, via},
+    webhooks::{
+        WebhookDelivery, WebhookEndpoint,
+        model::{DeliveryRow, EndpointRow},
+    },
 };
 
 #[derive(Interface)]
@@ -28,6 +32,8 @@ pub enum Node {
     Activity(Activity),
     Note(Note),
     AuditLog(AuditLog),
+    WebhookEndpoint(WebhookEndpoint),
+    WebhookDelivery(WebhookDelivery),
 }
 
 #[derive(Default)]
@@ -75,6 +81,18 @@ impl NodeQuery {
                 find_by_id::<audit_logs::Model>(db, "audit_logs", org, uuid)
                     .await?
                     .map(|m| Node::AuditLog(AuditLog(m)))
+            }
+            NodeKind::WebhookEndpoint => {
+                ctx.admin()?;
+                find_by_id::<EndpointRow>(db, "webhook_endpoints", org, uuid)
+                    .await?
+                    .map(|m| Node::WebhookEndpoint(WebhookEndpoint(m)))
+            }
+            NodeKind::WebhookDelivery => {
+                ctx.admin()?;
+                find_by_id::<DeliveryRow>(db, "webhook_deliveries", org, uuid)
+                    .await?
+                    .map(|m| Node::WebhookDelivery(WebhookDelivery(m)))
             }
         })
     }

@@ -17,6 +17,7 @@ use crate::{
     organizations::{OrganizationMutation, OrganizationQuery},
     state::AppState,
     users::{UserMutation, UserQuery},
+    webhooks::{WebhookMutation, WebhookQuery},
 };
 
 #[derive(MergedObject, Default)]
@@ -28,6 +29,7 @@ pub struct Query(
     CompanyQuery,
     LeadQuery,
     EventQuery,
+    WebhookQuery,
     AuditQuery,
 );
 
@@ -41,6 +43,7 @@ pub struct Mutation(
     LeadMutation,
     ActivityMutation,
     NoteMutation,
+    WebhookMutation,
 );
 
 #[derive(MergedSubscription, Default)]

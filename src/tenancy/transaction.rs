@@ -40,14 +40,22 @@ impl TenantTx {
         .await
     }
 
-    /// A read-only transaction seeing the organization's rows as no user in particular: for
-    /// the server's own background reads (the event feed), never for a client's request.
+    /// A transaction seeing the organization's rows as no user in particular: for the
+    /// server's own background work (the event feed, webhook delivery), never for a client.
     pub async fn begin_for_organization(
         db: &DatabaseConnection,
         organization_id: Uuid,
         statement_timeout: Duration,
+        read_only: bool,
     ) -> Result<Self, DbErr> {
-        Self::begin_with(db, true, statement_timeout, Some(organization_id), None).await
+        Self::begin_with(
+            db,
+            read_only,
+            statement_timeout,
+            Some(organization_id),
+            None,
+        )
+        .await
     }
 
     async fn begin_with(

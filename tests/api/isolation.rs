@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::support::{Tenant, TestApp, tenant::uuid_of};
 
 /// Every tenant table, with the column that names the tenant.
-const TENANT_TABLES: [&str; 11] = [
+const TENANT_TABLES: [&str; 14] = [
     "organizations",
     "users",
     "refresh_tokens",
@@ -20,6 +20,9 @@ const TENANT_TABLES: [&str; 11] = [
     "lead_notes",
     "lead_events",
     "lead_event_streams",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 /// Tenant A with a row in every tenant table, and the ids of its CRM rows.
@@ -50,6 +53,28 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let activity = tenant.log_activity(app, &lead).await;
     let note = tenant.add_note(app, &lead, false).await;
     let (api_key, _) = tenant.api_key(app, &["READ"]).await;
+    // A disabled endpoint with one delivery and one attempt, written directly: the worker
+    // would keep changing live ones while the tests compare snapshots.
+    app.owner_sql(
+        tenant.organization_id,
+        &format!(
+            "WITH endpoint AS (
+                 INSERT INTO webhook_endpoints (organization_id, url, signing_secret, is_active)
+                 VALUES ('{org}', 'https://hooks.{slug}.test/lead', 'whsec_c2VjcmV0', false)
+                 RETURNING id
+             ), delivery AS (
+                 INSERT INTO webhook_deliveries
+                     (organization_id, endpoint_id, event_position, event_kind, lead_id)
+                 SELECT '{org}', endpoint.id, e.position, e.kind, e.lead_id
+                 FROM endpoint, lead_events e WHERE e.organization_id = '{org}' AND e.position = 1
+                 RETURNING id
+             )
+             INSERT INTO webhook_attempts (organization_id, delivery_id, status_code, duration_ms)
+             SELECT '{org}', id, 500, 12 FROM delivery",
+            org = tenant.organization_id,
+        ),
+    )
+    .await;
     Seeded {
         tenant,
         company,

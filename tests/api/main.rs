@@ -13,3 +13,4 @@ mod schema;
 mod self_check;
 mod statements;
 mod subscriptions;
+mod webhooks;

@@ -92,6 +92,10 @@ impl TestApp {
             ("MIGRATION_DATABASE_URL", owner_url(database)),
             ("JWT_SECRET", JWT_SECRET.to_owned()),
             ("DB_POOL_SIZE", "4".to_owned()),
+            // Receivers in tests listen on loopback; the SSRF tests turn this off again.
+            ("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true".to_owned()),
+            ("WEBHOOK_RETRY_BASE_MS", "100".to_owned()),
+            ("WEBHOOK_POLL_MS", "100".to_owned()),
         ]);
         Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
     }

@@ -4,6 +4,7 @@
 pub mod app;
 mod db;
 mod gql;
+pub mod receiver;
 pub mod tenant;
 pub mod ws;
 

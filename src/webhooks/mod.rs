@@ -1,0 +1,18 @@
+//! Webhooks: endpoints (OWNER/ADMIN manage them; the signing secret is shown once), the
+//! delivery worker that reads the lead event log with a cursor per endpoint and POSTs signed
+//! JSON (Standard Webhooks), retries with backoff and records every attempt, and the SSRF
+//! guard every URL passes.
+
+mod graphql;
+pub mod model;
+mod payload;
+pub mod signing;
+pub mod ssrf;
+mod types;
+mod worker;
+
+pub use graphql::{WebhookMutation, WebhookQuery};
+pub use types::{
+    WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointHealth,
+};
+pub use worker::WebhookWorker;
