@@ -39,6 +39,8 @@ pub struct Limits {
     pub max_aliases: usize,
     pub max_directives: usize,
     pub max_body_bytes: usize,
+    /// Subscriptions one WebSocket connection may run at once.
+    pub max_subscriptions_per_connection: usize,
     /// Wall-clock budget of a request; also its `statement_timeout`.
     pub request_timeout: Duration,
 }
@@ -51,6 +53,7 @@ impl Default for Limits {
             max_aliases: 30,
             max_directives: 20,
             max_body_bytes: 256 * 1024,
+            max_subscriptions_per_connection: 50,
             request_timeout: Duration::from_secs(10),
         }
     }
@@ -179,6 +182,10 @@ impl Config {
                 max_aliases: env.parse_or("LIMIT_QUERY_ALIASES", defaults.max_aliases)?,
                 max_directives: env.parse_or("LIMIT_QUERY_DIRECTIVES", defaults.max_directives)?,
                 max_body_bytes: env.parse_or("LIMIT_BODY_BYTES", defaults.max_body_bytes)?,
+                max_subscriptions_per_connection: env.parse_or(
+                    "LIMIT_SUBSCRIPTIONS_PER_CONNECTION",
+                    defaults.max_subscriptions_per_connection,
+                )?,
                 request_timeout: Duration::from_millis(env.parse_or(
                     "REQUEST_TIMEOUT_MS",
                     defaults.request_timeout.as_millis() as u64,

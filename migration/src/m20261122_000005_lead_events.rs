@@ -1,11 +1,12 @@
 //! The lead event log: every change to a lead (and every note or activity added to one) is
 //! appended by triggers **in the same transaction** as the change, whatever path made it.
 //!
-//! Positions are dense per tenant (1, 2, 3, ...) and follow commit order: appending takes the
-//! tenant's row in `lead_event_streams`, held until commit, so a later position can never
-//! become visible before an earlier one and an aborted transaction leaves no hole. A reader
-//! that has seen position N therefore knows exactly what it has not seen (N+1 onwards), and a
-//! position that is missing from a batch is one still to be read, never one lost.
+//! Positions are dense per tenant (1, 2, 3, ...) and follow commit order: a writing statement
+//! first takes the tenant's row in `lead_event_streams` (before it locks any other row) and
+//! holds it until commit, so a later position can never become visible before an earlier one
+//! and an aborted transaction leaves no hole. A reader that has seen position N therefore
+//! knows exactly what it has not seen (N+1 onwards), and a position missing from a batch is
+//! one still to be read, never one lost.
 //!
 //! Statement-level triggers with transition tables append one statement's rows at once (one
 //! counter update per statement, not per row). The trigger functions are SECURITY DEFINER,
@@ -113,6 +114,22 @@ AS $$
         ARRAY['restored', 'updated', 'status_changed', 'assigned', 'scored', 'deleted'], kind)
 $$;
 
+-- Takes the tenant's stream row before a statement that may append locks any row: writers
+-- then always lock in the same order (stream, then rows), so two requests updating the same
+-- leads in different orders wait for each other instead of deadlocking.
+CREATE FUNCTION lock_lead_event_stream() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+BEGIN
+    IF current_organization_id() IS NOT NULL THEN
+        INSERT INTO lead_event_streams AS s (organization_id)
+        VALUES (current_organization_id())
+        ON CONFLICT (organization_id) DO UPDATE SET head = s.head;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION lead_events_on_lead_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
@@ -162,6 +179,12 @@ BEGIN
 END
 $$;
 
+CREATE TRIGGER leads_lock_stream BEFORE INSERT OR UPDATE ON leads
+    FOR EACH STATEMENT EXECUTE FUNCTION lock_lead_event_stream();
+CREATE TRIGGER activities_lock_stream BEFORE INSERT ON activities
+    FOR EACH STATEMENT EXECUTE FUNCTION lock_lead_event_stream();
+CREATE TRIGGER lead_notes_lock_stream BEFORE INSERT ON lead_notes
+    FOR EACH STATEMENT EXECUTE FUNCTION lock_lead_event_stream();
 CREATE TRIGGER leads_record_insert AFTER INSERT ON leads
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION lead_events_on_lead_insert();
@@ -251,14 +274,18 @@ REVOKE EXECUTE ON FUNCTION lead_update_drafts(jsonb, jsonb) FROM PUBLIC;
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_sql(
             manager,
-            "DROP TRIGGER lead_notes_record_insert ON lead_notes;
+            "DROP TRIGGER lead_notes_lock_stream ON lead_notes;
+             DROP TRIGGER activities_lock_stream ON activities;
+             DROP TRIGGER leads_lock_stream ON leads;
+             DROP TRIGGER lead_notes_record_insert ON lead_notes;
              DROP TRIGGER activities_record_insert ON activities;
              DROP TRIGGER leads_record_update ON leads;
              DROP TRIGGER leads_record_insert ON leads;
              DROP FUNCTION prune_lead_events(interval), notify_lead_events(),
                  lead_events_on_note_insert(), lead_events_on_activity_insert(),
                  lead_events_on_lead_update(), lead_events_on_lead_insert(),
-                 lead_update_drafts(jsonb, jsonb), append_lead_events(uuid, lead_event_draft[]);
+                 lead_update_drafts(jsonb, jsonb), append_lead_events(uuid, lead_event_draft[]),
+                 lock_lead_event_stream();
              DROP TABLE lead_events, lead_event_streams;
              DROP TYPE lead_event_draft;",
         )

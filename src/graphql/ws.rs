@@ -3,14 +3,16 @@
 //! Authentication: the `connection_init` payload (`Authorization: Bearer <token or key>`,
 //! `token`, `apiKey`, or the same under `headers`), else the upgrade request's headers. A
 //! connection that cannot authenticate is refused (4403 on graphql-transport-ws,
-//! `connection_error` on graphql-ws). Only subscriptions are served here.
+//! `connection_error` on graphql-ws); one that does not initialise within 10 s is closed with
+//! 4408. Only subscriptions are served here, at most `LIMIT_SUBSCRIPTIONS_PER_CONNECTION` at
+//! once per connection.
 
 use std::{
     any::TypeId,
     net::SocketAddr,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -42,6 +44,9 @@ use crate::{
     error::{ApiError, ApiResult},
     tenancy::LazyTenantTx,
 };
+
+/// How long a new socket has to send an accepted `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The credential a connection authenticated with, kept as its session data.
 struct Connection {
@@ -98,6 +103,7 @@ async fn upgrade_connection(
     let executor = WsExecutor {
         state,
         meta: meta(&headers, peer),
+        subscriptions: Arc::default(),
     };
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
@@ -120,13 +126,15 @@ async fn serve(
             })
         });
     let refused = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicBool::new(false));
     let init = {
         let executor = executor.clone();
-        let refused = refused.clone();
+        let (refused, acknowledged) = (refused.clone(), acknowledged.clone());
         move |payload: serde_json::Value| async move {
             let identity = executor.authenticate(&payload, header_credential).await;
             identity
                 .map(|identity| {
+                    acknowledged.store(true, Ordering::SeqCst);
                     let mut data = Data::default();
                     data.insert(Connection { identity });
                     data
@@ -157,18 +165,44 @@ async fn serve(
             }
         });
     futures::pin_mut!(outgoing);
-    while let Some(message) = outgoing.next().await {
-        if sink.send(message).await.is_err() {
+    // A socket that never initialises is closed (4408), not kept open forever.
+    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    futures::pin_mut!(init_deadline);
+    loop {
+        let message = tokio::select! {
+            message = outgoing.next() => message,
+            _ = &mut init_deadline, if !acknowledged.load(Ordering::SeqCst) => {
+                Some(Message::Close(Some(CloseFrame {
+                    code: 4408,
+                    reason: "Connection initialisation timeout".into(),
+                })))
+            }
+        };
+        let Some(message) = message else { break };
+        let closing = matches!(message, Message::Close(_));
+        if sink.send(message).await.is_err() || closing {
             break;
         }
     }
     let _ = sink.close().await;
 }
 
+/// One per connection.
 #[derive(Clone)]
 struct WsExecutor {
     state: HttpState,
     meta: RequestMeta,
+    /// The connection's running subscriptions.
+    subscriptions: Arc<AtomicUsize>,
+}
+
+/// Counts a running subscription until dropped with its stream.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl WsExecutor {
@@ -198,15 +232,16 @@ impl WsExecutor {
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         match self.prepare(&request, session.as_deref()).await {
-            Ok(context) => {
-                let batches = context.1;
+            Ok((context, batches, running)) => {
                 let responses = self.state.schema.execute_stream_with_session_data(
-                    request.data(context.0),
+                    request.data(context),
                     session.unwrap_or_default(),
                 );
                 batches
                     .drive_stream(responses)
-                    .map(|mut response| {
+                    .map(move |mut response| {
+                        // Counted as running for as long as its stream exists.
+                        let _running = &running;
                         classify(&mut response, true);
                         response
                     })
@@ -226,7 +261,7 @@ impl WsExecutor {
         &self,
         request: &async_graphql::Request,
         session: Option<&Data>,
-    ) -> ApiResult<(RequestContext, Batches)> {
+    ) -> ApiResult<(RequestContext, Batches, Running)> {
         let inspection = limits::inspect(&request.query, request.operation_name.as_deref())
             .map_err(|_| ApiError::bad_input("query", "the document does not parse"))?;
         if inspection.operation != Some(OperationType::Subscription) {
@@ -241,6 +276,14 @@ impl WsExecutor {
                 "the query uses more than {max_aliases} aliases"
             )));
         }
+        let max_subscriptions = self.state.app.limits.max_subscriptions_per_connection;
+        if self.subscriptions.fetch_add(1, Ordering::SeqCst) >= max_subscriptions {
+            self.subscriptions.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::Limit(format!(
+                "a connection may run at most {max_subscriptions} subscriptions"
+            )));
+        }
+        let running = Running(self.subscriptions.clone());
         let connection = session
             .and_then(|data| data.get(&TypeId::of::<Connection>()))
             .and_then(|value| value.downcast_ref::<Connection>())
@@ -269,6 +312,7 @@ impl WsExecutor {
                 meta: self.meta.clone(),
             },
             batches,
+            running,
         ))
     }
 }

@@ -636,3 +636,38 @@ async fn a_subscription_filtered_on_another_tenants_lead_receives_nothing() {
 
     spy.expect_silence(Duration::from_millis(500)).await;
 }
+
+#[tokio::test]
+async fn a_socket_that_never_initialises_is_closed_with_4408() {
+    let app = TestApp::spawn().await;
+    let mut client = app
+        .ws_connect("/graphql/ws", Protocol::TransportWs, &[])
+        .await;
+
+    match client.recv().await {
+        ServerMessage::Closed { code } => assert_eq!(code, 4408),
+        other => panic!("expected the connection closed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_connection_runs_at_most_the_configured_number_of_subscriptions() {
+    let app = TestApp::spawn_with(|c| c.limits.max_subscriptions_per_connection = 2).await;
+    let acme = app.sign_up("acme").await;
+    let mut client = app.ws(&acme.owner.access_token).await;
+    client.subscribe("one", LEAD_EVENTS, json!({})).await;
+    client.subscribe("two", LEAD_EVENTS, json!({})).await;
+    wait_for_subscribers(&app, 2).await;
+
+    client.subscribe("three", LEAD_EVENTS, json!({})).await;
+    let refused = client.next_payload("three").await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+
+    // Ending one makes room for another.
+    client
+        .send(json!({ "id": "one", "type": "complete" }))
+        .await;
+    wait_for_subscribers_to_drop(&app, 1).await;
+    client.subscribe("four", LEAD_EVENTS, json!({})).await;
+    wait_for_subscribers(&app, 2).await;
+}
