@@ -19,7 +19,10 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
-use super::store::{self, EventBatch};
+use super::{
+    credentials::CredentialChecks,
+    store::{self, EventBatch},
+};
 use crate::config::EventSettings;
 
 /// The channel the database notifies on (see `notify_lead_events`).
@@ -36,6 +39,7 @@ struct Feed {
     next_id: AtomicU64,
     /// Signalled on every notification or sweep, for other readers of the log (webhooks).
     arrivals: Arc<Notify>,
+    credentials: CredentialChecks,
 }
 
 struct TenantFeed {
@@ -93,12 +97,18 @@ impl EventFeed {
             tenants: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             arrivals: Arc::new(Notify::new()),
+            credentials: CredentialChecks::default(),
         }))
     }
 
     /// Notified whenever new events may have arrived (a notification, a sweep, a reconnect).
     pub fn arrivals(&self) -> Arc<Notify> {
         self.0.arrivals.clone()
+    }
+
+    /// Subscribers' periodic credential checks, shared per credential.
+    pub fn credentials(&self) -> &CredentialChecks {
+        &self.0.credentials
     }
 
     pub fn settings(&self) -> &EventSettings {

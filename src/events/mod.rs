@@ -3,6 +3,7 @@
 //! once per tenant, and the `leadEvents` subscription that resumes from a cursor without gap or
 //! duplicate. See the migration `m20261122_000005_lead_events` for the ordering guarantee.
 
+mod credentials;
 mod cursor;
 mod feed;
 mod graphql;

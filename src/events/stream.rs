@@ -14,7 +14,7 @@ use super::{
     store::{self, EventBatch},
 };
 use crate::{
-    auth::{Identity, revalidate},
+    auth::Identity,
     error::{ApiError, ApiResult},
     tenancy::LazyTenantTx,
 };
@@ -124,7 +124,11 @@ impl EventStream {
                             }
                         },
                         _ = self.revalidate.tick() => {
-                            revalidate(&self.db, &self.identity, self.statement_timeout).await?;
+                            let max_age = self.feed.settings().revalidate_interval;
+                            self.feed
+                                .credentials()
+                                .check(&self.db, &self.identity, self.statement_timeout, max_age)
+                                .await?;
                             None
                         }
                     }
