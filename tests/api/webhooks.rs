@@ -325,3 +325,58 @@ async fn urls_of_internal_addresses_are_refused_unless_allowed() {
         assert_eq!(refused.code(), "BAD_USER_INPUT", "{url}");
     }
 }
+
+#[tokio::test]
+async fn an_endpoint_failing_repeatedly_is_marked_failing_with_its_errors_recorded() {
+    let app = TestApp::spawn_with(|c| c.webhooks.failing_after = 2).await;
+    let acme = app.sign_up("acme").await;
+    let receiver = Receiver::start(Answer::Fail).await;
+    let (endpoint_id, _) = endpoint(&app, &acme, &receiver.url()).await;
+    acme.create_lead(&app, json!({})).await;
+
+    let failing = wait_for_deliveries(&app, &acme, &endpoint_id, |d| {
+        d.len() == 1 && d[0]["attemptCount"].as_i64().unwrap() >= 2
+    })
+    .await;
+    assert_eq!(failing[0]["status"], "PENDING");
+    assert_eq!(failing[0]["lastStatusCode"], 500);
+    assert_eq!(failing[0]["lastError"], "HTTP 500 Internal Server Error");
+    let health = app
+        .gql(
+            acme.token(),
+            "{ webhookEndpoints(first: 1) { nodes { health consecutiveFailures } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(health.at("/webhookEndpoints/nodes/0/health"), "FAILING");
+}
+
+#[tokio::test]
+async fn a_delivery_still_failing_past_the_retry_horizon_is_given_up_until_redelivered() {
+    let app = TestApp::spawn_with(|c| c.webhooks.retry_horizon = Duration::from_millis(500)).await;
+    let acme = app.sign_up("acme").await;
+    let (url, addr) = Receiver::unused_url().await;
+    let (endpoint_id, _) = endpoint(&app, &acme, &url).await;
+    acme.create_lead(&app, json!({})).await;
+
+    let given_up = wait_for_deliveries(&app, &acme, &endpoint_id, |d| {
+        d.len() == 1 && d[0]["status"] == "FAILED"
+    })
+    .await;
+    let receiver = Receiver::start_on(addr, Answer::Ok).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        receiver.received().is_empty(),
+        "a FAILED delivery is not retried"
+    );
+
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!) { redeliverWebhook(input: { deliveryId: $id }) { delivery { id } } }",
+        json!({ "id": given_up[0]["id"] }),
+    )
+    .await
+    .ok();
+
+    receiver.wait_for(1).await;
+}

@@ -61,6 +61,8 @@ impl Received {
 #[derive(Clone, Copy, Debug)]
 pub enum Answer {
     Ok,
+    /// Always 500.
+    Fail,
     /// Never answers the next request; answers the later ones with 200.
     HangOnce,
 }
@@ -153,9 +155,13 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             .collect(),
         body: body.to_vec(),
     });
-    let answer = std::mem::replace(&mut *shared.answer.lock().unwrap(), Answer::Ok);
-    if let Answer::HangOnce = answer {
-        std::future::pending::<()>().await;
+    let answer = *shared.answer.lock().unwrap();
+    match answer {
+        Answer::Ok => StatusCode::NO_CONTENT,
+        Answer::Fail => StatusCode::INTERNAL_SERVER_ERROR,
+        Answer::HangOnce => {
+            *shared.answer.lock().unwrap() = Answer::Ok;
+            std::future::pending::<StatusCode>().await
+        }
     }
-    StatusCode::NO_CONTENT
 }
