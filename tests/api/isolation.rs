@@ -436,3 +436,77 @@ async fn the_app_role_can_neither_forge_nor_rewrite_the_event_log() {
     }
     assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
 }
+
+#[tokio::test]
+async fn the_app_role_cannot_change_or_reference_another_tenants_webhooks() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let before = snapshot_all(&app, a.tenant.organization_id).await;
+    let (a_org, b_org) = (a.tenant.organization_id, b.tenant.organization_id);
+    let id_of = |rows: &[serde_json::Value]| rows[0]["id"].as_str().unwrap().to_owned();
+    let a_endpoint = id_of(&app.snapshot(a_org, "webhook_endpoints").await);
+    let a_delivery = id_of(&app.snapshot(a_org, "webhook_deliveries").await);
+    let b_endpoint = id_of(&app.snapshot(b_org, "webhook_endpoints").await);
+    let db = app.app_db().await;
+
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b_org).await;
+    for (sql, what) in [
+        (
+            format!(
+                "UPDATE webhook_endpoints SET url = 'https://evil.test/' WHERE id = '{a_endpoint}'"
+            ),
+            "update A's endpoint",
+        ),
+        (
+            format!("DELETE FROM webhook_endpoints WHERE id = '{a_endpoint}'"),
+            "delete A's endpoint",
+        ),
+        (
+            format!("UPDATE webhook_deliveries SET status = 'pending' WHERE id = '{a_delivery}'"),
+            "requeue A's delivery",
+        ),
+    ] {
+        let changed = tx.execute_unprepared(&sql).await.unwrap();
+        assert_eq!(changed.rows_affected(), 0, "{what}");
+    }
+    tx.commit().await.unwrap();
+
+    // B's rows cannot point at A's: the composite keys include the tenant.
+    for (sql, refusal) in [
+        (
+            format!(
+                "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, lead_id)
+                 VALUES ('{b_org}', '{a_endpoint}', 1, 'created', '{}')",
+                uuid_of(&b.lead)
+            ),
+            "foreign key",
+        ),
+        (
+            format!(
+                "INSERT INTO webhook_attempts (organization_id, delivery_id, duration_ms)
+                 VALUES ('{b_org}', '{a_delivery}', 1)"
+            ),
+            "foreign key",
+        ),
+        (
+            format!(
+                "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, lead_id)
+                 VALUES ('{a_org}', '{b_endpoint}', 1, 'created', '{}')",
+                uuid_of(&a.lead)
+            ),
+            "row-level security",
+        ),
+    ] {
+        let tx = db.begin().await.unwrap();
+        set_tenant(&tx, b_org).await;
+        let result = tx.execute_unprepared(&sql).await;
+        assert!(
+            result.unwrap_err().to_string().contains(refusal),
+            "{sql}"
+        );
+        tx.rollback().await.unwrap();
+    }
+    assert_eq!(before, snapshot_all(&app, a_org).await);
+}
