@@ -93,3 +93,57 @@ async fn total_count_is_computed_only_when_selected() {
     let with = app.statements() - before;
     assert_eq!(with, without + 1);
 }
+
+const DELIVERIES: &str = "query($endpoint: ID!, $n: Int!) {
+  webhookDeliveries(endpointId: $endpoint, first: $n) {
+    nodes { id status lead { id firstName } attempts(first: 5) { nodes { statusCode } } }
+  }
+}";
+
+#[tokio::test]
+async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for_2_and_20_rows() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let endpoint = uuid::Uuid::new_v4();
+    // 20 leads (20 events), a disabled endpoint (the worker leaves it alone) with a delivery
+    // per event and 3 attempts per delivery.
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "INSERT INTO leads (organization_id, first_name, last_name, email)
+             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
+             FROM generate_series(1, 20) n;
+             INSERT INTO webhook_endpoints (organization_id, id, url, signing_secret, is_active)
+             VALUES ('{org}', '{endpoint}', 'https://hooks.example.com/x', 'whsec_c2VjcmV0', false);
+             INSERT INTO webhook_deliveries
+                 (organization_id, endpoint_id, event_position, event_kind, lead_id)
+             SELECT '{org}', '{endpoint}', position, kind, lead_id FROM lead_events;
+             INSERT INTO webhook_attempts (organization_id, delivery_id, status_code, duration_ms)
+             SELECT '{org}', id, 500, 3 FROM webhook_deliveries, generate_series(1, 3)",
+            org = acme.organization_id,
+        ),
+    )
+    .await;
+    let endpoint_id = URL_SAFE_NO_PAD.encode(format!("WebhookEndpoint:{endpoint}"));
+
+    let mut costs = Vec::new();
+    for n in [2, 20] {
+        let before = app.statements();
+        let response = app
+            .gql(
+                acme.token(),
+                DELIVERIES,
+                json!({ "endpoint": endpoint_id, "n": n }),
+            )
+            .await;
+        let nodes = response.at("/webhookDeliveries/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        assert_eq!(nodes[0]["attempts"]["nodes"].as_array().unwrap().len(), 3);
+        assert_eq!(nodes[0]["lead"]["firstName"], "Lead");
+        costs.push(app.statements() - before);
+    }
+    // Tenant and principal (2), the page (1), leads (1), attempts (1).
+    assert_eq!(costs, [5, 5]);
+}
