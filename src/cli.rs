@@ -70,8 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             let app = server::prepare(&config).await?;
-            let listener = tokio::net::TcpListener::bind(config.bind_addr)
-                .await
+            let listener = server::listen(config.bind_addr)
                 .with_context(|| format!("binding {}", config.bind_addr))?;
             tracing::info!(address = %config.bind_addr, "serving GraphQL at /graphql, GraphiQL at /");
             server::serve(

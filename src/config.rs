@@ -41,8 +41,22 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Subscriptions one WebSocket connection may run at once.
     pub max_subscriptions_per_connection: usize,
+    /// WebSocket connections that may be waiting to initialise at once (server-wide).
+    pub max_pending_ws_inits: usize,
+    /// How often legacy graphql-ws connections are sent a `ka` keep-alive.
+    pub ws_keep_alive: Duration,
+    /// How long writing to a WebSocket client that does not read may take before the
+    /// connection is closed (the client resumes from its last cursor).
+    pub ws_send_timeout: Duration,
     /// Wall-clock budget of a request; also its `statement_timeout`.
     pub request_timeout: Duration,
+    /// The share of the pool (percent) one organization's requests may hold at once.
+    pub tenant_pool_share_percent: u32,
+    /// How long a request past its organization's share waits before RATE_LIMITED.
+    pub tenant_queue_wait: Duration,
+    /// Lets callers without credentials read the schema (and get "did you mean"
+    /// suggestions): for development only.
+    pub anonymous_introspection: bool,
 }
 
 impl Default for Limits {
@@ -54,7 +68,13 @@ impl Default for Limits {
             max_directives: 20,
             max_body_bytes: 256 * 1024,
             max_subscriptions_per_connection: 50,
+            max_pending_ws_inits: 16_384,
+            ws_keep_alive: Duration::from_secs(15),
+            ws_send_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(10),
+            tenant_pool_share_percent: 50,
+            tenant_queue_wait: Duration::from_secs(1),
+            anonymous_introspection: false,
         }
     }
 }
@@ -125,7 +145,7 @@ pub struct Config {
     pub migration_database_url: Option<Secret>,
     /// A superuser connection, used only by `db-init` to create roles and the database.
     pub admin_database_url: Option<Secret>,
-    pub db_pool_size: u32,
+    pub pool: crate::db::PoolSettings,
     pub bind_addr: SocketAddr,
     /// Signs access tokens (HS256); `serve` requires it, at least 32 characters.
     pub jwt_secret: Option<Secret>,
@@ -169,7 +189,15 @@ impl Config {
             database_url: Secret::new(env.required("DATABASE_URL")?),
             migration_database_url: env.optional("MIGRATION_DATABASE_URL").map(Secret::new),
             admin_database_url: env.optional("ADMIN_DATABASE_URL").map(Secret::new),
-            db_pool_size: env.parse_or("DB_POOL_SIZE", 10)?,
+            pool: crate::db::PoolSettings {
+                max_connections: env.positive_or("DB_POOL_SIZE", 10)? as u32,
+                acquire_timeout: Duration::from_millis(
+                    env.positive_or("DB_ACQUIRE_TIMEOUT_MS", 2_000)?,
+                ),
+                idle_in_transaction_timeout: Duration::from_millis(
+                    env.positive_or("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 15_000)?,
+                ),
+            },
             bind_addr: env.parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
             jwt_secret: jwt_secret.map(Secret::new),
             access_token_ttl: Duration::from_secs(access_secs),
@@ -186,10 +214,40 @@ impl Config {
                     "LIMIT_SUBSCRIPTIONS_PER_CONNECTION",
                     defaults.max_subscriptions_per_connection,
                 )?,
+                max_pending_ws_inits: env.positive_or(
+                    "LIMIT_WS_PENDING_INIT",
+                    defaults.max_pending_ws_inits as u64,
+                )? as usize,
+                ws_keep_alive: Duration::from_millis(env.positive_or(
+                    "WS_KEEP_ALIVE_MS",
+                    defaults.ws_keep_alive.as_millis() as u64,
+                )?),
+                ws_send_timeout: Duration::from_millis(env.positive_or(
+                    "WS_SEND_TIMEOUT_MS",
+                    defaults.ws_send_timeout.as_millis() as u64,
+                )?),
                 request_timeout: Duration::from_millis(env.parse_or(
                     "REQUEST_TIMEOUT_MS",
                     defaults.request_timeout.as_millis() as u64,
                 )?),
+                tenant_pool_share_percent: match env.positive_or(
+                    "TENANT_POOL_SHARE_PERCENT",
+                    defaults.tenant_pool_share_percent.into(),
+                )? {
+                    percent @ 1..=100 => percent as u32,
+                    _ => {
+                        return Err(ConfigError::Invalid {
+                            name: "TENANT_POOL_SHARE_PERCENT",
+                            reason: "must be between 1 and 100".into(),
+                        });
+                    }
+                },
+                tenant_queue_wait: Duration::from_millis(env.parse_or(
+                    "TENANT_QUEUE_WAIT_MS",
+                    defaults.tenant_queue_wait.as_millis() as u64,
+                )?),
+                anonymous_introspection: env
+                    .parse_or("ANONYMOUS_INTROSPECTION", defaults.anonymous_introspection)?,
             },
             events: EventSettings {
                 retention: Duration::from_secs(

@@ -35,6 +35,21 @@ pub enum ApiError {
         reason: &'static str,
         cursor: String,
     },
+    /// A document that does not parse.
+    #[error("{0}")]
+    Parse(String),
+    /// A document that parses but cannot run as sent (unknown operation, fragment cycle).
+    #[error("{0}")]
+    Invalid(String),
+    /// The caller has used up its share for now; it may try again after `retry_after`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
+    /// The server cannot take the request right now (database pool exhausted or down).
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -50,6 +65,8 @@ pub mod code {
     pub const TIMEOUT: &str = "TIMEOUT";
     pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
     pub const RESUME_REQUIRED: &str = "RESUME_REQUIRED";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -69,6 +86,15 @@ impl ApiError {
         Self::Internal(cause.into())
     }
 
+    /// When a refused request may be tried again (RATE_LIMITED, UNAVAILABLE).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Unavailable => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials(_) => code::UNAUTHENTICATED,
@@ -80,6 +106,10 @@ impl ApiError {
             Self::Timeout => code::TIMEOUT,
             Self::CursorExpired => code::CURSOR_EXPIRED,
             Self::ResumeRequired { .. } => code::RESUME_REQUIRED,
+            Self::Parse(_) => code::GRAPHQL_PARSE_FAILED,
+            Self::Invalid(_) => code::GRAPHQL_VALIDATION_FAILED,
+            Self::RateLimited { .. } => code::RATE_LIMITED,
+            Self::Unavailable => code::UNAVAILABLE,
             Self::Internal(_) => code::INTERNAL,
         }
     }
@@ -89,6 +119,9 @@ impl From<DbErr> for ApiError {
     /// Constraint violations are the client's doing and say so without naming tables or other
     /// tenants' data; everything else is internal.
     fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            return Self::Unavailable;
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
                 return Self::Conflict("a record with the same unique value already exists".into());
@@ -107,6 +140,34 @@ impl From<DbErr> for ApiError {
             _ => Self::Internal(err.into()),
         }
     }
+}
+
+/// The pool had no connection in time, or the database cannot be reached: the client should
+/// retry, and nothing about the request was wrong.
+fn is_unavailable(err: &DbErr) -> bool {
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => e,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    if let Some(db) = sqlx.as_database_error() {
+        // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+        return matches!(
+            db.code().as_deref(),
+            Some("57P01" | "57P02" | "57P03" | "53300")
+        );
+    }
+    matches!(
+        sqlx.as_ref(),
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+    )
 }
 
 /// The SQLSTATE of a database error, when there is one.
@@ -129,7 +190,13 @@ pub fn pg_code(err: &DbErr) -> Option<String> {
 /// conversion, which keeps the error as the source; this is the one place codes are assigned.
 /// Returns false when the error did not come from an `ApiError`.
 pub fn annotate(error: &mut ServerError) -> bool {
-    let Some(api_error) = error.source::<ApiError>() else {
+    // A database error that reached a resolver's `?` without becoming an `ApiError` first
+    // still gets the code its cause deserves (UNAVAILABLE, TIMEOUT, INTERNAL...).
+    let from_db = error.source::<DbErr>().map(|db| ApiError::from(db.clone()));
+    if let Some(api_error) = &from_db {
+        error.message = api_error.to_string();
+    }
+    let Some(api_error) = from_db.as_ref().or(error.source::<ApiError>()) else {
         return false;
     };
     if let ApiError::Internal(cause) = api_error {
@@ -145,6 +212,7 @@ pub fn annotate(error: &mut ServerError) -> bool {
         ApiError::ResumeRequired { cursor, .. } => Some(cursor.clone()),
         _ => None,
     };
+    let retry_after = api_error.retry_after();
     let extensions = error
         .extensions
         .get_or_insert_with(ErrorExtensionValues::default);
@@ -154,6 +222,9 @@ pub fn annotate(error: &mut ServerError) -> bool {
     }
     if let Some(cursor) = cursor {
         extensions.set("cursor", cursor);
+    }
+    if let Some(retry_after) = retry_after {
+        extensions.set("retryAfter", retry_after.as_secs().max(1));
     }
     true
 }

@@ -2,8 +2,8 @@
 //! enforced by PostgreSQL Row Level Security. README.md has the map; in short:
 //!
 //! - shared machinery: [`config`], [`db`], [`tenancy`] (principal, tenant transaction,
-//!   self-check), [`auth`], [`graphql`] (schema, HTTP, pagination, loaders, limits),
-//!   [`error`], [`server`];
+//!   self-check), [`auth`], [`graphql`] (schema, HTTP, document guard, pagination, loaders),
+//!   [`admission`] (each tenant's share of the pool), [`error`], [`server`];
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
 //! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
@@ -11,6 +11,7 @@
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
 
 pub mod activities;
+pub mod admission;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -1,7 +1,7 @@
 //! The HTTP server: routes, middleware (request ids, tracing, body limit, panics), health
 //! checks, the start-up self-check, and graceful shutdown.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -19,12 +19,13 @@ use tower_http::{
 };
 
 use crate::{
+    admission::TenantShares,
     auth::JwtKeys,
     config::{Config, ConfigError},
     db,
     events::{EventFeed, Retention},
     graphql::{
-        build_schema,
+        build_schemas,
         http::{HttpState, graphiql, graphql_get, graphql_post},
         ws::graphql_ws,
     },
@@ -46,7 +47,7 @@ pub enum StartupError {
 /// Connects as the app role and runs the self-check: nothing is served when it fails.
 pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(config.require_jwt_secret()?, config.access_token_ttl);
-    let db = db::connect(&config.database_url, config.db_pool_size)
+    let db = db::connect_with(&config.database_url, &config.pool)
         .await
         .map_err(StartupError::Connect)?;
     self_check(&db).await?;
@@ -54,11 +55,21 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         db.clone(),
         config.events.clone(),
         config.limits.request_timeout,
+        // Half the pool at most, so HTTP requests are served through a reconnect storm.
+        (config.pool.max_connections / 2).max(1) as usize,
     );
     Ok(AppState {
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
         limits: config.limits.clone(),
+        shares: Arc::new(TenantShares::of_pool(
+            config.pool.max_connections,
+            config.limits.tenant_pool_share_percent,
+            config.limits.tenant_queue_wait,
+        )),
+        pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.max_pending_ws_inits,
+        )),
         retention: Retention {
             db: db.clone(),
             keep: config.events.retention,
@@ -75,7 +86,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
 }
 
 pub fn router(app: AppState) -> Router {
-    let schema = build_schema(app.clone());
+    let schemas = build_schemas(app.clone());
     let body_limit = app.limits.max_body_bytes;
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -85,7 +96,7 @@ pub fn router(app: AppState) -> Router {
         .route("/", get(graphiql))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
-        .with_state(HttpState { app, schema })
+        .with_state(HttpState { app, schemas })
         .merge(health)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::new())
@@ -118,6 +129,22 @@ async fn readyz(State(db): State<DatabaseConnection>) -> impl IntoResponse {
         Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "migration status unknown"),
     }
+}
+
+/// Connections the kernel queues before they are accepted: a reconnect storm (every
+/// subscriber of a deploy at once) must not overflow the queue and be dropped (capped by
+/// `net.core.somaxconn`).
+const ACCEPT_BACKLOG: u32 = 8192;
+
+/// Binds the server's socket with a backlog fit for reconnect storms.
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most

@@ -1,11 +1,12 @@
 //! What every request can reach: the pool, the signing keys, the configured limits and the
 //! event feed.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    admission::TenantShares,
     auth::JwtKeys,
     config::{Limits, WebhookSettings},
     events::{EventFeed, Retention},
@@ -20,6 +21,10 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
+    /// Each organization's share of the pool.
+    pub shares: Arc<TenantShares>,
+    /// Room for WebSocket connections that have not initialised yet.
+    pub pending_ws_inits: Arc<tokio::sync::Semaphore>,
     /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).
     pub events: EventFeed,
     /// Background jobs `serve` runs alongside requests.

@@ -11,10 +11,10 @@ use super::{hash_password, session, verify_password};
 use crate::{
     audit::{self, Actor},
     error::{ApiError, ApiResult},
-    graphql::ContextExt,
+    graphql::{ContextExt, RequestTx},
     organizations::Organization,
     sql::find_by_id,
-    tenancy::{Credential, Role, TenantSettings},
+    tenancy::{Credential, Role, TenantSettings, TenantTx},
     users::User,
     validation,
 };
@@ -69,6 +69,23 @@ fn anonymous_only(ctx: &Context<'_>) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Begins the request's transaction as the caller just proven. A sign-in's request has none
+/// until here: its lookups run as single statements and argon2 runs with no connection held.
+async fn begin_as<'c>(ctx: &'c Context<'_>, tenant: TenantSettings) -> ApiResult<&'c TenantTx> {
+    let RequestTx::Request(cell) = &ctx.request().tx else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "sign-in outside an HTTP request"
+        )));
+    };
+    let app = ctx.app();
+    let tx = TenantTx::begin(&app.db, false, app.limits.request_timeout, Some(tenant)).await?;
+    cell.set(tx).map_err(|_| {
+        ApiError::internal(anyhow::anyhow!("the request transaction is already open"))
+    })?;
+    cell.get()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the request transaction vanished")))
 }
 
 async fn find_user(conn: &impl ConnectionTrait, tenant: TenantSettings) -> ApiResult<users::Model> {
@@ -137,14 +154,13 @@ impl AuthMutation {
         let email = validation::email("email", &input.email)?;
         let full_name = validation::text("fullName", &input.full_name, 200)?;
         let password = validation::password(&input.password)?;
+        let password_hash = hash_password(password).await?;
         let tenant = TenantSettings {
             organization_id: Uuid::new_v4(),
             user_id: Uuid::new_v4(),
         };
-        let tx = ctx.tenant_tx()?;
         // The new organization is the tenant being created: policies admit exactly its rows.
-        tx.set_tenant(tenant).await.map_err(ApiError::from)?;
-        let db = tx.conn();
+        let db = begin_as(ctx, tenant).await?.conn();
         let organization = organizations::ActiveModel {
             id: Set(tenant.organization_id),
             name: Set(name),
@@ -162,7 +178,7 @@ impl AuthMutation {
             id: Set(tenant.user_id),
             email: Set(email),
             full_name: Set(full_name),
-            password_hash: Set(hash_password(password).await?),
+            password_hash: Set(password_hash),
             role: Set(Role::Owner.as_db().to_owned()),
             ..Default::default()
         }
@@ -186,11 +202,11 @@ impl AuthMutation {
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
-        let tx = ctx.tenant_tx()?;
-        let db = tx.conn();
-        let candidate = db
+        // One statement on its own: no transaction is open while argon2 runs below.
+        let pool = &ctx.app().db;
+        let candidate = pool
             .query_one_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
+                pool.get_database_backend(),
                 "SELECT organization_id, user_id, password_hash, is_active
                  FROM auth_login_candidate($1, $2)",
                 [
@@ -217,7 +233,7 @@ impl AuthMutation {
                 ApiError::InvalidCredentials("invalid organization, e-mail or password").into(),
             );
         };
-        tx.set_tenant(tenant).await.map_err(ApiError::from)?;
+        let db = begin_as(ctx, tenant).await?.conn();
         db.execute_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
             "UPDATE users SET last_login_at = now(), login_count = login_count + 1
@@ -247,8 +263,7 @@ impl AuthMutation {
         anonymous_only(ctx)?;
         let (tenant, issued) =
             session::rotate(&ctx.app().db, ctx.app(), &input.refresh_token).await?;
-        let tx = ctx.tenant_tx()?;
-        tx.set_tenant(tenant).await.map_err(ApiError::from)?;
+        let tx = begin_as(ctx, tenant).await?;
         Ok(AuthPayload {
             access_token: issued.access_token,
             refresh_token: issued.refresh_token,

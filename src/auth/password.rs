@@ -1,7 +1,11 @@
 //! argon2id with the OWASP-recommended parameters (19 MiB, 2 iterations, 1 lane). Hashing is
-//! CPU-bound, so it runs on the blocking pool, never on the async workers.
+//! CPU-bound, so it runs on the blocking pool, never on the async workers, at most one per
+//! core at a time: a burst of sign-ins queues here (briefly, then UNAVAILABLE) instead of
+//! taking every core from the requests that are already running.
 
-use std::sync::LazyLock;
+use std::{sync::LazyLock, time::Duration};
+
+use tokio::sync::Semaphore;
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
@@ -25,8 +29,27 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .to_string()
 });
 
+static SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// How long a sign-in waits for a free core before it is told to come back later.
+const QUEUE_WAIT: Duration = Duration::from_secs(3);
+
+/// Runs one argon2 computation on the blocking pool once a core is free.
+async fn on_a_free_core<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let _slot = tokio::time::timeout(QUEUE_WAIT, SLOTS.acquire())
+        .await
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(ApiError::internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)?
+}
+
 pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    on_a_free_core(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
@@ -34,12 +57,11 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
             .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 /// Verifies `password` against `hash`, or against a dummy hash when there is none.
 pub async fn verify_password(password: String, hash: Option<String>) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    on_a_free_core(move || {
         let (hash, real) = match hash {
             Some(hash) => (hash, true),
             None => (DUMMY_HASH.clone(), false),
@@ -52,7 +74,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> ApiResul
             && real)
     })
     .await
-    .map_err(ApiError::internal)?
 }
 
 #[cfg(test)]

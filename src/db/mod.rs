@@ -12,15 +12,49 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 
 use crate::config::Secret;
 
-/// Opens a pool. Statement logging is off: statements carry user data.
+/// How the server's pool behaves: the pool is shared by every tenant, so waiting for it is
+/// bounded and a connection left idle inside a transaction is ended by PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered UNAVAILABLE.
+    pub acquire_timeout: Duration,
+    /// `idle_in_transaction_session_timeout` of every connection: the backstop that frees a
+    /// connection a bug left idle inside a transaction.
+    pub idle_in_transaction_timeout: Duration,
+}
+
+impl PoolSettings {
+    pub fn with_size(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: Duration::from_secs(2),
+            idle_in_transaction_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Opens a small pool with the default settings (commands and tests).
 pub async fn connect(url: &Secret, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, &PoolSettings::with_size(max_connections)).await
+}
+
+/// Opens a pool. Statement logging is off: statements carry user data.
+pub async fn connect_with(
+    url: &Secret,
+    settings: &PoolSettings,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.expose().to_owned());
+    let idle_ms = settings.idle_in_transaction_timeout.as_millis().to_string();
     options
-        .max_connections(max_connections)
+        .max_connections(settings.max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
+        .acquire_timeout(settings.acquire_timeout)
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(move |pg| {
+            pg.options([("idle_in_transaction_session_timeout", idle_ms.as_str())])
+        });
     Database::connect(options).await
 }
 

@@ -85,10 +85,12 @@ impl Drop for FeedSubscription {
 }
 
 impl EventFeed {
+    /// `credential_checks`: how many credential checks may use the pool at once.
     pub fn new(
         db: DatabaseConnection,
         settings: EventSettings,
         statement_timeout: Duration,
+        credential_checks: usize,
     ) -> Self {
         Self(Arc::new(Feed {
             db,
@@ -97,7 +99,7 @@ impl EventFeed {
             tenants: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             arrivals: Arc::new(Notify::new()),
-            credentials: CredentialChecks::default(),
+            credentials: CredentialChecks::new(credential_checks),
         }))
     }
 

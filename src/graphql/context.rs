@@ -1,7 +1,10 @@
 //! What resolvers reach through the async-graphql context: the request's principal, its one
 //! tenant transaction, its loaders and its metadata.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::IpAddr,
+    sync::{Arc, OnceLock},
+};
 
 use async_graphql::{Context, dataloader::DataLoader};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement};
@@ -21,11 +24,16 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
+/// An HTTP request's one transaction. Begun before execution for a signed-in caller; for a
+/// sign-in (`login`, `signUp`, `refreshSession`) begun by the resolver only once the caller is
+/// proven, so no connection is held across argon2 or a second connection's lookup.
+pub type RequestTransaction = OnceLock<TenantTx>;
+
 /// Where a request's statements run.
 #[derive(Clone)]
 pub enum RequestTx {
     /// An HTTP request's one transaction.
-    Request(Arc<TenantTx>),
+    Request(Arc<RequestTransaction>),
     /// A subscription's: a short transaction per delivered batch, for its loaders only.
     PerBatch(Arc<LazyTenantTx>),
 }
@@ -33,7 +41,10 @@ pub enum RequestTx {
 impl RequestTx {
     pub async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match self {
-            Self::Request(tx) => tx.conn().query_all_raw(statement).await,
+            Self::Request(tx) => match tx.get() {
+                Some(tx) => tx.conn().query_all_raw(statement).await,
+                None => Err(DbErr::Custom("the request transaction is not open".into())),
+            },
             Self::PerBatch(tx) => tx.query_all(statement).await,
         }
     }
@@ -60,7 +71,9 @@ pub trait ContextExt {
 
     fn tenant_tx(&self) -> ApiResult<&TenantTx> {
         match &self.request().tx {
-            RequestTx::Request(tx) => Ok(tx),
+            RequestTx::Request(tx) => tx.get().ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("the request transaction is not open"))
+            }),
             RequestTx::PerBatch(_) => Err(ApiError::internal(anyhow::anyhow!(
                 "a subscription field asked for the request transaction"
             ))),

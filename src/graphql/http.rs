@@ -1,7 +1,8 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON only) and `GET /graphql` (queries only), and
-//! GraphiQL at `/`. Each request: limits → credential → one tenant transaction (read-only for
-//! queries) → execution with per-request loaders → commit, or roll back every mutation of the
-//! request when any part failed.
+//! GraphiQL at `/`. Each request: document guard → credential → the organization's turn →
+//! one tenant transaction (read-only for queries) → execution with per-request loaders →
+//! commit, or roll back every mutation of the request when any part failed. A sign-in has no
+//! transaction until its resolver has proven the caller.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -17,7 +18,8 @@ use axum::{
 };
 
 use super::{
-    AppSchema, RequestContext, RequestMeta, RequestTx, TenantLoader, batching::Batches, limits,
+    AppSchema, RequestContext, RequestMeta, RequestTransaction, RequestTx, Schemas, TenantLoader,
+    batching::Batches, document,
 };
 use crate::{
     auth::{PresentedCredential, authenticate, load_principal},
@@ -30,7 +32,7 @@ use crate::{
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
-    pub schema: AppSchema,
+    pub schemas: Schemas,
 }
 
 pub async fn graphiql() -> Html<String> {
@@ -129,52 +131,35 @@ async fn execute(
     method: Method,
 ) -> axum::response::Response {
     let limits = &state.app.limits;
-    let inspection = limits::inspect(&request.query, request.operation_name.as_deref());
-    let parsed = inspection.is_ok();
-    let operation = inspection.as_ref().ok().and_then(|i| i.operation);
-    let early = match operation {
-        Some(OperationType::Mutation) if method == Method::GET => {
+    let checked = match document::check(
+        &request.query,
+        request.operation_name.as_deref(),
+        &request.variables,
+        limits,
+    ) {
+        Ok(checked) => checked,
+        Err(err) => return respond(headers, Response::from_errors(vec![server_error(err)])),
+    };
+    match checked.operation {
+        OperationType::Mutation if method == Method::GET => {
             return transport_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 code::BAD_USER_INPUT,
                 "mutations must use POST",
             );
         }
-        Some(OperationType::Subscription) => Some(ApiError::bad_input(
-            "query",
-            "subscriptions are served over WebSocket",
-        )),
-        _ => inspection
-            .as_ref()
-            .ok()
-            .filter(|i| i.aliases > limits.max_aliases)
-            .map(|_| {
-                ApiError::Limit(format!(
-                    "the query uses more than {} aliases",
-                    limits.max_aliases
-                ))
-            }),
-    };
-    let mut response = match early {
-        Some(err) => Response::from_errors(vec![server_error(err)]),
-        None => {
-            let read_only = operation != Some(OperationType::Mutation);
-            let run = run(
-                state,
-                meta,
-                headers,
-                request,
-                read_only,
-                limits.request_timeout,
-            );
-            match tokio::time::timeout(limits.request_timeout, run).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(err)) => Response::from_errors(vec![server_error(err)]),
-                Err(_) => Response::from_errors(vec![server_error(ApiError::Timeout)]),
-            }
+        OperationType::Subscription => {
+            let err = ApiError::bad_input("query", "subscriptions are served over WebSocket");
+            return respond(headers, Response::from_errors(vec![server_error(err)]));
         }
+        _ => {}
+    }
+    let run = run(state, meta, headers, request, checked);
+    let response = match tokio::time::timeout(limits.request_timeout, run).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => Response::from_errors(vec![server_error(err)]),
+        Err(_) => Response::from_errors(vec![server_error(ApiError::Timeout)]),
     };
-    classify(&mut response, parsed);
     respond(headers, response)
 }
 
@@ -183,46 +168,100 @@ async fn run(
     meta: RequestMeta,
     headers: &HeaderMap,
     request: async_graphql::Request,
-    read_only: bool,
-    timeout: Duration,
+    checked: document::Checked,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
-    let identity = match PresentedCredential::from_headers(headers)? {
-        Some(presented) => Some(authenticate(&app.db, &app.jwt, presented).await?),
-        None => None,
+    let read_only = checked.operation != OperationType::Mutation;
+    let Some(presented) = PresentedCredential::from_headers(headers)? else {
+        // Without credentials a caller may only sign in (or, when allowed, read the schema).
+        let allowed = checked.is_credential_operation()
+            || checked.root_fields.iter().all(|f| f == "__typename")
+            || (app.limits.anonymous_introspection && checked.is_introspection_only());
+        if !allowed {
+            return Err(ApiError::Unauthenticated);
+        }
+        // The sign-in resolver begins the transaction once the caller is proven.
+        let context = RequestContext {
+            principal: None,
+            tx: RequestTx::Request(Arc::default()),
+            loader: None,
+            meta,
+        };
+        return finish(
+            &state.schemas.anonymous,
+            checked,
+            request,
+            context,
+            read_only,
+        )
+        .await;
     };
+    if checked.is_credential_operation() {
+        return Err(ApiError::bad_input(
+            "input",
+            "already authenticated; send this without credentials",
+        ));
+    }
+    let identity = authenticate(&app.db, &app.jwt, presented).await?;
+    // Waits for the organization's turn before taking a connection from the shared pool.
+    let _turn = app.shares.turn(identity.tenant.organization_id).await?;
     let tx = TenantTx::begin(
         &app.db,
         read_only,
-        timeout,
-        identity.as_ref().map(|i| i.tenant),
+        app.limits.request_timeout,
+        Some(identity.tenant),
     )
     .await?;
-    let principal = match identity {
-        Some(identity) => Some(load_principal(&tx, identity).await?),
-        None => None,
-    };
-    let tx = Arc::new(tx);
+    let principal = load_principal(&tx, identity).await?;
+    let organization_id = principal.organization_id;
+    let tx: Arc<RequestTransaction> = Arc::new(tx.into());
     let batches = Batches::default();
-    let loader = principal.as_ref().map(|p| {
-        DataLoader::new(
-            TenantLoader::new(RequestTx::Request(tx.clone()), p.organization_id),
-            batches.spawner(),
-        )
-        .delay(Duration::ZERO)
-    });
+    let loader = DataLoader::new(
+        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id),
+        batches.spawner(),
+    )
+    .delay(Duration::ZERO);
     let context = RequestContext {
-        principal,
-        tx: RequestTx::Request(tx.clone()),
-        loader,
+        principal: Some(principal),
+        tx: RequestTx::Request(tx),
+        loader: Some(loader),
         meta,
     };
-    let mut response = batches
-        .drive(state.schema.execute(request.data(context)))
+    batches
+        .drive(finish(
+            &state.schemas.signed_in,
+            checked,
+            request,
+            context,
+            read_only,
+        ))
+        .await
+}
+
+/// Executes the checked request, then commits its transaction, or rolls back every change of
+/// the request when any part failed.
+async fn finish(
+    schema: &AppSchema,
+    checked: document::Checked,
+    request: async_graphql::Request,
+    context: RequestContext,
+    read_only: bool,
+) -> Result<Response, ApiError> {
+    let RequestTx::Request(tx) = context.tx.clone() else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "HTTP request without its transaction"
+        )));
+    };
+    let mut response = schema
+        .execute(checked.into_request(request).data(context))
         .await;
     // Execution is over and its loader dropped: the transaction is ours alone again.
     let tx = Arc::try_unwrap(tx)
         .map_err(|_| ApiError::internal(anyhow::anyhow!("request transaction still shared")))?;
+    let Some(tx) = tx.into_inner() else {
+        // Nothing was opened (a sign-in that failed before proving the caller).
+        return Ok(response);
+    };
     if response.errors.is_empty() {
         if !read_only {
             events::notify_listeners(&tx).await?;
@@ -247,14 +286,12 @@ pub(crate) fn server_error(err: ApiError) -> ServerError {
 
 /// Gives every error a code: ours carry an `ApiError`; async-graphql's own parse, validation,
 /// limit and input-coercion errors are recognised here.
-pub(crate) fn classify(response: &mut Response, parsed: bool) {
+pub(crate) fn classify(response: &mut Response) {
     for error in &mut response.errors {
         if crate::error::annotate(error) {
             continue;
         }
-        let code = if !parsed {
-            code::GRAPHQL_PARSE_FAILED
-        } else if error.message.contains("nested too deep")
+        let code = if error.message.contains("nested too deep")
             || error.message.contains("too complex")
             || error.message.contains("number of directives")
             || error.message.contains("recursion depth")
@@ -263,9 +300,13 @@ pub(crate) fn classify(response: &mut Response, parsed: bool) {
         } else if error.message.contains("Invalid value for argument")
             || error.message.contains("Failed to parse")
             || error.message.contains("Variable")
-            || !error.path.is_empty()
         {
             code::BAD_USER_INPUT
+        } else if !error.path.is_empty() {
+            // Raised while resolving, by nothing of ours: a fault, never the client's input.
+            tracing::error!(message = %error.message, "unclassified resolver error");
+            error.message = "internal error".into();
+            code::INTERNAL
         } else {
             code::GRAPHQL_VALIDATION_FAILED
         };
@@ -276,7 +317,8 @@ pub(crate) fn classify(response: &mut Response, parsed: bool) {
     }
 }
 
-fn respond(headers: &HeaderMap, response: Response) -> axum::response::Response {
+fn respond(headers: &HeaderMap, mut response: Response) -> axum::response::Response {
+    classify(&mut response);
     let modern = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -292,13 +334,43 @@ fn respond(headers: &HeaderMap, response: Response) -> axum::response::Response 
     } else {
         (StatusCode::OK, "application/json")
     };
+    // A request refused as a whole for load tells HTTP clients (and proxies) when to retry.
+    let refused_for_load = (response.data == Value::Null)
+        .then(|| refused_for_load(&response))
+        .flatten();
+    let status = match refused_for_load {
+        Some((status, _)) => status,
+        None => status,
+    };
     let body = serde_json::to_vec(&response).unwrap_or_default();
-    (
+    let mut http = (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some((_, retry_after)) = refused_for_load {
+        http.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    }
+    http
+}
+
+/// 429 or 503 with the seconds to wait, when the request was refused as RATE_LIMITED or
+/// UNAVAILABLE.
+fn refused_for_load(response: &Response) -> Option<(StatusCode, u64)> {
+    let error = response.errors.first()?;
+    let extensions = error.extensions.as_ref()?;
+    let status = match extensions.get("code")? {
+        Value::String(code) if code == code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+        Value::String(code) if code == code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+        _ => return None,
+    };
+    let retry_after = match extensions.get("retryAfter") {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(1),
+        _ => 1,
+    };
+    Some((status, retry_after))
 }
 
 fn transport_error(status: StatusCode, code: &str, message: &str) -> axum::response::Response {

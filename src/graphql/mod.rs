@@ -4,9 +4,9 @@
 mod batching;
 mod children;
 mod context;
+pub mod document;
 pub mod http;
 mod ids;
-mod limits;
 mod listing;
 mod loader;
 mod node;
@@ -15,12 +15,12 @@ mod schema;
 pub mod ws;
 
 pub use children::{ChildRelation, Timestamped, child_page};
-pub use context::{ContextExt, RequestContext, RequestMeta, RequestTx};
+pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use ids::{NodeKind, decode as decode_id, decode_any};
 pub use listing::{KeysetCursor, Sort, keyset_page, list_by_created, timestamp_key};
 pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
 pub use pagination::{CountSource, Page, PageArgs, connection, decode_cursor, encode_cursor};
-pub use schema::{AppSchema, build_schema, export_sdl};
+pub use schema::{AppSchema, Schemas, build_schemas, export_sdl};
 
 use async_graphql::{Enum, MaybeUndefined};
 

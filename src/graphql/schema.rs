@@ -51,21 +51,41 @@ pub struct Subscription(EventSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
+/// Depth, aliases and nesting are checked by the document guard before a document reaches
+/// the schema (`graphql::document`), where introspection's own nesting is exempt from depth.
 fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
-    .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
 }
 
-/// The schema with its limits and the shared state. Per-request data (principal,
+/// The same schema twice: signed-in callers get introspection and "did you mean"
+/// suggestions; callers without credentials (who may only sign in) get neither, unless
+/// `ANONYMOUS_INTROSPECTION` opens them for development.
+#[derive(Clone)]
+pub struct Schemas {
+    pub signed_in: AppSchema,
+    pub anonymous: AppSchema,
+}
+
+/// The schemas with their limits and the shared state. Per-request data (principal,
 /// transaction, loaders) is attached to each request, never to the schema.
-pub fn build_schema(app: AppState) -> AppSchema {
-    schema_builder(&app.limits.clone()).data(app).finish()
+pub fn build_schemas(app: AppState) -> Schemas {
+    let limits = app.limits.clone();
+    let anonymous = schema_builder(&limits).data(app.clone());
+    let anonymous = if limits.anonymous_introspection {
+        anonymous
+    } else {
+        anonymous.disable_introspection().disable_suggestions()
+    };
+    Schemas {
+        signed_in: schema_builder(&limits).data(app).finish(),
+        anonymous: anonymous.finish(),
+    }
 }
 
 /// The SDL, fields and enum values sorted, as committed in `schema.graphql`.

@@ -5,13 +5,22 @@
 //! connection that cannot authenticate is refused (4403 on graphql-transport-ws,
 //! `connection_error` on graphql-ws); one that does not initialise within 10 s is closed with
 //! 4408. Only subscriptions are served here, at most `LIMIT_SUBSCRIPTIONS_PER_CONNECTION` at
-//! once per connection.
+//! once per connection; a second subscription with a running one's id closes the connection
+//! with 4409 (graphql-transport-ws). At most `LIMIT_WS_PENDING_INIT` sockets may be waiting to
+//! initialise at once; legacy graphql-ws connections get a `ka` keep-alive.
+//!
+//! Nothing here holds a pooled connection while waiting on the client: a subscription's
+//! loaders get a short transaction that is closed as soon as each result is resolved, before
+//! it is written to the socket, and a client that stops reading is disconnected after
+//! `WS_SEND_TIMEOUT_MS`. Credential checks (at `connection_init`, each subscribe, and every
+//! revalidation) are shared per credential and bounded in concurrency.
 
 use std::{
     any::TypeId,
+    collections::HashSet,
     net::SocketAddr,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::Duration,
@@ -36,13 +45,13 @@ use futures::{SinkExt, StreamExt, future, stream::BoxStream};
 use super::{
     RequestContext, RequestMeta, RequestTx, TenantLoader,
     batching::Batches,
+    document,
     http::{HttpState, classify, meta, server_error},
-    limits,
 };
 use crate::{
-    auth::{Identity, PresentedCredential, authenticate, revalidate},
-    error::{ApiError, ApiResult},
-    tenancy::LazyTenantTx,
+    auth::{Identity, PresentedCredential, authenticate},
+    error::{ApiError, ApiResult, code},
+    tenancy::{LazyTenantTx, Principal},
 };
 
 /// How long a new socket has to send an accepted `connection_init`.
@@ -99,7 +108,17 @@ async fn upgrade_connection(
         )
             .into_response();
     };
+    // A socket counts against the cap until it has initialised (or closed).
+    let Ok(pending_init) = state.app.pending_ws_inits.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "too many WebSocket connections are initialising; try again shortly",
+        )
+            .into_response();
+    };
     let header_credential = PresentedCredential::from_headers(&headers);
+    let max_message = state.app.limits.max_body_bytes;
     let executor = WsExecutor {
         state,
         meta: meta(&headers, peer),
@@ -107,7 +126,51 @@ async fn upgrade_connection(
     };
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, protocol, executor, header_credential))
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        .on_upgrade(move |socket| {
+            serve(socket, protocol, executor, header_credential, pending_init)
+        })
+}
+
+/// The fields of a graphql-transport-ws client message that id bookkeeping needs.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+/// Ids of the subscriptions running on a graphql-transport-ws connection.
+#[derive(Clone, Default)]
+struct RunningIds(Arc<Mutex<HashSet<String>>>);
+
+impl RunningIds {
+    /// Records a client message; `false` when it subscribes with an id already running.
+    fn client_sent(&self, message: &[u8]) -> bool {
+        let Ok(Envelope { kind, id: Some(id) }) = serde_json::from_slice(message) else {
+            return true;
+        };
+        let mut ids = self.0.lock().expect("running ids");
+        match kind.as_str() {
+            "subscribe" => ids.insert(id),
+            "complete" => {
+                ids.remove(&id);
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// Forgets a subscription the server completed or ended with an error.
+    fn server_sent(&self, text: &str) {
+        if !(text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#)) {
+            return;
+        }
+        if let Ok(Envelope { id: Some(id), .. }) = serde_json::from_str(text) {
+            self.0.lock().expect("running ids").remove(&id);
+        }
+    }
 }
 
 async fn serve(
@@ -115,24 +178,40 @@ async fn serve(
     protocol: WebSocketProtocols,
     executor: WsExecutor,
     header_credential: ApiResult<Option<PresentedCredential>>,
+    pending_init: tokio::sync::OwnedSemaphorePermit,
 ) {
+    let modern = protocol == WebSocketProtocols::GraphQLWS;
+    // Legacy graphql-ws clients expect a periodic `ka`.
+    let mut keep_alive = tokio::time::interval(executor.state.app.limits.ws_keep_alive);
+    let send_timeout = executor.state.app.limits.ws_send_timeout;
     let (mut sink, incoming) = socket.split();
-    let input = incoming
-        .take_while(|message| future::ready(message.is_ok()))
-        .filter_map(|message| {
-            future::ready(match message {
-                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
-                _ => None,
+    let running_ids = RunningIds::default();
+    let (duplicate_tx, mut duplicate_rx) = tokio::sync::mpsc::channel::<String>(1);
+    let input = {
+        let running_ids = running_ids.clone();
+        incoming
+            .take_while(|message| future::ready(message.is_ok()))
+            .filter_map(move |message| {
+                let data = match message {
+                    Ok(message @ (Message::Text(_) | Message::Binary(_))) => message.into_data(),
+                    _ => return future::ready(None),
+                };
+                if modern && !running_ids.client_sent(&data) {
+                    let _ = duplicate_tx.try_send("Subscriber for this id already exists".into());
+                    return future::ready(None);
+                }
+                future::ready(Some(data))
             })
-        });
-    let refused = Arc::new(AtomicBool::new(false));
+    };
+    // Why connection_init was refused: the close code tells the client whether to retry.
+    let refused: Arc<Mutex<Option<&'static str>>> = Arc::default();
     let acknowledged = Arc::new(AtomicBool::new(false));
     let init = {
         let executor = executor.clone();
         let (refused, acknowledged) = (refused.clone(), acknowledged.clone());
         move |payload: serde_json::Value| async move {
-            let identity = executor.authenticate(&payload, header_credential).await;
-            identity
+            let principal = executor.authenticate(&payload, header_credential).await;
+            principal
                 .map(|identity| {
                     acknowledged.store(true, Ordering::SeqCst);
                     let mut data = Data::default();
@@ -140,23 +219,31 @@ async fn serve(
                     data
                 })
                 .map_err(|err| {
-                    refused.store(true, Ordering::SeqCst);
+                    *refused.lock().expect("refusal") = Some(err.code());
                     async_graphql::Error::new(err.to_string())
                 })
         }
     };
-    let modern = protocol == WebSocketProtocols::GraphQLWS;
     let outgoing = async_graphql::http::WebSocket::new(executor, input, protocol)
         .on_connection_init(init)
         .map(|message| match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            // graphql-transport-ws: 4403 for a refused connection, 4401 for a subscribe
-            // before the connection was acknowledged.
+            WsMessage::Text(text) => {
+                if modern {
+                    running_ids.server_sent(&text);
+                }
+                Message::Text(text.into())
+            }
+            // graphql-transport-ws: 4403 for a refused connection (1013 "try again later" when
+            // the server could not check it now, 1011 on a fault), 4401 for a subscribe before
+            // the connection was acknowledged.
             WsMessage::Close(code, reason) => {
-                let code = match code {
-                    1002 if modern && refused.load(Ordering::SeqCst) => 4403,
-                    1011 if modern => 4401,
-                    other => other,
+                let refusal = *refused.lock().expect("refusal");
+                let code = match (code, refusal) {
+                    (1002, Some(code::UNAVAILABLE | code::RATE_LIMITED)) if modern => 1013,
+                    (1002, Some(code::INTERNAL)) if modern => 1011,
+                    (1002, Some(_)) if modern => 4403,
+                    (1011, _) if modern => 4401,
+                    (other, _) => other,
                 };
                 Message::Close(Some(CloseFrame {
                     code,
@@ -168,23 +255,37 @@ async fn serve(
     // A socket that never initialises is closed (4408), not kept open forever.
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     futures::pin_mut!(init_deadline);
+    let mut pending_init = Some(pending_init);
+    keep_alive.tick().await;
     loop {
+        let initialised = acknowledged.load(Ordering::SeqCst);
+        if initialised {
+            pending_init.take();
+        }
         let message = tokio::select! {
             message = outgoing.next() => message,
-            _ = &mut init_deadline, if !acknowledged.load(Ordering::SeqCst) => {
+            _ = &mut init_deadline, if !initialised => {
                 Some(Message::Close(Some(CloseFrame {
                     code: 4408,
                     reason: "Connection initialisation timeout".into(),
                 })))
             }
+            Some(reason) = duplicate_rx.recv() => {
+                Some(Message::Close(Some(CloseFrame { code: 4409, reason: reason.into() })))
+            }
+            _ = keep_alive.tick(), if !modern && initialised => {
+                Some(Message::Text(r#"{"type":"ka"}"#.into()))
+            }
         };
         let Some(message) = message else { break };
         let closing = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || closing {
-            break;
+        // A client that does not read is let go rather than waited on.
+        match tokio::time::timeout(send_timeout, sink.send(message)).await {
+            Ok(Ok(())) if !closing => {}
+            _ => break,
         }
     }
-    let _ = sink.close().await;
+    let _ = tokio::time::timeout(send_timeout, sink.close()).await;
 }
 
 /// One per connection.
@@ -222,8 +323,18 @@ impl WsExecutor {
         };
         let app = &self.state.app;
         let identity = authenticate(&app.db, &app.jwt, presented).await?;
-        revalidate(&app.db, &identity, self.statement_timeout()).await?;
+        self.confirm(&identity).await?;
         Ok(identity)
+    }
+
+    /// The principal behind a connection's identity, through the checks shared per credential.
+    async fn confirm(&self, identity: &Identity) -> ApiResult<Principal> {
+        let app = &self.state.app;
+        let max_age = app.events.settings().revalidate_interval;
+        app.events
+            .credentials()
+            .check(&app.db, identity, self.statement_timeout(), max_age)
+            .await
     }
 
     async fn start(
@@ -231,25 +342,43 @@ impl WsExecutor {
         request: async_graphql::Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        match self.prepare(&request, session.as_deref()).await {
-            Ok((context, batches, running)) => {
-                let responses = self.state.schema.execute_stream_with_session_data(
-                    request.data(context),
-                    session.unwrap_or_default(),
-                );
+        match self.prepare(request, session.as_deref()).await {
+            Ok((request, context, batches, running)) => {
+                let batch_tx = match &context.tx {
+                    RequestTx::PerBatch(tx) => Some(tx.clone()),
+                    RequestTx::Request(_) => None,
+                };
+                let responses = self
+                    .state
+                    .schemas
+                    .signed_in
+                    .execute_stream_with_session_data(
+                        request.data(context),
+                        session.unwrap_or_default(),
+                    );
                 batches
                     .drive_stream(responses)
-                    .map(move |mut response| {
+                    .then(move |mut response| {
                         // Counted as running for as long as its stream exists.
                         let _running = &running;
-                        classify(&mut response, true);
-                        response
+                        let batch_tx = batch_tx.clone();
+                        async move {
+                            // The result is resolved: its transaction ends before the result
+                            // waits on the client.
+                            if let Some(tx) = batch_tx
+                                && let Err(err) = tx.close().await
+                            {
+                                tracing::warn!(error = %err, "closing a subscription's transaction");
+                            }
+                            classify(&mut response);
+                            response
+                        }
                     })
                     .boxed()
             }
             Err(err) => {
                 let mut response = Response::from_errors(vec![server_error(err)]);
-                classify(&mut response, true);
+                classify(&mut response);
                 futures::stream::once(future::ready(response)).boxed()
             }
         }
@@ -259,23 +388,22 @@ impl WsExecutor {
     /// principal and loaders that run in a short transaction per delivered batch.
     async fn prepare(
         &self,
-        request: &async_graphql::Request,
+        request: async_graphql::Request,
         session: Option<&Data>,
-    ) -> ApiResult<(RequestContext, Batches, Running)> {
-        let inspection = limits::inspect(&request.query, request.operation_name.as_deref())
-            .map_err(|_| ApiError::bad_input("query", "the document does not parse"))?;
-        if inspection.operation != Some(OperationType::Subscription) {
+    ) -> ApiResult<(async_graphql::Request, RequestContext, Batches, Running)> {
+        let checked = document::check(
+            &request.query,
+            request.operation_name.as_deref(),
+            &request.variables,
+            &self.state.app.limits,
+        )?;
+        if checked.operation != OperationType::Subscription {
             return Err(ApiError::bad_input(
                 "query",
                 "only subscriptions are served over WebSocket; use POST /graphql",
             ));
         }
-        let max_aliases = self.state.app.limits.max_aliases;
-        if inspection.aliases > max_aliases {
-            return Err(ApiError::Limit(format!(
-                "the query uses more than {max_aliases} aliases"
-            )));
-        }
+        let request = checked.into_request(request);
         let max_subscriptions = self.state.app.limits.max_subscriptions_per_connection;
         if self.subscriptions.fetch_add(1, Ordering::SeqCst) >= max_subscriptions {
             self.subscriptions.fetch_sub(1, Ordering::SeqCst);
@@ -289,7 +417,7 @@ impl WsExecutor {
             .and_then(|value| value.downcast_ref::<Connection>())
             .ok_or(ApiError::Unauthenticated)?;
         let app = &self.state.app;
-        let principal = revalidate(&app.db, &connection.identity, self.statement_timeout()).await?;
+        let principal = self.confirm(&connection.identity).await?;
         let batch_tx = Arc::new(LazyTenantTx::new(
             app.db.clone(),
             connection.identity.tenant,
@@ -305,6 +433,7 @@ impl WsExecutor {
         )
         .delay(Duration::ZERO);
         Ok((
+            request,
             RequestContext {
                 principal: Some(principal),
                 tx: RequestTx::PerBatch(batch_tx),
@@ -323,7 +452,7 @@ impl Executor for WsExecutor {
             "query",
             "only subscriptions are served over WebSocket; use POST /graphql",
         ))]);
-        classify(&mut response, true);
+        classify(&mut response);
         response
     }
 

@@ -87,23 +87,6 @@ impl TenantTx {
         Ok(Self { tx })
     }
 
-    /// Sets the tenant of a transaction that began without one. Only authentication does this
-    /// (sign-up and login), right after it has established who the caller is.
-    pub async fn set_tenant(&self, tenant: TenantSettings) -> Result<(), DbErr> {
-        self.tx
-            .execute_raw(Statement::from_sql_and_values(
-                self.tx.get_database_backend(),
-                "SELECT set_config('app.current_organization_id', $1, true), \
-                        set_config('app.current_user_id', $2, true)",
-                [
-                    tenant.organization_id.to_string().into(),
-                    tenant.user_id.to_string().into(),
-                ],
-            ))
-            .await
-            .map(|_| ())
-    }
-
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.tx
     }

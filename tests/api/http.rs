@@ -126,9 +126,11 @@ async fn shutdown_lets_in_flight_requests_finish() {
 #[tokio::test]
 async fn the_graphql_response_media_type_answers_400_for_requests_that_fail_validation() {
     let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
     let response = app
         .http()
         .post(app.url("/graphql"))
+        .bearer_auth(&acme.owner.access_token)
         .header("accept", "application/graphql-response+json")
         .json(&json!({ "query": "{ noSuchField }" }))
         .send()

@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod availability;
 mod event_log;
 mod http;
 mod input;

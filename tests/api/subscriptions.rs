@@ -528,6 +528,8 @@ async fn a_subscriber_that_stops_reading_is_let_go_while_others_receive_everythi
     let app = TestApp::spawn_with(|c| {
         c.events.batch_size = 50;
         c.events.subscriber_buffer = 4;
+        // It comes back to read before the server would give up writing to it.
+        c.limits.ws_send_timeout = Duration::from_secs(120);
     })
     .await;
     let acme = app.sign_up("acme").await;

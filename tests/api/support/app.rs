@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     Gql,
-    db::{TestDb, app_url, owner_url},
+    db::{TestDb, admin_url, app_url, owner_url},
 };
 
 pub const JWT_SECRET: &str = "test-signing-key-test-signing-key-0123456789";
@@ -62,7 +62,7 @@ impl TestApp {
         app.db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = server::listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
         let events = app.events.clone();
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
@@ -138,11 +138,28 @@ impl TestApp {
         self.statements.load(Ordering::SeqCst)
     }
 
+    /// The app role's URL for this test's database.
+    pub fn app_url(&self) -> String {
+        app_url(&self.db.name)
+    }
+
     /// A connection as the app role, for raw-SQL isolation tests.
     pub async fn app_db(&self) -> DatabaseConnection {
         db::connect(&Secret::new(app_url(&self.db.name)), 2)
             .await
             .expect("connect as app")
+    }
+
+    /// A superuser connection to this test's database: for what only it may see (other
+    /// roles' activity in `pg_stat_activity`).
+    pub async fn admin_db(&self) -> DatabaseConnection {
+        let admin = admin_url();
+        let server = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(server, _)| server);
+        db::connect(&Secret::new(format!("{server}/{}", self.db.name)), 1)
+            .await
+            .expect("connect as admin")
     }
 
     /// A connection as the owner role (which RLS binds too: FORCE).

@@ -84,6 +84,24 @@ impl TestApp {
         WsClient { socket, protocol }
     }
 
+    /// Tries a WebSocket upgrade on `path`; the HTTP status when it is refused.
+    pub async fn try_ws_connect(&self, path: &str, protocol: Protocol) -> Result<WsClient, u16> {
+        let mut request = format!("ws://{}{path}", self.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static(protocol.name()),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(WsClient { socket, protocol }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("WebSocket upgrade failed: {other}"),
+        }
+    }
+
     /// A connection on `/graphql/ws`, initialised with `credential` as bearer token.
     pub async fn ws(&self, credential: &str) -> WsClient {
         let mut client = self
@@ -150,6 +168,21 @@ impl WsClient {
                 "complete" => return ServerMessage::Complete,
                 "ping" => self.send(json!({ "type": "pong" })).await,
                 _ => {}
+            }
+        }
+    }
+
+    /// The `type` of the next text message, keep-alives included.
+    pub async fn recv_raw_type(&mut self) -> String {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("no message from the server in time")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(text) = frame {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                return value["type"].as_str().unwrap_or_default().to_owned();
             }
         }
     }

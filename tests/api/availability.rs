@@ -1,0 +1,574 @@
+//! Availability under abuse: nothing one caller does (with or without credentials) takes the
+//! process down or the connection pool away from the other tenants.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::support::{
+    TestApp,
+    ws::{Protocol, ServerMessage},
+};
+
+const DEEP: usize = 100_000;
+
+/// POSTs a raw JSON body without credentials; the status and the parsed body.
+async fn post_raw(app: &TestApp, body: &Value) -> (u16, Value) {
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
+        .json(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn code_of(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error code in {body}"))
+}
+
+async fn still_serving(app: &TestApp) {
+    let (status, body) = post_raw(app, &json!({ "query": "{ __typename }" })).await;
+    assert_eq!(
+        (status, &body["data"]["__typename"]),
+        (200, &json!("Query"))
+    );
+}
+
+#[tokio::test]
+async fn documents_nested_100000_deep_are_refused_and_the_process_lives() {
+    // A body limit large enough that the documents reach the guard.
+    let app = TestApp::spawn_with(|c| c.limits.max_body_bytes = 4 << 20).await;
+    let documents = [
+        format!(
+            "{{ __typename(x: {}1{}) }}",
+            "{x:".repeat(DEEP),
+            "}".repeat(DEEP)
+        ),
+        format!(
+            "{{ __typename(x: {}1{}) }}",
+            "[".repeat(DEEP),
+            "]".repeat(DEEP)
+        ),
+        format!("{}{}", "{ a ".repeat(DEEP), "}".repeat(DEEP)),
+        format!(
+            "query($v: {}Int{}) {{ __typename }}",
+            "[".repeat(DEEP),
+            "]".repeat(DEEP)
+        ),
+    ];
+    for query in &documents {
+        let (_, body) = post_raw(&app, &json!({ "query": query })).await;
+        assert_eq!(code_of(&body), "LIMIT_EXCEEDED");
+    }
+    // Over GET (a URL of 30 kB, well within what clients send).
+    let query = format!(
+        "{{ __typename(x: {}1{}) }}",
+        "[".repeat(5_000),
+        "]".repeat(5_000)
+    );
+    let response = app
+        .http()
+        .get(app.url("/graphql"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code_of(&body), "LIMIT_EXCEEDED");
+    // Variables nested deep are refused by the JSON reader (it stops at 128 levels).
+    let body = format!(
+        r#"{{"query":"query($v: Int) {{ __typename }}","variables":{{"v":{}}}}}"#,
+        "[".repeat(DEEP) + &"]".repeat(DEEP)
+    );
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn fragments_that_expand_exponentially_or_cycle_are_refused() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let mut doubling = String::from("{ ...F0 }");
+    for i in 0..40 {
+        doubling.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{n} ...F{n} }}",
+            n = i + 1
+        ));
+    }
+    doubling.push_str(" fragment F40 on Query { __typename }");
+    let response = app.gql(acme.token(), &doubling, json!({})).await;
+    assert_eq!(response.code(), "LIMIT_EXCEEDED");
+    let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+    let response = app.gql(acme.token(), cycle, json!({})).await;
+    assert_eq!(response.code(), "GRAPHQL_VALIDATION_FAILED");
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn a_deep_subscription_document_is_refused_on_the_socket() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let mut client = app.ws(&acme.owner.access_token).await;
+    let query = format!(
+        "subscription {{ leadEvents(after: {}\"x\"{}) {{ cursor }} }}",
+        "[".repeat(DEEP),
+        "]".repeat(DEEP)
+    );
+    client.subscribe("1", &query, json!({})).await;
+    let payload = client.next_payload("1").await;
+    let errors = payload.as_array().cloned().unwrap_or_else(|| {
+        payload["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("expected errors, got {payload}"))
+    });
+    assert_eq!(errors[0]["extensions"]["code"], "LIMIT_EXCEEDED");
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn the_operation_that_runs_decides_get_and_read_only() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    // A single named mutation over GET is refused, whatever its name.
+    let query = r#"mutation M { refreshSession(input: { refreshToken: "x" }) { accessToken } }"#;
+    let response = app
+        .http()
+        .get(app.url("/graphql"))
+        .query(&[("query", query)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    // Over POST without operationName it runs as the mutation it is.
+    let created = app
+        .gql(
+            acme.token(),
+            r#"mutation Named { createCompany(input: { name: "Initech" }) { company { name } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(created.at("/createCompany/company/name"), "Initech");
+}
+
+#[tokio::test]
+async fn nul_characters_are_bad_user_input_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let search = app
+        .gql(
+            acme.token(),
+            "query($s: String) { leads(filter: { search: $s }) { totalCount } }",
+            json!({ "s": "a\u{0}b" }),
+        )
+        .await;
+    assert_eq!(search.code(), "BAD_USER_INPUT");
+    assert!(search.message().contains("$s"), "{}", search.message());
+    let literal = app
+        .gql(
+            acme.token(),
+            r#"mutation { createCompany(input: { name: "Ini\u0000tech" }) { company { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(literal.code(), "BAD_USER_INPUT");
+    assert!(literal.message().contains("input"), "{}", literal.message());
+    let companies = app
+        .gql(acme.token(), "{ companies { totalCount } }", json!({}))
+        .await;
+    assert_eq!(companies.at("/companies/totalCount"), 0);
+}
+
+/// graphql-js `getIntrospectionQuery()` (v16), as GraphiQL and code generators send it.
+const INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
+#[tokio::test]
+async fn signed_in_callers_can_introspect_and_anonymous_ones_cannot() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let schema = app.gql(acme.token(), INTROSPECTION, json!({})).await;
+    assert!(
+        schema.at("/__schema/types").as_array().unwrap().len() > 50,
+        "the whole schema is readable"
+    );
+    let anonymous = app.gql(None, INTROSPECTION, json!({})).await;
+    assert_eq!(anonymous.code(), "UNAUTHENTICATED");
+    // No suggestions that would reveal the schema either.
+    let typo = app
+        .gql(
+            None,
+            r#"mutation { login(input: { organizationSlg: "a", email: "b", password: "c" }) { accessToken } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(
+        !typo.message().contains("Did you mean"),
+        "{}",
+        typo.message()
+    );
+    // Anonymous callers reach sign-in and nothing else.
+    assert_eq!(
+        app.gql(None, "{ leads { totalCount } }", json!({}))
+            .await
+            .code(),
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn a_setting_opens_introspection_to_anonymous_callers_for_development() {
+    let app = TestApp::spawn_with(|c| c.limits.anonymous_introspection = true).await;
+    let schema = app.gql(None, INTROSPECTION, json!({})).await;
+    assert!(!schema.at("/__schema/types").as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn one_credential_field_per_request() {
+    let app = TestApp::spawn().await;
+    app.sign_up("acme").await;
+    let guesses = (0..30)
+        .map(|i| {
+            format!(
+                r#"g{i}: login(input: {{ organizationSlug: "acme", email: "owner@acme.test", password: "guess-{i}-xxxxxxxx" }}) {{ accessToken }}"#
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let response = app
+        .gql(None, &format!("mutation {{ {guesses} }}"), json!({}))
+        .await;
+    assert_eq!(response.code(), "BAD_USER_INPUT");
+    assert!(response.body["data"].is_null());
+}
+
+#[tokio::test]
+async fn sign_ins_never_hold_a_connection_while_they_wait() {
+    // Two connections: a refresh that held its transaction while taking a second connection,
+    // or a login that held one through argon2, would starve everyone here.
+    let app = TestApp::spawn_with(|c| c.pool.max_connections = 2).await;
+    let acme = app.sign_up("acme").await;
+    let refreshes = (0..12).map(|i| {
+        app.gql(
+            None,
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+            json!({ "t": format!("garbage-{i}") }),
+        )
+    });
+    let logins = (0..4).map(|_| app.login("acme", "owner@acme.test", "wrong-password-123"));
+    let query = app.gql(acme.token(), "{ leads { totalCount } }", json!({}));
+    let (refreshes, logins, query) = tokio::join!(join_all(refreshes), join_all(logins), query);
+    for response in refreshes.iter().chain(&logins) {
+        assert_eq!(response.code(), "UNAUTHENTICATED", "{}", response.body);
+    }
+    assert_eq!(query.at("/leads/totalCount"), 0);
+}
+
+/// Holds a row lock on one of `organization`'s leads until the returned connection rolls
+/// back: requests updating that lead wait, holding their connection and their turn.
+async fn lock_lead(
+    app: &TestApp,
+    organization: uuid::Uuid,
+    lead: &str,
+) -> sea_orm::DatabaseConnection {
+    let owner = app.owner_db().await;
+    let id = crate::support::tenant::uuid_of(lead);
+    owner
+        .execute_unprepared(&format!(
+            "BEGIN; SELECT set_config('app.current_organization_id', '{organization}', true); \
+             SELECT 1 FROM leads WHERE organization_id = '{organization}' AND id = '{id}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    owner
+}
+
+/// Starts `updateLead` requests on `lead` and waits until PostgreSQL shows them waiting on
+/// the lock.
+async fn start_blocked_updates(
+    app: &TestApp,
+    token: &str,
+    lead: &str,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let handles = (0..count)
+        .map(|i| {
+            let (url, token, lead) = (app.url("/graphql"), token.to_owned(), lead.to_owned());
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({
+                        "query": "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { lead { id } } }",
+                        "variables": { "input": { "id": lead, "jobTitle": format!("Title {i}") } },
+                    }))
+                    .send()
+                    .await
+                    .unwrap();
+            })
+        })
+        .collect();
+    let admin = app.admin_db().await;
+    for _ in 0..200 {
+        let waiting = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                admin.get_database_backend(),
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND usename = 'leadgraph_app'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap();
+        if waiting as usize >= count {
+            return handles;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the updates never waited on the lock");
+}
+
+#[tokio::test]
+async fn a_tenant_past_its_share_is_rate_limited_while_others_are_served() {
+    let app = TestApp::spawn_with(|c| {
+        c.pool.max_connections = 4;
+        c.limits.tenant_pool_share_percent = 50;
+        c.limits.tenant_queue_wait = Duration::from_millis(200);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let globex = app.sign_up("globex").await;
+    let lead = acme
+        .create_lead(
+            &app,
+            json!({ "firstName": "Ada", "email": "ada@acme.test" }),
+        )
+        .await;
+    let lock = lock_lead(&app, acme.organization_id, &lead).await;
+    let blocked = start_blocked_updates(&app, &acme.owner.access_token, &lead, 2).await;
+
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
+        .bearer_auth(&acme.owner.access_token)
+        .json(&json!({ "query": "{ leads { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code_of(&body), "RATE_LIMITED");
+
+    let other = app
+        .gql(globex.token(), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(other.at("/leads/totalCount"), 0);
+
+    lock.execute_unprepared("ROLLBACK").await.unwrap();
+    for handle in blocked {
+        handle.await.unwrap();
+    }
+    let after = app
+        .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(after.at("/leads/totalCount"), 1);
+}
+
+#[tokio::test]
+async fn an_exhausted_pool_is_answered_unavailable_at_once() {
+    let app = TestApp::spawn_with(|c| {
+        c.pool.max_connections = 2;
+        c.pool.acquire_timeout = Duration::from_millis(300);
+        c.limits.tenant_pool_share_percent = 100;
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let globex = app.sign_up("globex").await;
+    let lead = acme
+        .create_lead(
+            &app,
+            json!({ "firstName": "Ada", "email": "ada@acme.test" }),
+        )
+        .await;
+    let lock = lock_lead(&app, acme.organization_id, &lead).await;
+    let blocked = start_blocked_updates(&app, &acme.owner.access_token, &lead, 2).await;
+
+    let response = app
+        .http()
+        .post(app.url("/graphql"))
+        .bearer_auth(&globex.owner.access_token)
+        .json(&json!({ "query": "{ leads { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code_of(&body), "UNAVAILABLE");
+
+    lock.execute_unprepared("ROLLBACK").await.unwrap();
+    for handle in blocked {
+        handle.await.unwrap();
+    }
+    still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn server_connections_end_a_forgotten_transaction() {
+    let settings = leadgraph::db::PoolSettings {
+        idle_in_transaction_timeout: Duration::from_millis(1234),
+        ..leadgraph::db::PoolSettings::with_size(1)
+    };
+    let app = TestApp::spawn().await;
+    let url = leadgraph::config::Secret::new(app.app_url());
+    let db = leadgraph::db::connect_with(&url, &settings).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SHOW idle_in_transaction_session_timeout",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "1234ms");
+}
+
+#[tokio::test]
+async fn a_duplicate_subscription_id_closes_with_4409() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let mut client = app.ws(&acme.owner.access_token).await;
+    let query = "subscription { leadEvents { cursor } }";
+    client.subscribe("same", query, json!({})).await;
+    client.subscribe("same", query, json!({})).await;
+    match client.recv().await {
+        ServerMessage::Closed { code } => assert_eq!(code, 4409),
+        other => panic!("expected close 4409, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn legacy_connections_get_keep_alives() {
+    let app = TestApp::spawn_with(|c| c.limits.ws_keep_alive = Duration::from_millis(100)).await;
+    let acme = app.sign_up("acme").await;
+    let mut client = app.ws_connect("/graphql/ws", Protocol::Legacy, &[]).await;
+    client
+        .init(json!({ "Authorization": format!("Bearer {}", acme.owner.access_token) }))
+        .await;
+    assert!(matches!(client.recv().await, ServerMessage::Ack));
+    assert_eq!(client.recv_raw_type().await, "ka");
+}
+
+#[tokio::test]
+async fn sockets_waiting_to_initialise_are_capped() {
+    let app = TestApp::spawn_with(|c| c.limits.max_pending_ws_inits = 2).await;
+    let acme = app.sign_up("acme").await;
+    let _first = app
+        .ws_connect("/graphql/ws", Protocol::TransportWs, &[])
+        .await;
+    let mut second = app
+        .ws_connect("/graphql/ws", Protocol::TransportWs, &[])
+        .await;
+    let third = app
+        .try_ws_connect("/graphql/ws", Protocol::TransportWs)
+        .await;
+    assert!(
+        matches!(third, Err(503)),
+        "a third uninitialised socket is refused"
+    );
+    // Once one has initialised, there is room again.
+    second
+        .init(json!({ "Authorization": format!("Bearer {}", acme.owner.access_token) }))
+        .await;
+    assert!(matches!(second.recv().await, ServerMessage::Ack));
+    let fourth = app
+        .try_ws_connect("/graphql/ws", Protocol::TransportWs)
+        .await;
+    assert!(fourth.is_ok(), "room again");
+}
+
+#[tokio::test]
+async fn stalled_subscribers_pin_no_connection() {
+    let app = TestApp::spawn_with(|c| {
+        c.events.batch_size = 50;
+        c.events.subscriber_buffer = 4;
+        // They stay connected: what matters is that nothing is held while they stall.
+        c.limits.ws_send_timeout = Duration::from_secs(120);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let globex = app.sign_up("globex").await;
+    let company = acme.create_company(&app, "Initech").await;
+    // A big lead makes every event a large message, so the stalled sockets fill quickly.
+    let lead = acme
+        .create_lead(
+            &app,
+            json!({ "companyId": company, "customFields": { "blob": "x".repeat(9_000) } }),
+        )
+        .await;
+    // `company` and `assignedTo` resolve through loaders, in a transaction per result.
+    let query = "subscription { leadEvents { cursor lead { customFields company { name } assignedTo { email } } } }";
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut client = app.ws(&acme.owner.access_token).await;
+        client.subscribe("1", query, json!({})).await;
+        stalled.push(client);
+    }
+    for _ in 0..400 {
+        if app.events.subscriber_count() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // 3,000 events of 9 KB: far more than the stalled sockets hold.
+    for _ in 0..20 {
+        app.owner_sql(
+            acme.organization_id,
+            &format!(
+                "DO $$ BEGIN FOR i IN 1..150 LOOP \
+                   UPDATE leads SET score = i % 100 WHERE id = '{}'; \
+                 END LOOP; END $$; SELECT notify_lead_events()",
+                crate::support::tenant::uuid_of(&lead)
+            ),
+        )
+        .await;
+    }
+    let admin = app.admin_db().await;
+    for _ in 0..20 {
+        let idle = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                admin.get_database_backend(),
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leadgraph_app' \
+                 AND state = 'idle in transaction' AND now() - state_change > interval '200 ms'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap();
+        assert_eq!(idle, 0, "a stalled subscriber holds a transaction open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let other = app
+        .gql(globex.token(), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(other.at("/leads/totalCount"), 0);
+}
