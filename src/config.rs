@@ -57,6 +57,32 @@ pub struct Limits {
     /// Lets callers without credentials read the schema (and get "did you mean"
     /// suggestions): for development only.
     pub anonymous_introspection: bool,
+    /// Requests one signed-in user may make per minute (API keys have their own limit).
+    pub user_rate_limit_per_minute: u64,
+    pub sign_in: SignInLimits,
+}
+
+/// Sign-in throttling, counted in the database so it holds across replicas.
+#[derive(Clone, Debug)]
+pub struct SignInLimits {
+    /// Consecutive failures an account may have before it must wait (1 s, doubling).
+    pub free_failures: i32,
+    /// The longest an account waits.
+    pub max_backoff: Duration,
+    /// Failures one client address may have per window before it waits for the window's end.
+    pub address_failures_per_window: i32,
+    pub address_window: Duration,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            max_backoff: Duration::from_secs(900),
+            address_failures_per_window: 100,
+            address_window: Duration::from_secs(900),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -75,6 +101,8 @@ impl Default for Limits {
             tenant_pool_share_percent: 50,
             tenant_queue_wait: Duration::from_secs(1),
             anonymous_introspection: false,
+            user_rate_limit_per_minute: 1_200,
+            sign_in: SignInLimits::default(),
         }
     }
 }
@@ -152,6 +180,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies, load balancers).
+    pub trusted_proxies: Vec<ipnetwork::IpNetwork>,
     pub events: EventSettings,
     pub webhooks: WebhookSettings,
     pub shutdown_timeout: Duration,
@@ -248,6 +278,36 @@ impl Config {
                 )?),
                 anonymous_introspection: env
                     .parse_or("ANONYMOUS_INTROSPECTION", defaults.anonymous_introspection)?,
+                user_rate_limit_per_minute: env.positive_or(
+                    "USER_RATE_LIMIT_PER_MINUTE",
+                    defaults.user_rate_limit_per_minute,
+                )?,
+                sign_in: SignInLimits {
+                    free_failures: env
+                        .positive_or("LOGIN_FREE_FAILURES", defaults.sign_in.free_failures as u64)?
+                        as i32,
+                    max_backoff: Duration::from_secs(env.positive_or(
+                        "LOGIN_MAX_BACKOFF_SECONDS",
+                        defaults.sign_in.max_backoff.as_secs(),
+                    )?),
+                    address_failures_per_window: env.positive_or(
+                        "LOGIN_ADDRESS_FAILURES_PER_WINDOW",
+                        defaults.sign_in.address_failures_per_window as u64,
+                    )? as i32,
+                    address_window: Duration::from_secs(env.positive_or(
+                        "LOGIN_ADDRESS_WINDOW_SECONDS",
+                        defaults.sign_in.address_window.as_secs(),
+                    )?),
+                },
+            },
+            trusted_proxies: match env.optional("TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => crate::admission::ClientIp::parse_list(&list).map_err(|reason| {
+                    ConfigError::Invalid {
+                        name: "TRUSTED_PROXIES",
+                        reason,
+                    }
+                })?,
             },
             events: EventSettings {
                 retention: Duration::from_secs(

@@ -224,7 +224,10 @@ pub fn annotate(error: &mut ServerError) -> bool {
         extensions.set("cursor", cursor);
     }
     if let Some(retry_after) = retry_after {
-        extensions.set("retryAfter", retry_after.as_secs().max(1));
+        extensions.set(
+            "retryAfter",
+            (retry_after.as_secs_f64().ceil() as u64).max(1),
+        );
     }
     true
 }

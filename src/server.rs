@@ -19,7 +19,7 @@ use tower_http::{
 };
 
 use crate::{
-    admission::TenantShares,
+    admission::{ClientIp, RateLimits, TenantShares},
     auth::JwtKeys,
     config::{Config, ConfigError},
     db,
@@ -67,6 +67,8 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
             config.limits.tenant_pool_share_percent,
             config.limits.tenant_queue_wait,
         )),
+        rates: Arc::new(RateLimits::new(config.limits.user_rate_limit_per_minute)),
+        client_ip: ClientIp::new(config.trusted_proxies.clone()),
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(
             config.limits.max_pending_ws_inits,
         )),

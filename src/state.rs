@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    admission::TenantShares,
+    admission::{ClientIp, RateLimits, TenantShares},
     auth::JwtKeys,
     config::{Limits, WebhookSettings},
     events::{EventFeed, Retention},
@@ -23,6 +23,10 @@ pub struct AppState {
     pub limits: Limits,
     /// Each organization's share of the pool.
     pub shares: Arc<TenantShares>,
+    /// Request rates per API key and per user.
+    pub rates: Arc<RateLimits>,
+    /// Who the client is, behind trusted proxies.
+    pub client_ip: ClientIp,
     /// Room for WebSocket connections that have not initialised yet.
     pub pending_ws_inits: Arc<tokio::sync::Semaphore>,
     /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).

@@ -42,6 +42,10 @@ impl ApiKey {
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         crate::users::load::<{ via::KEY_CREATOR }>(ctx, Some(self.0.created_by)).await
     }
+    /// Requests the key may make per hour; past it, RATE_LIMITED (HTTP 429) with Retry-After.
+    async fn rate_limit_per_hour(&self) -> i32 {
+        self.0.rate_limit_per_hour
+    }
     async fn usage_count(&self) -> i64 {
         self.0.usage_count
     }
@@ -98,6 +102,29 @@ pub struct CreateApiKeyInput {
     pub scopes: Vec<Scope>,
     /// When the key stops working; never when null.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Requests per hour, 1 to 1,000,000; 1,000 when absent.
+    pub rate_limit_per_hour: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateApiKeyInput {
+    pub id: ID,
+    /// Unchanged when absent.
+    pub name: Option<String>,
+    /// Requests per hour, 1 to 1,000,000; unchanged when absent.
+    pub rate_limit_per_hour: Option<i32>,
+}
+
+/// The one rule for a key's rate limit, shared by create and update.
+fn rate_limit(value: i32) -> Result<i32, ApiError> {
+    if (1..=1_000_000).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_input(
+            "rateLimitPerHour",
+            "`rateLimitPerHour` must be between 1 and 1,000,000",
+        ))
+    }
 }
 
 #[derive(InputObject)]
@@ -138,6 +165,7 @@ impl ApiKeyMutation {
                 ApiError::bad_input("expiresAt", "`expiresAt` must be in the future").into(),
             );
         }
+        let per_hour = rate_limit(input.rate_limit_per_hour.unwrap_or(1_000))?;
         let mut scopes: Vec<String> = input.scopes.iter().map(|s| s.as_db().to_owned()).collect();
         scopes.sort();
         scopes.dedup();
@@ -151,6 +179,7 @@ impl ApiKeyMutation {
             scopes: Set(scopes.clone()),
             created_by: Set(principal.user_id),
             expires_at: Set(input.expires_at.map(Into::into)),
+            rate_limit_per_hour: Set(per_hour),
             ..Default::default()
         }
         .insert(ctx.db()?)
@@ -161,12 +190,56 @@ impl ApiKeyMutation {
             "api_key.create",
             "api_key",
             Some(key.id),
-            serde_json::json!({ "name": name, "scopes": scopes, "prefix": secret.prefix }),
+            serde_json::json!({
+                "name": name, "scopes": scopes, "prefix": secret.prefix,
+                "rateLimitPerHour": per_hour,
+            }),
         )
         .await?;
         Ok(CreateApiKeyPayload {
             api_key: ApiKey(key),
             secret: secret.key,
+        })
+    }
+
+    /// Renames a key or changes its rate limit (applies from its next request). OWNER and
+    /// ADMIN only.
+    async fn update_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateApiKeyInput,
+    ) -> async_graphql::Result<ApiKeyPayload> {
+        let principal = ctx.admin()?;
+        let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|name| validation::text("name", name, 100))
+            .transpose()?;
+        let per_hour = input.rate_limit_per_hour.map(rate_limit).transpose()?;
+        let statement = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "UPDATE api_keys SET name = coalesce($3, name),
+                    rate_limit_per_hour = coalesce($4, rate_limit_per_hour)
+             WHERE organization_id = $1 AND id = $2 RETURNING *",
+            [
+                principal.organization_id.into(),
+                id.into(),
+                name.clone().into(),
+                per_hour.into(),
+            ],
+        );
+        let key: api_keys::Model = one_or_not_found(ctx.db()?, statement, "API key").await?;
+        audit::record(
+            ctx,
+            "api_key.update",
+            "api_key",
+            Some(id),
+            serde_json::json!({ "name": name, "rateLimitPerHour": per_hour }),
+        )
+        .await?;
+        Ok(ApiKeyPayload {
+            api_key: ApiKey(key),
         })
     }
 

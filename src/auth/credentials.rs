@@ -95,7 +95,8 @@ pub async fn authenticate(
             let row = db
                 .query_one_raw(Statement::from_sql_and_values(
                     db.get_database_backend(),
-                    "SELECT organization_id, api_key_id, user_id, scopes FROM auth_api_key($1, $2)",
+                    "SELECT organization_id, api_key_id, user_id, scopes, rate_limit_per_hour
+                     FROM auth_api_key($1, $2)",
                     [prefix.into(), sha256(&key).into()],
                 ))
                 .await?
@@ -115,6 +116,7 @@ pub async fn authenticate(
                 credential: Credential::ApiKey {
                     api_key_id: row.try_get_by_index(1)?,
                     scopes,
+                    rate_limit_per_hour: row.try_get_by_index::<i32>(4)?.max(1) as u32,
                 },
             })
         }

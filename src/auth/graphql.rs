@@ -4,10 +4,10 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use entity::{organizations, users};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
-use super::{hash_password, session, verify_password};
+use super::{hash_password, session, sha256, verify_password};
 use crate::{
     audit::{self, Actor},
     error::{ApiError, ApiResult},
@@ -86,6 +86,41 @@ async fn begin_as<'c>(ctx: &'c Context<'_>, tenant: TenantSettings) -> ApiResult
     })?;
     cell.get()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the request transaction vanished")))
+}
+
+/// Who a sign-in attempt is counted against: the account (organization slug and e-mail,
+/// hashed: the throttle table is global and keeps no addresses of people) and the address.
+struct SignInAttempt {
+    account: String,
+    address: String,
+}
+
+impl SignInAttempt {
+    fn new(slug: &str, email: &str, client_ip: Option<std::net::IpAddr>) -> Self {
+        let account = format!(
+            "{}\n{}",
+            slug.trim().to_lowercase(),
+            email.trim().to_lowercase()
+        );
+        Self {
+            account: sha256(&account)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            address: client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        }
+    }
+
+    /// Takes back the failure the attempt was counted as.
+    async fn succeeded(&self, pool: &DatabaseConnection) -> ApiResult<()> {
+        pool.execute_raw(Statement::from_sql_and_values(
+            pool.get_database_backend(),
+            "SELECT auth_sign_in_succeeded($1, $2)",
+            [self.account.as_str().into(), self.address.as_str().into()],
+        ))
+        .await?;
+        Ok(())
+    }
 }
 
 async fn find_user(conn: &impl ConnectionTrait, tenant: TenantSettings) -> ApiResult<users::Model> {
@@ -202,28 +237,59 @@ impl AuthMutation {
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
-        // One statement on its own: no transaction is open while argon2 runs below.
+        let throttle = &ctx.app().limits.sign_in;
+        let attempt = SignInAttempt::new(
+            &input.organization_slug,
+            &input.email,
+            ctx.request().meta.client_ip,
+        );
+        // One statement on its own (no transaction is open while argon2 runs below): counts
+        // the attempt against the account and the address, or says how long they must wait,
+        // and finds the candidate user.
         let pool = &ctx.app().db;
-        let candidate = pool
+        let row = pool
             .query_one_raw(Statement::from_sql_and_values(
                 pool.get_database_backend(),
-                "SELECT organization_id, user_id, password_hash, is_active
-                 FROM auth_login_candidate($1, $2)",
+                "SELECT w.wait, c.organization_id, c.user_id, c.password_hash, c.is_active
+                 FROM auth_sign_in_attempt($1, $2, $3, $4, $5 * interval '1 second',
+                                           $6 * interval '1 second') AS w(wait)
+                 LEFT JOIN auth_login_candidate($7, $8) c ON true",
                 [
+                    attempt.account.as_str().into(),
+                    attempt.address.as_str().into(),
+                    throttle.free_failures.into(),
+                    throttle.address_failures_per_window.into(),
+                    (throttle.address_window.as_secs() as i64).into(),
+                    (throttle.max_backoff.as_secs() as i64).into(),
                     input.organization_slug.trim().into(),
                     input.email.trim().into(),
                 ],
             ))
             .await
-            .map_err(ApiError::from)?;
-        let (tenant, hash, active) = match &candidate {
-            Some(row) => (
+            .map_err(ApiError::from)?
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("sign-in attempt returned no row"))
+            })?;
+        let wait: f64 = row.try_get_by_index(0).map_err(ApiError::from)?;
+        if wait > 0.0 {
+            return Err(ApiError::RateLimited {
+                message: format!(
+                    "too many failed sign-ins for this account or address; try again in {} s",
+                    wait.ceil()
+                ),
+                retry_after: std::time::Duration::from_secs_f64(wait.ceil()),
+            }
+            .into());
+        }
+        let candidate: Option<Uuid> = row.try_get_by_index(1).map_err(ApiError::from)?;
+        let (tenant, hash, active) = match candidate {
+            Some(organization_id) => (
                 Some(TenantSettings {
-                    organization_id: row.try_get_by_index(0).map_err(ApiError::from)?,
-                    user_id: row.try_get_by_index(1).map_err(ApiError::from)?,
+                    organization_id,
+                    user_id: row.try_get_by_index(2).map_err(ApiError::from)?,
                 }),
-                Some(row.try_get_by_index::<String>(2).map_err(ApiError::from)?),
-                row.try_get_by_index::<bool>(3).map_err(ApiError::from)?,
+                Some(row.try_get_by_index::<String>(3).map_err(ApiError::from)?),
+                row.try_get_by_index::<bool>(4).map_err(ApiError::from)?,
             ),
             None => (None, None, false),
         };
@@ -233,6 +299,7 @@ impl AuthMutation {
                 ApiError::InvalidCredentials("invalid organization, e-mail or password").into(),
             );
         };
+        attempt.succeeded(pool).await?;
         let db = begin_as(ctx, tenant).await?.conn();
         db.execute_raw(Statement::from_sql_and_values(
             db.get_database_backend(),

@@ -4,7 +4,11 @@
 //! commit, or roll back every mutation of the request when any part failed. A sign-in has no
 //! transaction until its resolver has proven the caller.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_graphql::{
     ErrorExtensionValues, Pos, Response, ServerError, Value, dataloader::DataLoader,
@@ -22,11 +26,12 @@ use super::{
     batching::Batches, document,
 };
 use crate::{
+    admission::Quota,
     auth::{PresentedCredential, authenticate, load_principal},
     error::{ApiError, code},
     events,
     state::AppState,
-    tenancy::TenantTx,
+    tenancy::{Credential, TenantTx},
 };
 
 #[derive(Clone)]
@@ -75,7 +80,7 @@ pub async fn graphql_post(
     };
     execute(
         &state,
-        meta(&headers, peer),
+        meta(&state.app, &headers, peer),
         &headers,
         request,
         Method::POST,
@@ -100,7 +105,10 @@ pub async fn graphql_get(
     let headers = request.headers().clone();
     let query = request.uri().query().map(str::to_owned);
     match async_graphql::http::parse_query_string(query.as_deref().unwrap_or_default()) {
-        Ok(request) => execute(&state, meta(&headers, peer), &headers, request, Method::GET).await,
+        Ok(request) => {
+            let meta = meta(&state.app, &headers, peer);
+            execute(&state, meta, &headers, request, Method::GET).await
+        }
         Err(_) => transport_error(
             StatusCode::BAD_REQUEST,
             code::BAD_USER_INPUT,
@@ -109,7 +117,7 @@ pub async fn graphql_get(
     }
 }
 
-pub(crate) fn meta(headers: &HeaderMap, peer: SocketAddr) -> RequestMeta {
+pub(crate) fn meta(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> RequestMeta {
     let header = |name: &str| {
         headers
             .get(name)
@@ -118,7 +126,7 @@ pub(crate) fn meta(headers: &HeaderMap, peer: SocketAddr) -> RequestMeta {
     };
     RequestMeta {
         request_id: header("x-request-id").unwrap_or_default(),
-        client_ip: Some(peer.ip()),
+        client_ip: Some(app.client_ip.of(peer.ip(), headers)),
         user_agent: header("user-agent"),
     }
 }
@@ -154,13 +162,22 @@ async fn execute(
         }
         _ => {}
     }
-    let run = run(state, meta, headers, request, checked);
+    let quota = Mutex::new(None);
+    let run = run(state, meta, headers, request, checked, &quota);
     let response = match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(Ok(response)) => response,
         Ok(Err(err)) => Response::from_errors(vec![server_error(err)]),
         Err(_) => Response::from_errors(vec![server_error(ApiError::Timeout)]),
     };
-    respond(headers, response)
+    let mut http = respond(headers, response);
+    if let Some(quota) = *quota.lock().expect("quota") {
+        for (name, value) in quota.headers() {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                http.headers_mut().insert(name, value);
+            }
+        }
+    }
+    http
 }
 
 async fn run(
@@ -169,6 +186,7 @@ async fn run(
     headers: &HeaderMap,
     request: async_graphql::Request,
     checked: document::Checked,
+    quota: &Mutex<Option<Quota>>,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
     let read_only = checked.operation != OperationType::Mutation;
@@ -203,6 +221,18 @@ async fn run(
         ));
     }
     let identity = authenticate(&app.db, &app.jwt, presented).await?;
+    let admitted = match &identity.credential {
+        Credential::ApiKey {
+            api_key_id,
+            rate_limit_per_hour,
+            ..
+        } => app
+            .rates
+            .admit_api_key(*api_key_id, u64::from(*rate_limit_per_hour)),
+        Credential::Session { .. } => app.rates.admit_user(identity.tenant.user_id),
+    };
+    *quota.lock().expect("quota") = admitted.as_ref().ok().copied();
+    admitted?;
     // Waits for the organization's turn before taking a connection from the shared pool.
     let _turn = app.shares.turn(identity.tenant.organization_id).await?;
     let tx = TenantTx::begin(

@@ -119,9 +119,10 @@ async fn upgrade_connection(
     };
     let header_credential = PresentedCredential::from_headers(&headers);
     let max_message = state.app.limits.max_body_bytes;
+    let meta = meta(&state.app, &headers, peer);
     let executor = WsExecutor {
         state,
-        meta: meta(&headers, peer),
+        meta,
         subscriptions: Arc::default(),
     };
     upgrade

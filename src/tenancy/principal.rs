@@ -31,6 +31,8 @@ pub enum Credential {
     ApiKey {
         api_key_id: Uuid,
         scopes: Vec<Scope>,
+        /// Requests the key may make per hour (its `rateLimitPerHour`).
+        rate_limit_per_hour: u32,
     },
 }
 
@@ -110,6 +112,7 @@ mod tests {
         let key = Credential::ApiKey {
             api_key_id: Uuid::nil(),
             scopes: vec![Scope::Read],
+            rate_limit_per_hour: 1000,
         };
         assert!(principal(Role::Owner, key).require_write().is_err());
     }
@@ -121,6 +124,7 @@ mod tests {
         let key = Credential::ApiKey {
             api_key_id: Uuid::nil(),
             scopes: vec![Scope::Read, Scope::Write],
+            rate_limit_per_hour: 1000,
         };
         assert!(principal(Role::Owner, key).require_admin().is_err());
     }
