@@ -125,10 +125,21 @@ impl EventStream {
                         },
                         _ = self.revalidate.tick() => {
                             let max_age = self.feed.settings().revalidate_interval;
-                            self.feed
+                            let checked = self
+                                .feed
                                 .credentials()
                                 .check(&self.db, &self.identity, self.statement_timeout, max_age)
-                                .await?;
+                                .await;
+                            match checked {
+                                Ok(_) => {}
+                                Err(err @ (ApiError::Unauthenticated
+                                | ApiError::InvalidCredentials(_))) => return Err(err),
+                                // The database is away (a restart, a failover): no verdict on
+                                // the credential, so the subscription waits for it.
+                                Err(err) => {
+                                    tracing::warn!(error = %err, "cannot re-check a subscriber's credential now");
+                                }
+                            }
                             None
                         }
                     }

@@ -11,6 +11,7 @@ mod input;
 mod isolation;
 mod leads;
 mod limits;
+mod outage;
 mod rate_limits;
 mod schema;
 mod self_check;

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     Gql,
-    db::{TestDb, admin_url, app_url, owner_url},
+    db::{TestDb, app_url, owner_url},
 };
 
 pub const JWT_SECRET: &str = "test-signing-key-test-signing-key-0123456789";
@@ -48,13 +48,18 @@ impl TestApp {
         Self::start(Arc::new(TestDb::create().await), configure).await
     }
 
+    /// A server on a database of a test's own PostgreSQL server (see `support::private_pg`).
+    pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start(Arc::new(db), configure).await
+    }
+
     /// Another server process on the same database (a replica, or this one restarted).
     pub async fn replica(&self) -> Self {
         Self::start(self.db.clone(), |_| {}).await
     }
 
     async fn start(db: Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Self::config_for(&db.name);
+        let mut config = Self::config_for_db(&db);
         configure(&mut config);
         let mut app = server::prepare(&config).await.expect("server start-up");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -85,11 +90,20 @@ impl TestApp {
         }
     }
 
-    /// The configuration a test server gets: the test database, the fixed roles.
+    /// The configuration a test server gets: the test database (on the shared server), the
+    /// fixed roles.
     pub fn config_for(database: &str) -> Config {
+        Self::configure(app_url(database), owner_url(database))
+    }
+
+    fn config_for_db(db: &TestDb) -> Config {
+        Self::configure(db.app_url(), db.owner_url())
+    }
+
+    fn configure(app_url: String, owner_url: String) -> Config {
         let vars: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", app_url(database)),
-            ("MIGRATION_DATABASE_URL", owner_url(database)),
+            ("DATABASE_URL", app_url),
+            ("MIGRATION_DATABASE_URL", owner_url),
             ("JWT_SECRET", JWT_SECRET.to_owned()),
             ("DB_POOL_SIZE", "4".to_owned()),
             // Receivers in tests listen on loopback; the SSRF tests turn this off again.
@@ -140,12 +154,12 @@ impl TestApp {
 
     /// The app role's URL for this test's database.
     pub fn app_url(&self) -> String {
-        app_url(&self.db.name)
+        self.db.app_url()
     }
 
     /// A connection as the app role, for raw-SQL isolation tests.
     pub async fn app_db(&self) -> DatabaseConnection {
-        db::connect(&Secret::new(app_url(&self.db.name)), 2)
+        db::connect(&Secret::new(self.db.app_url()), 2)
             .await
             .expect("connect as app")
     }
@@ -153,18 +167,14 @@ impl TestApp {
     /// A superuser connection to this test's database: for what only it may see (other
     /// roles' activity in `pg_stat_activity`).
     pub async fn admin_db(&self) -> DatabaseConnection {
-        let admin = admin_url();
-        let server = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(server, _)| server);
-        db::connect(&Secret::new(format!("{server}/{}", self.db.name)), 1)
+        db::connect(&Secret::new(self.db.admin_url()), 1)
             .await
             .expect("connect as admin")
     }
 
     /// A connection as the owner role (which RLS binds too: FORCE).
     pub async fn owner_db(&self) -> DatabaseConnection {
-        db::connect(&Secret::new(owner_url(&self.db.name)), 1)
+        db::connect(&Secret::new(self.db.owner_url()), 1)
             .await
             .expect("connect as owner")
     }

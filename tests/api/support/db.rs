@@ -131,6 +131,10 @@ async fn drop_stale_databases() {
 /// A database of its own for one test, dropped with it.
 pub struct TestDb {
     pub name: String,
+    /// `host:port` of the PostgreSQL server holding it.
+    pub server: String,
+    /// On the shared server (dropped when the test ends), or on a test's private server.
+    shared: bool,
 }
 
 impl TestDb {
@@ -147,12 +151,74 @@ impl TestDb {
             roles::OWNER
         ))
         .await;
-        Self { name }
+        Self {
+            name,
+            server: server(),
+            shared: true,
+        }
+    }
+
+    /// The database `leadgraph`, created and migrated on a test's private server (a
+    /// superuser `postgres` with trust authentication at `server`).
+    pub async fn on_private_server(server: &str) -> Self {
+        let db = Self {
+            name: "leadgraph".into(),
+            server: server.to_owned(),
+            shared: false,
+        };
+        db::bootstrap(
+            &Secret::new(format!("postgres://postgres@{server}/postgres")),
+            &Secret::new(db.app_url()),
+            &Secret::new(db.owner_url()),
+        )
+        .await
+        .expect("db-init on the private server");
+        let owner = db::connect(&Secret::new(db.owner_url()), 1)
+            .await
+            .expect("connect as owner");
+        Migrator::up(&owner, None)
+            .await
+            .expect("migrate the private server");
+        owner.close().await.ok();
+        db
+    }
+
+    pub fn app_url(&self) -> String {
+        format!(
+            "postgres://{}:{APP_PASSWORD}@{}/{}",
+            roles::APP,
+            self.server,
+            self.name
+        )
+    }
+
+    pub fn owner_url(&self) -> String {
+        format!(
+            "postgres://{}:{OWNER_PASSWORD}@{}/{}",
+            roles::OWNER,
+            self.server,
+            self.name
+        )
+    }
+
+    /// A superuser's URL for this database.
+    pub fn admin_url(&self) -> String {
+        if !self.shared {
+            return format!("postgres://postgres@{}/{}", self.server, self.name);
+        }
+        let admin = admin_url();
+        let server = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(server, _)| server);
+        format!("{server}/{}", self.name)
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.shared {
+            return;
+        }
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         block_on(admin_exec(sql));
     }

@@ -4,11 +4,12 @@
 pub mod app;
 mod db;
 mod gql;
+pub mod private_pg;
 pub mod receiver;
 pub mod tenant;
 pub mod ws;
 
 pub use app::TestApp;
-pub use db::{admin_url, owner_url};
+pub use db::{TestDb, admin_url, owner_url};
 pub use gql::Gql;
 pub use tenant::Tenant;
