@@ -286,8 +286,14 @@ impl EventFeed {
     }
 
     async fn connect(&self) -> Result<PgListener, sqlx::Error> {
-        let mut listener =
-            PgListener::connect_with(self.0.db.get_postgres_connection_pool()).await?;
+        // A connection of its own, outside the pool requests share: LISTEN holds it for good.
+        let options = self.0.db.get_postgres_connection_pool().connect_options();
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with((*options).clone());
+        let mut listener = PgListener::connect_with(&own).await?;
         listener.listen(CHANNEL).await?;
         Ok(listener)
     }
