@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod event_log;
+mod graphiql;
 mod http;
 mod input;
 mod isolation;
