@@ -26,6 +26,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// One embedded file and the name it is served under (`/graphiql/{file}`).
 #[derive(Debug)]
@@ -74,13 +75,16 @@ impl Site {
         let react_dom = version_of(include_str!("../assets/graphiql/react-dom/package.json"));
         let boot: &'static [u8] = include_bytes!("../assets/graphiql/leadgraph/boot.js");
         let page_css: &'static [u8] = include_bytes!("../assets/graphiql/leadgraph/page.css");
+        let icon: &'static [u8] = include_bytes!("../assets/graphiql/leadgraph/favicon.svg");
         let asset = |file: String, content_type, body| Asset {
             file,
             content_type,
             body,
         };
-        // In the order the page loads them: styles, then scripts (each needs the ones before).
+        // In the order the page loads them: icon and styles, then scripts (each needs the ones
+        // before it).
         let assets = vec![
+            asset(format!("leadgraph-{}.svg", fingerprint(icon)), SVG, icon),
             asset(
                 format!("graphiql-{graphiql}.min.css"),
                 CSS,
@@ -117,7 +121,12 @@ impl Site {
         let mut head = String::new();
         let mut body = String::new();
         for asset in &assets {
-            if asset.content_type == CSS {
+            if asset.content_type == SVG {
+                head.push_str(&format!(
+                    "    <link rel=\"icon\" type=\"{SVG}\" href=\"graphiql/{}\">\n",
+                    asset.file
+                ));
+            } else if asset.content_type == CSS {
                 head.push_str(&format!(
                     "    <link rel=\"stylesheet\" href=\"graphiql/{}\">\n",
                     asset.file

@@ -72,8 +72,10 @@ async fn the_page_and_everything_it_loads_come_from_the_server() {
         4,
         "React, ReactDOM, GraphiQL, boot: {references:?}"
     );
+    let icons: Vec<&String> = references.iter().filter(|r| r.ends_with(".svg")).collect();
     assert_eq!(styles.len(), 2, "GraphiQL's and the page's: {references:?}");
-    assert_eq!(references.len(), scripts.len() + styles.len());
+    assert_eq!(icons.len(), 1, "the page's icon: {references:?}");
+    assert_eq!(references.len(), scripts.len() + styles.len() + icons.len());
 
     for reference in &references {
         // Relative to the page: no scheme, no other host (`//host/...`).
@@ -84,10 +86,10 @@ async fn the_page_and_everything_it_loads_come_from_the_server() {
         let url = page_url.join(reference).unwrap();
         assert_eq!(url.origin(), page_url.origin(), "{reference}");
         let response = get(&app, url.as_str()).await;
-        let expected = if reference.ends_with(".js") {
-            "text/javascript; charset=utf-8"
-        } else {
-            "text/css; charset=utf-8"
+        let expected = match reference.rsplit('.').next() {
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            _ => "image/svg+xml",
         };
         assert_eq!(
             header_of(&response, header::CONTENT_TYPE),
@@ -105,6 +107,10 @@ async fn the_page_and_everything_it_loads_come_from_the_server() {
         );
         let body = response.text().await.unwrap();
         assert!(body.len() > 100, "{reference} has content");
+        if reference.ends_with(".svg") {
+            // An SVG names its XML namespace; it loads nothing.
+            assert!(!body.contains("href"), "the icon refers to nothing");
+        }
         if reference.contains("leadgraph-") && reference.ends_with(".js") {
             // The boot script: endpoints from the page's own address, no absolute URL.
             assert_eq!(absolute_urls(&body), Vec::<&str>::new(), "boot script");
