@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     Gql,
-    db::{TestDb, app_url, owner_url},
+    db::{TestDb, admin_url_of, app_url, owner_url},
 };
 
 pub const JWT_SECRET: &str = "test-signing-key-test-signing-key-0123456789";
@@ -150,6 +150,13 @@ impl TestApp {
         db::connect(&Secret::new(owner_url(&self.db.name)), 1)
             .await
             .expect("connect as owner")
+    }
+
+    /// A superuser connection on this test's database.
+    pub async fn admin_db(&self) -> DatabaseConnection {
+        db::connect(&Secret::new(admin_url_of(&self.db.name)), 1)
+            .await
+            .expect("connect as admin")
     }
 
     /// Runs statements as the owner inside one transaction with `organization` as tenant:

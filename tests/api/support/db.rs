@@ -19,6 +19,16 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The superuser on one test's database: for what the server's roles cannot see (every
+/// session in `pg_stat_activity`).
+pub fn admin_url_of(database: &str) -> String {
+    let admin = admin_url();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    format!("{base}/{database}")
+}
+
 fn server() -> String {
     let admin = admin_url();
     let host = admin
