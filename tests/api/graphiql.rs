@@ -42,7 +42,7 @@ async fn get(app: &TestApp, url: &str) -> reqwest::Response {
     response
 }
 
-fn header_of<'a>(response: &'a reqwest::Response, name: header::HeaderName) -> &'a str {
+fn header_of(response: &reqwest::Response, name: header::HeaderName) -> &str {
     response
         .headers()
         .get(&name)
