@@ -3,7 +3,8 @@
 //!
 //! - shared machinery: [`config`], [`db`], [`tenancy`] (principal, tenant transaction,
 //!   self-check), [`auth`], [`graphql`] (schema, HTTP, document guard, pagination, loaders),
-//!   [`admission`] (each tenant's share of the pool), [`error`], [`server`];
+//!   [`admission`] (each tenant's share of the pool, rate limits), [`error`], [`server`],
+//!   [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
 //! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod graphiql;
 pub mod graphql;
 pub mod leads;
 pub mod notes;

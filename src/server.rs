@@ -24,9 +24,10 @@ use crate::{
     config::{Config, ConfigError},
     db,
     events::{EventFeed, Retention},
+    graphiql,
     graphql::{
         build_schemas,
-        http::{HttpState, graphiql, graphql_get, graphql_post},
+        http::{HttpState, graphql_get, graphql_post},
         ws::graphql_ws,
     },
     state::AppState,
@@ -95,7 +96,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .with_state(app.db.clone());
     Router::new()
-        .route("/", get(graphiql))
+        .merge(graphiql::router())
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .with_state(HttpState { app, schemas })

@@ -12,13 +12,13 @@ use std::{
 
 use async_graphql::{
     ErrorExtensionValues, Pos, Response, ServerError, Value, dataloader::DataLoader,
-    http::GraphiQLSource, parser::types::OperationType,
+    parser::types::OperationType,
 };
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse},
+    response::IntoResponse,
 };
 
 use super::{
@@ -38,15 +38,6 @@ use crate::{
 pub struct HttpState {
     pub app: AppState,
     pub schemas: Schemas,
-}
-
-pub async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("LeadGraph")
-            .finish(),
-    )
 }
 
 pub async fn graphql_post(

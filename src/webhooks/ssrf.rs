@@ -3,7 +3,10 @@
 //! on-premises receivers). Checked when an endpoint is saved and again before every delivery,
 //! whose connection is pinned to the addresses checked (no DNS rebinding in between).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    time::Duration,
+};
 
 use reqwest::Url;
 
@@ -29,15 +32,21 @@ pub fn parse(url: &str) -> Result<Url, UrlRefused> {
     Ok(parsed)
 }
 
+/// How long a host name may take to resolve. Saving an endpoint resolves its URL inside the
+/// request's transaction, so a slow name server must not hold a pooled connection for long.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Resolves the URL's host and returns its addresses when every one may be reached.
 pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, UrlRefused> {
     let host = url.host_str().ok_or(UrlRefused::Invalid)?;
     let port = url.port_or_known_default().ok_or(UrlRefused::Invalid)?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|_| UrlRefused::Unresolvable)?
-        .collect();
+    let addresses: Vec<SocketAddr> =
+        tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| UrlRefused::Unresolvable)?
+            .map_err(|_| UrlRefused::Unresolvable)?
+            .collect();
     if addresses.is_empty() {
         return Err(UrlRefused::Unresolvable);
     }
@@ -48,7 +57,8 @@ pub async fn resolve(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>, 
 }
 
 /// Loopback, private, link-local (cloud metadata lives there), carrier-grade NAT,
-/// unspecified, multicast, documentation and other special-purpose ranges.
+/// unspecified, multicast, documentation and other special-purpose ranges, and the IPv6 forms
+/// that embed an IPv4 address (compatible, translated, 6to4, Teredo, NAT64).
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => internal_v4(v4),
@@ -76,14 +86,24 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn internal_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let [first, second, ..] = ip.segments();
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0064 && ip.segments()[1] == 0xff9b // NAT64, may reach IPv4 internals
+        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside sites)
+        // Forms that carry an IPv4 address a relay or the host's stack may reach, whichever
+        // it is: IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), 6to4, Teredo
+        // and NAT64. (IPv4-mapped addresses are checked as the IPv4 address they map.)
+        || ip.segments()[..6] == [0; 6] // ::/96
+        || ip.segments()[..6] == [0, 0, 0, 0, 0xffff, 0] // ::ffff:0:0:0/96
+        || first == 0x2002 // 6to4, 2002::/16
+        || (first == 0x2001 && second == 0) // Teredo, 2001::/32
+        || (first == 0x0064 && second == 0xff9b) // NAT64, 64:ff9b::/32 (and 64:ff9b:1::/48)
+        || (first == 0x0100 && ip.segments()[1..4] == [0; 3]) // discard-only, 100::/64
+        || (first == 0x2001 && second == 0x0db8) // documentation
+        || (first == 0x2001 && second == 0x0002 && ip.segments()[2] == 0) // benchmarking
 }
 
 #[cfg(test)]
@@ -110,6 +130,72 @@ mod tests {
         for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
         }
+    }
+
+    fn refused(address: &str) -> bool {
+        is_internal(address.parse().unwrap())
+    }
+
+    #[test]
+    fn ipv4_compatible_addresses_are_refused() {
+        // ::/96, whatever IPv4 address they carry.
+        assert!(refused("::127.0.0.1"));
+        assert!(refused("::10.0.0.1"));
+        assert!(refused("::8.8.8.8"));
+        assert!(refused("::ffff"));
+    }
+
+    #[test]
+    fn ipv4_translated_addresses_are_refused() {
+        // ::ffff:0:0:0/96 (SIIT), unlike IPv4-mapped ::ffff:a.b.c.d, which is checked as IPv4.
+        assert!(refused("::ffff:0:127.0.0.1"));
+        assert!(refused("::ffff:0:169.254.169.254"));
+        assert!(refused("::ffff:0:8.8.8.8"));
+        assert!(refused("::ffff:169.254.169.254"));
+        assert!(!refused("::ffff:8.8.8.8"));
+    }
+
+    #[test]
+    fn six_to_four_addresses_are_refused() {
+        // 2002::/16: 2002:7f00:0001:: carries 127.0.0.1.
+        assert!(refused("2002:7f00:1::"));
+        assert!(refused("2002:a9fe:a9fe::1"));
+        assert!(refused("2002:808:808::1"));
+        assert!(refused("2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
+        assert!(!refused("2003::1"));
+    }
+
+    #[test]
+    fn teredo_addresses_are_refused() {
+        // 2001::/32, and nothing else of 2001::/16 because of it.
+        assert!(refused("2001::1"));
+        assert!(refused("2001:0:4136:e378:8000:63bf:3fff:fdd2"));
+        assert!(refused("2001:0:ffff:ffff:ffff:ffff:ffff:ffff"));
+        assert!(!refused("2001:1::1:0"));
+        assert!(!refused("2001:4860:4860::8888"));
+    }
+
+    #[test]
+    fn site_local_addresses_are_refused() {
+        // fec0::/10.
+        assert!(refused("fec0::1"));
+        assert!(refused("fed0::1"));
+        assert!(refused("feff:ffff::1"));
+        assert!(!refused("fe00::1"));
+    }
+
+    #[test]
+    fn other_special_purpose_ipv6_ranges_are_refused() {
+        for internal in [
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001:db8::1",
+            "2001:2::1",
+        ] {
+            assert!(refused(internal), "{internal}");
+        }
+        assert!(!refused("100:0:0:1::1"));
     }
 
     #[test]

@@ -205,12 +205,7 @@ impl WebhookWorker {
             Err(refused) => return failed(refused.to_string()),
         };
         let host = url.host_str().unwrap_or_default().to_owned();
-        let client = match reqwest::Client::builder()
-            .timeout(self.settings.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve_to_addrs(&host, &addresses)
-            .build()
-        {
+        let client = match delivery_client(self.settings.timeout, &host, &addresses) {
             Ok(client) => client,
             Err(err) => return failed(err.to_string()),
         };
@@ -345,6 +340,22 @@ impl WebhookWorker {
     }
 }
 
+/// The client of one delivery: connects to the checked addresses only (never through a proxy
+/// named by `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`, which would resolve the host again,
+/// past the SSRF guard), follows no redirect, gives up after `timeout`.
+fn delivery_client(
+    timeout: Duration,
+    host: &str,
+    addresses: &[std::net::SocketAddr],
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve_to_addrs(host, addresses)
+        .build()
+}
+
 /// Turns every active endpoint's new events into deliveries (private-note events are never
 /// delivered: they belong to their author alone) and moves its cursor past them.
 fn schedule(organization_id: Uuid) -> Statement {
@@ -403,4 +414,68 @@ fn claim(organization_id: Uuid, lease: Duration) -> Statement {
          RETURNING d.*"
     ));
     sql.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io::{ErrorKind, Read, Write},
+        net::TcpListener,
+        process::Command,
+    };
+
+    use super::*;
+
+    const PROBE: &str = "webhooks::worker::tests::a_delivery_under_proxy_variables";
+
+    /// A delivery connects to the endpoint's checked addresses itself, never through a proxy
+    /// the environment names. Setting variables is unsafe in a running process, so the
+    /// delivery runs in a copy of this test binary started with them set, all pointing at a
+    /// listener that must see no connection.
+    #[test]
+    fn deliveries_ignore_proxy_variables() {
+        let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+        proxy.set_nonblocking(true).unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let mut probe = Command::new(std::env::current_exe().unwrap());
+        probe.args(["--exact", PROBE, "--ignored", "--test-threads", "1"]);
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+            probe.env(name, &proxy_url);
+            probe.env(name.to_lowercase(), &proxy_url);
+        }
+        probe.env_remove("NO_PROXY").env_remove("no_proxy");
+        let output = probe.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}");
+        assert!(stdout.contains("1 passed"), "the probe ran: {stdout}");
+        assert_eq!(
+            proxy.accept().map(|_| ()).unwrap_err().kind(),
+            ErrorKind::WouldBlock,
+            "the delivery went to the proxy"
+        );
+    }
+
+    #[tokio::test]
+    #[ignore = "run by deliveries_ignore_proxy_variables, with proxy variables set"]
+    async fn a_delivery_under_proxy_variables() {
+        let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = receiver.local_addr().unwrap();
+        let answered = std::thread::spawn(move || {
+            let (mut socket, _) = receiver.accept().unwrap();
+            let mut request = [0; 4096];
+            let _ = socket.read(&mut request).unwrap();
+            socket
+                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                .unwrap();
+        });
+        let client = delivery_client(Duration::from_secs(3), "receiver.test", &[addr]).unwrap();
+        let response = client
+            .post(format!("http://receiver.test:{}/hook", addr.port()))
+            .body("{}")
+            .send()
+            .await
+            .expect("delivered directly");
+        assert_eq!(response.status().as_u16(), 204);
+        answered.join().unwrap();
+    }
 }

@@ -380,3 +380,61 @@ async fn a_delivery_still_failing_past_the_retry_horizon_is_given_up_until_redel
 
     receiver.wait_for(1).await;
 }
+
+/// The app role's sessions on the test's database that have sat inside a transaction without
+/// running anything for more than a moment (between two statements of a short transaction a
+/// session is idle in transaction for microseconds), with what they last ran.
+async fn idle_in_transaction(app: &TestApp, admin: &sea_orm::DatabaseConnection) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = admin
+        .query_all_raw(Statement::from_sql_and_values(
+            admin.get_database_backend(),
+            "SELECT coalesce(query, '') FROM pg_stat_activity
+             WHERE datname = $1 AND usename = $2 AND state LIKE 'idle in transaction%'
+               AND state_change < now() - interval '250 milliseconds'",
+            [app.db.name.clone().into(), migration::roles::APP.into()],
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn no_connection_is_held_in_a_transaction_while_a_delivery_waits_on_its_receiver() {
+    let app = TestApp::spawn_with(|c| {
+        c.webhooks.timeout = Duration::from_secs(4);
+        c.webhooks.poll_interval = Duration::from_millis(200);
+    })
+    .await;
+    let admin = app.admin_db().await;
+    let acme = app.sign_up("acme").await;
+    let receiver = Receiver::start(Answer::HangOnce).await;
+    let (endpoint_id, _) = endpoint(&app, &acme, &receiver.url()).await;
+    acme.create_lead(&app, json!({})).await;
+    // The POST is in flight: the receiver holds it without answering.
+    receiver.wait_for(1).await;
+    for _ in 0..20 {
+        let idle = idle_in_transaction(&app, &admin).await;
+        assert!(
+            idle.is_empty(),
+            "idle in transaction during a delivery: {idle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Retried after the timeout, delivered; then the worker only polls.
+    wait_for_deliveries(&app, &acme, &endpoint_id, |d| {
+        d.len() == 1 && d[0]["status"] == "DELIVERED"
+    })
+    .await;
+    for _ in 0..10 {
+        let idle = idle_in_transaction(&app, &admin).await;
+        assert!(
+            idle.is_empty(),
+            "idle in transaction between polls: {idle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    admin.close().await.ok();
+}
