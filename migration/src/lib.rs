@@ -10,6 +10,7 @@ mod m20261121_000003_crm;
 mod m20261121_000004_auth_functions;
 mod m20261122_000005_lead_events;
 mod m20261122_000006_webhooks;
+mod m20261204_000007_hardening;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_auth_functions::Migration),
             Box::new(m20261122_000005_lead_events::Migration),
             Box::new(m20261122_000006_webhooks::Migration),
+            Box::new(m20261204_000007_hardening::Migration),
         ]
     }
 }
