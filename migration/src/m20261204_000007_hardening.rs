@@ -2,7 +2,11 @@
 //!
 //! - retention cannot be shortened by the caller of `prune_lead_events`;
 //! - only a note's author may change or delete it;
-//! - a webhook delivery cannot name another tenant's lead (composite foreign key).
+//! - a webhook delivery cannot name another tenant's lead (composite foreign key);
+//! - every index a tenant query can reach leads with organization_id (`btree_gin` lets the
+//!   trigram and array indexes do so); the three left as they are serve cross-tenant lookups
+//!   that only SECURITY DEFINER functions make;
+//! - no SECURITY DEFINER function is executable by PUBLIC.
 
 use sea_orm_migration::prelude::*;
 
@@ -74,14 +78,77 @@ ALTER POLICY lead_notes_delete ON lead_notes
            AND (NOT is_private OR author_id = current_user_id()));
 "#;
 
+const INDEXES: &str = r#"
+-- Tenant-led GIN indexes: btree_gin indexes the uuid column next to the trigrams or array
+-- elements, so a search reads the tenant's entries only (and EXPLAIN ANALYZE shows no other
+-- tenant's row counts). Trusted extension: the owner creates it, as pg_trgm. (Under RLS a
+-- query's `LIKE` or `&&` never becomes an index condition, not being LEAKPROOF: the app role's
+-- search goes through lead_search_ids, below.)
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+DROP INDEX companies_name_search;
+CREATE INDEX companies_name_search ON companies
+    USING gin (organization_id, lower(name) gin_trgm_ops);
+DROP INDEX leads_tags;
+CREATE INDEX leads_tags ON leads USING gin (organization_id, tags);
+DROP INDEX leads_search;
+CREATE INDEX leads_search ON leads
+    USING gin (organization_id, lower(first_name || ' ' || last_name || ' ' || email) gin_trgm_ops);
+
+-- The worker claims a tenant's due deliveries in that tenant's transaction;
+-- webhook_tenants_with_work reads the whole (pending-only) index.
+DROP INDEX webhook_deliveries_due;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (organization_id, next_attempt_at)
+    WHERE status = 'pending';
+
+-- Kept cross-tenant on purpose: only a SECURITY DEFINER function looks these up without the
+-- tenant (tenant queries use the (organization_id, ...) unique constraints).
+COMMENT ON INDEX refresh_tokens_token_hash IS
+    'Cross-tenant on purpose: used only by auth_rotate_refresh_token (SECURITY DEFINER).';
+COMMENT ON INDEX api_keys_prefix IS
+    'Cross-tenant on purpose: used only by auth_api_key (SECURITY DEFINER).';
+COMMENT ON INDEX lead_events_by_time IS
+    'Cross-tenant on purpose: used only by prune_lead_events (SECURITY DEFINER).';
+
+-- Trigger functions fire whatever EXECUTE says; nobody needs to call them directly.
+REVOKE EXECUTE ON FUNCTION lock_lead_event_stream(), lead_events_on_lead_insert(),
+    lead_events_on_lead_update(), lead_events_on_activity_insert(),
+    lead_events_on_note_insert() FROM PUBLIC;
+"#;
+
+/// btree_gin stays on the way down (harmless).
+const UNDO_INDEXES: &str = r#"
+GRANT EXECUTE ON FUNCTION lock_lead_event_stream(), lead_events_on_lead_insert(),
+    lead_events_on_lead_update(), lead_events_on_activity_insert(),
+    lead_events_on_note_insert() TO PUBLIC;
+COMMENT ON INDEX refresh_tokens_token_hash IS NULL;
+COMMENT ON INDEX api_keys_prefix IS NULL;
+COMMENT ON INDEX lead_events_by_time IS NULL;
+DROP INDEX webhook_deliveries_due;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+    WHERE status = 'pending';
+DROP INDEX leads_search, leads_tags, companies_name_search;
+CREATE INDEX leads_search ON leads
+    USING gin (lower(first_name || ' ' || last_name || ' ' || email) gin_trgm_ops);
+CREATE INDEX leads_tags ON leads USING gin (tags);
+CREATE INDEX companies_name_search ON companies USING gin (lower(name) gin_trgm_ops);
+"#;
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, &format!("{PRUNE}\n{NOTES_AND_DELIVERIES}")).await
+        run_sql(
+            manager,
+            &format!("{PRUNE}\n{NOTES_AND_DELIVERIES}\n{INDEXES}"),
+        )
+        .await
     }
 
     /// Keeps the retention floor: it refuses only what the configured server never asks for.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, UNDO_NOTES_AND_DELIVERIES).await
+        run_sql(
+            manager,
+            &format!("{UNDO_INDEXES}\n{UNDO_NOTES_AND_DELIVERIES}"),
+        )
+        .await
     }
 }
