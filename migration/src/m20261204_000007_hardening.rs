@@ -6,11 +6,12 @@
 //! - every index a tenant query can reach leads with organization_id (`btree_gin` lets the
 //!   trigram and array indexes do so); the three left as they are serve cross-tenant lookups
 //!   that only SECURITY DEFINER functions make;
+//! - the pre-authentication functions take the presented secret and hash it themselves;
 //! - no SECURITY DEFINER function is executable by PUBLIC.
 
 use sea_orm_migration::prelude::*;
 
-use crate::run_sql;
+use crate::{cross_tenant_functions, run_sql};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -133,22 +134,162 @@ CREATE INDEX leads_tags ON leads USING gin (tags);
 CREATE INDEX companies_name_search ON companies USING gin (lower(name) gin_trgm_ops);
 "#;
 
+/// The pre-authentication functions, now given the presented secrets: the hash (SHA-256 of
+/// the UTF-8 bytes, as `auth::sha256` stores it) is computed here, so a caller that only
+/// knows a stored hash (a leaked backup, a log) cannot present it.
+const AUTH_FUNCTIONS: &str = r#"
+DROP FUNCTION auth_api_key(text, bytea);
+DROP FUNCTION auth_rotate_refresh_token(bytea, bytea, timestamptz);
+
+-- API key: returns the key's tenant, id, acting user and scopes when prefix and key match a
+-- live key, and records the use. Returns no row otherwise.
+CREATE FUNCTION auth_api_key(p_prefix text, p_key text)
+RETURNS TABLE (organization_id uuid, api_key_id uuid, user_id uuid, scopes text[])
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE public.api_keys k
+    SET usage_count = k.usage_count + 1, last_used_at = now()
+    WHERE k.prefix = p_prefix
+      AND k.key_hash = sha256(convert_to(p_key, 'UTF8'))
+      AND k.revoked_at IS NULL
+      AND (k.expires_at IS NULL OR k.expires_at > now())
+    RETURNING k.organization_id, k.id, k.created_by, k.scopes
+$$;
+
+-- Refresh-token rotation. Outcomes: 'ok' (old token marked rotated, new one stored in the same
+-- family), 'invalid', 'expired', 'revoked', 'inactive' (user deactivated), and 'reused': a
+-- token that was already rotated was presented again, so the whole family is revoked.
+CREATE FUNCTION auth_rotate_refresh_token(
+    p_token text, p_new_token text, p_new_expires_at timestamptz)
+RETURNS TABLE (outcome text, organization_id uuid, user_id uuid, family_id uuid)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t public.refresh_tokens;
+    active boolean;
+BEGIN
+    SELECT * INTO t FROM public.refresh_tokens r
+    WHERE r.token_hash = sha256(convert_to(p_token, 'UTF8')) FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'invalid'::text, NULL::uuid, NULL::uuid, NULL::uuid;
+        RETURN;
+    END IF;
+    IF t.revoked_at IS NOT NULL THEN
+        RETURN QUERY SELECT 'revoked'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    IF t.rotated_at IS NOT NULL THEN
+        UPDATE public.refresh_tokens r SET revoked_at = now()
+        WHERE r.organization_id = t.organization_id AND r.family_id = t.family_id
+          AND r.revoked_at IS NULL;
+        RETURN QUERY SELECT 'reused'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    IF t.expires_at <= now() THEN
+        RETURN QUERY SELECT 'expired'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    SELECT u.is_active INTO active FROM public.users u
+    WHERE u.organization_id = t.organization_id AND u.id = t.user_id;
+    IF NOT coalesce(active, false) THEN
+        RETURN QUERY SELECT 'inactive'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    UPDATE public.refresh_tokens r SET rotated_at = now()
+    WHERE r.organization_id = t.organization_id AND r.id = t.id;
+    INSERT INTO public.refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at)
+    VALUES (t.organization_id, t.user_id, t.family_id, sha256(convert_to(p_new_token, 'UTF8')),
+            p_new_expires_at);
+    RETURN QUERY SELECT 'ok'::text, t.organization_id, t.user_id, t.family_id;
+END
+$$;
+"#;
+
+/// The hash-taking versions, as m20261121_000004_auth_functions made them.
+const UNDO_AUTH_FUNCTIONS: &str = r#"
+DROP FUNCTION auth_api_key(text, text);
+DROP FUNCTION auth_rotate_refresh_token(text, text, timestamptz);
+CREATE FUNCTION auth_api_key(p_prefix text, p_key_hash bytea)
+RETURNS TABLE (organization_id uuid, api_key_id uuid, user_id uuid, scopes text[])
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE public.api_keys k
+    SET usage_count = k.usage_count + 1, last_used_at = now()
+    WHERE k.prefix = p_prefix
+      AND k.key_hash = p_key_hash
+      AND k.revoked_at IS NULL
+      AND (k.expires_at IS NULL OR k.expires_at > now())
+    RETURNING k.organization_id, k.id, k.created_by, k.scopes
+$$;
+CREATE FUNCTION auth_rotate_refresh_token(
+    p_token_hash bytea, p_new_token_hash bytea, p_new_expires_at timestamptz)
+RETURNS TABLE (outcome text, organization_id uuid, user_id uuid, family_id uuid)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    t public.refresh_tokens;
+    active boolean;
+BEGIN
+    SELECT * INTO t FROM public.refresh_tokens r WHERE r.token_hash = p_token_hash FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'invalid'::text, NULL::uuid, NULL::uuid, NULL::uuid;
+        RETURN;
+    END IF;
+    IF t.revoked_at IS NOT NULL THEN
+        RETURN QUERY SELECT 'revoked'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    IF t.rotated_at IS NOT NULL THEN
+        UPDATE public.refresh_tokens r SET revoked_at = now()
+        WHERE r.organization_id = t.organization_id AND r.family_id = t.family_id
+          AND r.revoked_at IS NULL;
+        RETURN QUERY SELECT 'reused'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    IF t.expires_at <= now() THEN
+        RETURN QUERY SELECT 'expired'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    SELECT u.is_active INTO active FROM public.users u
+    WHERE u.organization_id = t.organization_id AND u.id = t.user_id;
+    IF NOT coalesce(active, false) THEN
+        RETURN QUERY SELECT 'inactive'::text, t.organization_id, t.user_id, t.family_id;
+        RETURN;
+    END IF;
+    UPDATE public.refresh_tokens r SET rotated_at = now()
+    WHERE r.organization_id = t.organization_id AND r.id = t.id;
+    INSERT INTO public.refresh_tokens (organization_id, user_id, family_id, token_hash, expires_at)
+    VALUES (t.organization_id, t.user_id, t.family_id, p_new_token_hash, p_new_expires_at);
+    RETURN QUERY SELECT 'ok'::text, t.organization_id, t.user_id, t.family_id;
+END
+$$;
+"#;
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(
-            manager,
-            &format!("{PRUNE}\n{NOTES_AND_DELIVERIES}\n{INDEXES}"),
-        )
-        .await
+        let sql = format!(
+            "{PRUNE}\n{NOTES_AND_DELIVERIES}\n{INDEXES}\n{AUTH_FUNCTIONS}\n{}",
+            cross_tenant_functions(&[
+                "auth_api_key(text, text)",
+                "auth_rotate_refresh_token(text, text, timestamptz)",
+            ])
+        );
+        run_sql(manager, &sql).await
     }
 
     /// Keeps the retention floor: it refuses only what the configured server never asks for.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(
-            manager,
-            &format!("{UNDO_INDEXES}\n{UNDO_NOTES_AND_DELIVERIES}"),
-        )
-        .await
+        let old_signatures = [
+            "auth_api_key(text, bytea)",
+            "auth_rotate_refresh_token(bytea, bytea, timestamptz)",
+        ];
+        let sql = format!(
+            "{UNDO_AUTH_FUNCTIONS}\n{}\n{UNDO_INDEXES}\n{UNDO_NOTES_AND_DELIVERIES}",
+            cross_tenant_functions(&old_signatures)
+        );
+        run_sql(manager, &sql).await
     }
 }

@@ -631,3 +631,79 @@ async fn the_app_role_cannot_shorten_event_retention() {
     assert_eq!(removed.unwrap(), 0);
     assert_eq!(before, app.snapshot(org, "lead_events").await);
 }
+
+/// The first column of the first row `sql` returns, as the app role with no tenant set.
+async fn scalar_as_app(db: &DatabaseConnection, sql: &str) -> Result<String, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .expect("a row");
+    row.try_get_by_index(0)
+}
+
+#[tokio::test]
+async fn pre_authentication_functions_take_secrets_not_their_stored_hashes() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let (_, key) = acme.api_key(&app, &["READ"]).await;
+    let prefix = key.split('_').nth(1).unwrap();
+    let token = &acme.owner.refresh_token;
+    let db = app.app_db().await;
+    // What a leaked backup holds: SHA-256 of the secret.
+    let hash = |secret: &str| format!("sha256(convert_to('{secret}', 'UTF8'))");
+
+    let old_signature = scalar_as_app(
+        &db,
+        &format!(
+            "SELECT outcome FROM auth_rotate_refresh_token({}, {}, now() + interval '1 day')",
+            hash(token),
+            hash("new")
+        ),
+    )
+    .await;
+    assert!(
+        old_signature
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist")
+    );
+    let hex = |secret: &str| format!("encode({}, 'hex')", hash(secret));
+    let rotate = |presented: String| {
+        format!(
+            "SELECT outcome FROM auth_rotate_refresh_token({presented}, 'a-new-token', now() + interval '1 day')"
+        )
+    };
+    assert_eq!(
+        scalar_as_app(&db, &rotate(hex(token))).await.unwrap(),
+        "invalid"
+    );
+    let keys = |presented: String| {
+        format!("SELECT count(*)::text FROM auth_api_key('{prefix}', {presented})")
+    };
+    assert_eq!(scalar_as_app(&db, &keys(hex(&key))).await.unwrap(), "0");
+    // The secrets themselves still work, so the stored hashes were computed alike.
+    assert_eq!(
+        scalar_as_app(&db, &keys(format!("'{key}'"))).await.unwrap(),
+        "1"
+    );
+    assert_eq!(
+        scalar_as_app(&db, &rotate(format!("'{token}'")))
+            .await
+            .unwrap(),
+        "ok"
+    );
+
+    // A token PostgreSQL text cannot carry is refused as a credential, not a server error.
+    let refused = app
+        .gql(
+            None,
+            "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken } }",
+            json!({ "input": { "refreshToken": "abc\u{0}def" } }),
+        )
+        .await;
+    assert!(
+        ["UNAUTHENTICATED", "BAD_USER_INPUT"].contains(&refused.code()),
+        "{}",
+        refused.body
+    );
+}
