@@ -7,11 +7,12 @@
 //!   trigram and array indexes do so); the three left as they are serve cross-tenant lookups
 //!   that only SECURITY DEFINER functions make;
 //! - the pre-authentication functions take the presented secret and hash it themselves;
-//! - no SECURITY DEFINER function is executable by PUBLIC.
+//! - no SECURITY DEFINER function is executable by PUBLIC;
+//! - lead search is index-backed for the app role (`lead_search_ids`, see `SEARCH`).
 
 use sea_orm_migration::prelude::*;
 
-use crate::{cross_tenant_functions, run_sql};
+use crate::{cross_tenant_functions, roles, run_sql};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -267,14 +268,62 @@ END
 $$;
 "#;
 
+/// Lead search, index-backed. Under Row Level Security the planner may use a condition of the
+/// query as an index condition only when its functions are LEAKPROOF (otherwise it could see
+/// rows the policies hide): `LIKE`, `lower` and `||` are not, so for the app role the trigram
+/// indexes can never serve a search, and a search that matches nothing reads the whole tenant.
+/// This function runs as the BYPASSRLS role, where the indexes work, and is no wider than the
+/// policies: it reads the tenant from the same setting they do (`current_organization_id()`,
+/// NULL: no rows) and returns only ids, which the caller's query (under RLS) turns into rows.
+/// The policies on leads and companies are tenant-only; if one ever adds a condition (e.g. per
+/// user), this function must add it too.
+///
+/// `p_pattern`: a `LIKE` pattern over lower-case text; `p_deleted`: search the trash instead of
+/// live leads. One branch per part matched, each an index scan led by organization_id: name and
+/// e-mail (`leads_search`), company name (`companies_name_search`, then `leads_by_company` for
+/// live leads, `leads_deleted` for the trash). The statement is planned at each call with the
+/// values (`EXECUTE ... USING`): a generic plan would guess the tenant's size from the average
+/// one and, for a large tenant among many small ones, read it whole with `LIKE` as a filter.
+/// `ROWS 10` (a search usually finds few) makes the caller's plan start from the matches and
+/// fetch them by primary key, whatever the tenant's size, rather than scan the tenant's leads
+/// to join them. Tests explain the statement between the `$q$` quotes.
+const SEARCH: &str = r#"
+CREATE FUNCTION lead_search_ids(p_pattern text, p_deleted boolean) RETURNS SETOF uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+ROWS 10
+AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE $q$
+        SELECT l.id FROM public.leads l
+        WHERE l.organization_id = $1
+          AND lower(l.first_name || ' ' || l.last_name || ' ' || l.email) LIKE $2
+          AND (l.deleted_at IS NOT NULL) = $3
+        UNION
+        SELECT l.id FROM public.leads l
+        WHERE NOT $3 AND l.deleted_at IS NULL AND l.organization_id = $1
+          AND l.company_id IN (SELECT c.id FROM public.companies c
+                               WHERE c.organization_id = $1 AND lower(c.name) LIKE $2)
+        UNION
+        SELECT l.id FROM public.leads l
+        WHERE $3 AND l.deleted_at IS NOT NULL AND l.organization_id = $1
+          AND l.company_id IN (SELECT c.id FROM public.companies c
+                               WHERE c.organization_id = $1 AND lower(c.name) LIKE $2)
+    $q$ USING public.current_organization_id(), p_pattern, p_deleted;
+END
+$fn$;
+"#;
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let auth = roles::AUTH;
         let sql = format!(
-            "{PRUNE}\n{NOTES_AND_DELIVERIES}\n{INDEXES}\n{AUTH_FUNCTIONS}\n{}",
+            "{PRUNE}\n{NOTES_AND_DELIVERIES}\n{INDEXES}\n{AUTH_FUNCTIONS}\n\
+             GRANT SELECT ON leads, companies TO {auth};\n{SEARCH}\n{}",
             cross_tenant_functions(&[
                 "auth_api_key(text, text)",
                 "auth_rotate_refresh_token(text, text, timestamptz)",
+                "lead_search_ids(text, boolean)",
             ])
         );
         run_sql(manager, &sql).await
@@ -282,12 +331,15 @@ impl MigrationTrait for Migration {
 
     /// Keeps the retention floor: it refuses only what the configured server never asks for.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let auth = roles::AUTH;
         let old_signatures = [
             "auth_api_key(text, bytea)",
             "auth_rotate_refresh_token(bytea, bytea, timestamptz)",
         ];
         let sql = format!(
-            "{UNDO_AUTH_FUNCTIONS}\n{}\n{UNDO_INDEXES}\n{UNDO_NOTES_AND_DELIVERIES}",
+            "DROP FUNCTION lead_search_ids(text, boolean);\n\
+             REVOKE SELECT ON leads, companies FROM {auth};\n\
+             {UNDO_AUTH_FUNCTIONS}\n{}\n{UNDO_INDEXES}\n{UNDO_NOTES_AND_DELIVERIES}",
             cross_tenant_functions(&old_signatures)
         );
         run_sql(manager, &sql).await
