@@ -12,7 +12,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::{cross_tenant_functions, roles, run_sql};
+use crate::{BYPASSRLS_FUNCTIONS, cross_tenant_functions, roles, run_sql};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -320,11 +320,7 @@ impl MigrationTrait for Migration {
         let sql = format!(
             "{PRUNE}\n{NOTES_AND_DELIVERIES}\n{INDEXES}\n{AUTH_FUNCTIONS}\n\
              GRANT SELECT ON leads, companies TO {auth};\n{SEARCH}\n{}",
-            cross_tenant_functions(&[
-                "auth_api_key(text, text)",
-                "auth_rotate_refresh_token(text, text, timestamptz)",
-                "lead_search_ids(text, boolean)",
-            ])
+            cross_tenant_functions(&BYPASSRLS_FUNCTIONS)
         );
         run_sql(manager, &sql).await
     }
