@@ -10,6 +10,7 @@ mod m20261121_000003_crm;
 mod m20261121_000004_auth_functions;
 mod m20261122_000005_lead_events;
 mod m20261122_000006_webhooks;
+mod m20261204_000007_hardening;
 mod m20261204_000008_sign_in_throttle;
 pub mod rls;
 
@@ -25,6 +26,29 @@ pub mod roles {
     pub const AUTH: &str = "leadgraph_auth";
 }
 
+/// Every SECURITY DEFINER function that runs as [`roles::AUTH`] (BYPASSRLS), as the migrations
+/// leave them: `search_path = pg_catalog, pg_temp`, EXECUTE for [`roles::APP`] only. Any other
+/// SECURITY DEFINER function belongs to [`roles::OWNER`] (which FORCE keeps under the tenant
+/// policies) and nobody else may execute it. The server's start-up self-check refuses a
+/// database where either differs, so a migration adding such a function lists it here.
+pub const BYPASSRLS_FUNCTIONS: [&str; 8] = [
+    "auth_login_candidate(text, text)",
+    "auth_api_key(text, text)",
+    "auth_rotate_refresh_token(text, text, timestamptz)",
+    "prune_lead_events(interval)",
+    "webhook_tenants_with_work(integer)",
+    "lead_search_ids(text, boolean)",
+    "auth_sign_in_attempt(text, text, integer, integer, interval, interval)",
+    "auth_sign_in_succeeded(text, text)",
+];
+
+/// The `search_path` each kind of SECURITY DEFINER function is pinned to: the BYPASSRLS ones
+/// name every object by schema; the owner's trigger functions resolve `public` tables.
+pub mod definer_search_path {
+    pub const BYPASSRLS: &str = "pg_catalog, pg_temp";
+    pub const OWNER: &str = "public, pg_temp";
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -37,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_auth_functions::Migration),
             Box::new(m20261122_000005_lead_events::Migration),
             Box::new(m20261122_000006_webhooks::Migration),
+            Box::new(m20261204_000007_hardening::Migration),
             Box::new(m20261204_000008_sign_in_throttle::Migration),
         ]
     }

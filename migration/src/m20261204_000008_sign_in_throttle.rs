@@ -95,8 +95,8 @@ AS $$
 $$;
 
 -- The API-key lookup also returns the key's rate limit, which the server enforces.
-DROP FUNCTION auth_api_key(text, bytea);
-CREATE FUNCTION auth_api_key(p_prefix text, p_key_hash bytea)
+DROP FUNCTION auth_api_key(text, text);
+CREATE FUNCTION auth_api_key(p_prefix text, p_key text)
 RETURNS TABLE (organization_id uuid, api_key_id uuid, user_id uuid, scopes text[],
                rate_limit_per_hour integer)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -104,7 +104,7 @@ AS $$
     UPDATE public.api_keys k
     SET usage_count = k.usage_count + 1, last_used_at = now()
     WHERE k.prefix = p_prefix
-      AND k.key_hash = p_key_hash
+      AND k.key_hash = sha256(convert_to(p_key, 'UTF8'))
       AND k.revoked_at IS NULL
       AND (k.expires_at IS NULL OR k.expires_at > now())
     RETURNING k.organization_id, k.id, k.created_by, k.scopes, k.rate_limit_per_hour
@@ -112,7 +112,7 @@ $$;
 "#;
 
 const SIGNATURES: [&str; 3] = [
-    "auth_api_key(text, bytea)",
+    "auth_api_key(text, text)",
     "auth_sign_in_attempt(text, text, integer, integer, interval, interval)",
     "auth_sign_in_succeeded(text, text)",
 ];
@@ -133,6 +133,27 @@ impl MigrationTrait for Migration {
             .iter()
             .map(|f| format!("DROP FUNCTION {f};\n"))
             .collect();
-        run_sql(manager, &format!("{drops}DROP TABLE sign_in_throttle;")).await
+        // The API-key lookup as the previous migration left it.
+        let previous = r#"
+CREATE FUNCTION auth_api_key(p_prefix text, p_key text)
+RETURNS TABLE (organization_id uuid, api_key_id uuid, user_id uuid, scopes text[])
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE public.api_keys k
+    SET usage_count = k.usage_count + 1, last_used_at = now()
+    WHERE k.prefix = p_prefix
+      AND k.key_hash = sha256(convert_to(p_key, 'UTF8'))
+      AND k.revoked_at IS NULL
+      AND (k.expires_at IS NULL OR k.expires_at > now())
+    RETURNING k.organization_id, k.id, k.created_by, k.scopes
+$$;"#;
+        run_sql(
+            manager,
+            &format!(
+                "{drops}DROP TABLE sign_in_throttle;\n{previous}\n{}",
+                cross_tenant_functions(&["auth_api_key(text, text)"])
+            ),
+        )
+        .await
     }
 }

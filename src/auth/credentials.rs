@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
-use super::{ApiKeySecret, JwtKeys, sha256};
+use super::{ApiKeySecret, JwtKeys};
 use crate::{
     error::{ApiError, ApiResult},
     tenancy::{Credential, Principal, Role, Scope, TenantSettings, TenantTx},
@@ -91,13 +91,18 @@ pub async fn authenticate(
             })
         }
         PresentedCredential::ApiKey(key) => {
+            // PostgreSQL text cannot carry NUL; no key of ours has one.
+            if key.contains('\0') {
+                return Err(invalid);
+            }
             let prefix = ApiKeySecret::prefix_of(&key).ok_or(invalid)?;
+            // The function hashes the key itself: it cannot be driven with a stored hash.
             let row = db
                 .query_one_raw(Statement::from_sql_and_values(
                     db.get_database_backend(),
                     "SELECT organization_id, api_key_id, user_id, scopes, rate_limit_per_hour
                      FROM auth_api_key($1, $2)",
-                    [prefix.into(), sha256(&key).into()],
+                    [prefix.into(), key.as_str().into()],
                 ))
                 .await?
                 .ok_or(ApiError::InvalidCredentials(

@@ -57,15 +57,22 @@ pub async fn rotate(
     app: &AppState,
     presented: &str,
 ) -> ApiResult<(TenantSettings, IssuedSession)> {
+    // Not one of ours, and PostgreSQL text cannot carry it.
+    if presented.contains('\0') {
+        return Err(ApiError::InvalidCredentials(
+            "invalid or expired refresh token",
+        ));
+    }
     let refresh_token = new_refresh_token();
+    // The function hashes both tokens itself: it cannot be driven with a stored hash.
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
             "SELECT outcome, organization_id, user_id, family_id
              FROM auth_rotate_refresh_token($1, $2, $3)",
             [
-                sha256(presented).into(),
-                sha256(&refresh_token).into(),
+                presented.into(),
+                refresh_token.clone().into(),
                 refresh_expiry(app).into(),
             ],
         ))

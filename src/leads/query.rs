@@ -198,15 +198,52 @@ impl LeadConditions {
         }
         if let Some(search) = &self.search {
             let pattern = sql.bind(contains_pattern(search));
-            // The expression matches the trigram index `leads_search`.
-            sql.push(&format!(
-                " AND (lower(t.first_name || ' ' || t.last_name || ' ' || t.email) LIKE {pattern}
-                   OR t.company_id IN (SELECT c.id FROM companies c
-                                       WHERE c.organization_id = t.organization_id
-                                         AND lower(c.name) LIKE {pattern}))"
-            ));
+            if has_trigram(search) {
+                // Index-backed: under RLS the trigram indexes serve only `lead_search_ids`
+                // (see the migration m20261204_000007_hardening), which returns the matching
+                // ids of the tenant the policies see.
+                let deleted = sql.bind(self.deleted);
+                sql.push(&format!(
+                    " AND t.id IN (SELECT lead_search_ids({pattern}, {deleted}))"
+                ));
+            } else {
+                // Too short for a trigram: no index can find it, so test each lead, and find
+                // the matching companies once (not once per lead). A short term usually
+                // matches soon in the page's order.
+                sql.push(&format!(
+                    " AND (lower(t.first_name || ' ' || t.last_name || ' ' || t.email) LIKE {pattern}
+                       OR t.company_id = ANY(ARRAY(SELECT c.id FROM companies c
+                                                   WHERE c.organization_id = $1
+                                                     AND lower(c.name) LIKE {pattern})))"
+                ));
+            }
         }
     }
+}
+
+/// `SELECT {select} FROM leads t WHERE ...`: the leads `filter` keeps, with the conditions a
+/// `leads(filter:)` page and its count use (`$1` is the tenant). The plan tests explain it.
+pub fn filtered_leads(
+    organization_id: uuid::Uuid,
+    filter: LeadFilter,
+    select: &str,
+) -> ApiResult<SqlBuilder> {
+    let conditions = LeadConditions::parse(filter)?;
+    let mut sql = SqlBuilder::new("");
+    let org = sql.bind(organization_id);
+    sql.push(&format!(
+        "SELECT {select} FROM leads t WHERE t.organization_id = {org}"
+    ));
+    conditions.apply(&mut sql);
+    Ok(sql)
+}
+
+/// Whether pg_trgm can take a trigram from `search` (three letters or digits in a row), and so
+/// an index can find it; otherwise the index would return the whole tenant to be rechecked.
+fn has_trigram(search: &str) -> bool {
+    search
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| word.chars().count() >= 3)
 }
 
 #[derive(Default)]
@@ -261,5 +298,20 @@ impl LeadQuery {
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Lead>> {
         let id = decode_id(&id, NodeKind::Lead, "id")?;
         Ok(ctx.loader()?.load_one(LeadId(id)).await?.map(Lead))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_trigram;
+
+    #[test]
+    fn searches_of_three_letters_in_a_row_can_use_the_trigram_index() {
+        for search in ["zzzz", "ada", "x@acme.io", "o'brien", "Ünï"] {
+            assert!(has_trigram(search), "{search}");
+        }
+        for search in ["zz", "a.b", "%_", "j d", "42"] {
+            assert!(!has_trigram(search), "{search}");
+        }
     }
 }

@@ -510,3 +510,200 @@ async fn the_app_role_cannot_change_or_reference_another_tenants_webhooks() {
     }
     assert_eq!(before, snapshot_all(&app, a_org).await);
 }
+
+/// Runs `sql` as the app role in a transaction with `organization` and `user` set, and says
+/// how many rows it changed; rolled back.
+async fn changed_as(db: &DatabaseConnection, organization: Uuid, user: Uuid, sql: &str) -> u64 {
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, organization).await;
+    tx.execute_unprepared(&format!(
+        "SELECT set_config('app.current_user_id', '{user}', true)"
+    ))
+    .await
+    .unwrap();
+    let changed = tx
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .rows_affected();
+    tx.rollback().await.unwrap();
+    changed
+}
+
+#[tokio::test]
+async fn a_colleague_can_read_but_not_rewrite_or_delete_a_public_note_at_sql_level() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let lead = acme.create_lead(&app, json!({})).await;
+    let note = uuid_of(&acme.add_note(&app, &lead, false).await);
+    let colleague = uuid_of(&acme.add_user(&app, "MANAGER").await.user_id);
+    let author = uuid_of(&acme.owner.user_id);
+    let org = acme.organization_id;
+    let before = app.snapshot(org, "lead_notes").await;
+    let db = app.app_db().await;
+
+    let visible = {
+        let tx = db.begin().await.unwrap();
+        set_tenant(&tx, org).await;
+        let n = count(&tx, &format!("lead_notes WHERE id = '{note}'")).await;
+        tx.rollback().await.unwrap();
+        n
+    };
+    assert_eq!(visible, 1, "a public note is readable by the tenant");
+    let take_over = format!("UPDATE lead_notes SET author_id = '{colleague}' WHERE id = '{note}'");
+    assert_eq!(changed_as(&db, org, colleague, &take_over).await, 0);
+    for sql in [
+        format!("UPDATE lead_notes SET content = 'rewritten' WHERE id = '{note}'"),
+        format!("DELETE FROM lead_notes WHERE id = '{note}'"),
+    ] {
+        assert_eq!(changed_as(&db, org, colleague, &sql).await, 0, "{sql}");
+        // The same statement works for the author: the policy, not the SQL, refused it.
+        assert_eq!(changed_as(&db, org, author, &sql).await, 1, "{sql}");
+    }
+    assert_eq!(before, app.snapshot(org, "lead_notes").await);
+}
+
+#[tokio::test]
+async fn a_webhook_delivery_cannot_name_another_tenants_lead() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let b_org = b.tenant.organization_id;
+    let b_endpoint = app.snapshot(b_org, "webhook_endpoints").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let db = app.app_db().await;
+    let insert = |lead: Uuid| {
+        format!(
+            "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, lead_id)
+             VALUES ('{b_org}', '{b_endpoint}', 2, 'created', '{lead}')"
+        )
+    };
+
+    // B's own endpoint and event, but A's lead: the composite key refuses it.
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b_org).await;
+    let result = tx.execute_unprepared(&insert(uuid_of(&a.lead))).await;
+    assert!(
+        result.unwrap_err().to_string().contains("foreign key"),
+        "a delivery naming A's lead was stored"
+    );
+    tx.rollback().await.unwrap();
+
+    // The same row naming B's lead is accepted.
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, b_org).await;
+    tx.execute_unprepared(&insert(uuid_of(&b.lead)))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_app_role_cannot_shorten_event_retention() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let org = a.tenant.organization_id;
+    let before = app.snapshot(org, "lead_events").await;
+    let db = app.app_db().await;
+
+    for keep in ["-100 years", "0", "23 hours 59 minutes"] {
+        let result = db
+            .execute_unprepared(&format!("SELECT prune_lead_events('{keep}')"))
+            .await;
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("retention must be at least 1 day"),
+            "{keep}"
+        );
+    }
+    assert!(
+        leadgraph::events::prune_expired(&db, std::time::Duration::ZERO)
+            .await
+            .is_err()
+    );
+    // The shortest allowed retention keeps everything that is not a day old.
+    let removed =
+        leadgraph::events::prune_expired(&db, std::time::Duration::from_secs(86_400)).await;
+    assert_eq!(removed.unwrap(), 0);
+    assert_eq!(before, app.snapshot(org, "lead_events").await);
+}
+
+/// The first column of the first row `sql` returns, as the app role with no tenant set.
+async fn scalar_as_app(db: &DatabaseConnection, sql: &str) -> Result<String, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .expect("a row");
+    row.try_get_by_index(0)
+}
+
+#[tokio::test]
+async fn pre_authentication_functions_take_secrets_not_their_stored_hashes() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let (_, key) = acme.api_key(&app, &["READ"]).await;
+    let prefix = key.split('_').nth(1).unwrap();
+    let token = &acme.owner.refresh_token;
+    let db = app.app_db().await;
+    // What a leaked backup holds: SHA-256 of the secret.
+    let hash = |secret: &str| format!("sha256(convert_to('{secret}', 'UTF8'))");
+
+    let old_signature = scalar_as_app(
+        &db,
+        &format!(
+            "SELECT outcome FROM auth_rotate_refresh_token({}, {}, now() + interval '1 day')",
+            hash(token),
+            hash("new")
+        ),
+    )
+    .await;
+    assert!(
+        old_signature
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist")
+    );
+    let hex = |secret: &str| format!("encode({}, 'hex')", hash(secret));
+    let rotate = |presented: String| {
+        format!(
+            "SELECT outcome FROM auth_rotate_refresh_token({presented}, 'a-new-token', now() + interval '1 day')"
+        )
+    };
+    assert_eq!(
+        scalar_as_app(&db, &rotate(hex(token))).await.unwrap(),
+        "invalid"
+    );
+    let keys = |presented: String| {
+        format!("SELECT count(*)::text FROM auth_api_key('{prefix}', {presented})")
+    };
+    assert_eq!(scalar_as_app(&db, &keys(hex(&key))).await.unwrap(), "0");
+    // The secrets themselves still work, so the stored hashes were computed alike.
+    assert_eq!(
+        scalar_as_app(&db, &keys(format!("'{key}'"))).await.unwrap(),
+        "1"
+    );
+    assert_eq!(
+        scalar_as_app(&db, &rotate(format!("'{token}'")))
+            .await
+            .unwrap(),
+        "ok"
+    );
+
+    // A token PostgreSQL text cannot carry is refused as a credential, not a server error.
+    let refused = app
+        .gql(
+            None,
+            "mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken } }",
+            json!({ "input": { "refreshToken": "abc\u{0}def" } }),
+        )
+        .await;
+    assert!(
+        ["UNAUTHENTICATED", "BAD_USER_INPUT"].contains(&refused.code()),
+        "{}",
+        refused.body
+    );
+}

@@ -1,6 +1,11 @@
 //! Leads: the list's filters, orders and keyset pages, and the lifecycle mutations.
 
+use std::collections::HashMap;
+
+use leadgraph::leads::{LeadFilter, filtered_leads};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::support::{Tenant, TestApp};
 
@@ -327,4 +332,219 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
             assert_eq!(leads.at("/leads/totalCount"), 30, "{email}");
         }
     }
+}
+
+#[tokio::test]
+async fn search_finds_short_terms_company_names_and_the_trash() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let initech = acme.create_company(&app, "Initech").await;
+    acme.create_lead(&app, json!({ "email": "b@x.io", "companyId": initech }))
+        .await;
+    acme.create_lead(&app, json!({ "email": "c@x.io", "firstName": "Grace" }))
+        .await;
+    let gone = acme
+        .create_lead(&app, json!({ "email": "d@x.io", "lastName": "Hopper" }))
+        .await;
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
+        json!({ "id": gone }),
+    )
+    .await
+    .ok();
+
+    // Two letters: no trigram, the per-lead test; three or more: the index.
+    assert_eq!(
+        ids(&app, &acme, json!({ "search": "IN" })).await,
+        ["b@x.io"]
+    );
+    assert_eq!(
+        ids(&app, &acme, json!({ "search": "gr" })).await,
+        ["c@x.io"]
+    );
+    assert_eq!(
+        ids(&app, &acme, json!({ "search": "hopper" })).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(&app, &acme, json!({ "search": "hopper", "deleted": true })).await,
+        ["d@x.io"]
+    );
+    assert_eq!(
+        ids(&app, &acme, json!({ "search": "x.io", "deleted": false })).await,
+        ["b@x.io", "c@x.io"]
+    );
+}
+
+/// Every plan node of an `EXPLAIN (FORMAT JSON)` result, depth first.
+fn plan_nodes(plan: &Value) -> Vec<&Value> {
+    let mut nodes = vec![plan];
+    if let Some(children) = plan["Plans"].as_array() {
+        for child in children {
+            nodes.extend(plan_nodes(child));
+        }
+    }
+    nodes
+}
+
+/// Runs `EXPLAIN (FORMAT JSON)` of `statement` on `conn`; the plan's nodes.
+async fn explain(conn: &impl ConnectionTrait, statement: Statement) -> Value {
+    let explained = Statement {
+        sql: format!("EXPLAIN (FORMAT JSON) {}", statement.sql),
+        ..statement
+    };
+    let row = conn.query_one_raw(explained).await.unwrap().unwrap();
+    let plan: Value = row.try_get_by_index(0).unwrap();
+    plan[0]["Plan"].clone()
+}
+
+/// Asserts `plan` reads leads and companies only through indexes that lead with
+/// organization_id; returns the names of the indexes it uses.
+fn assert_tenant_led(plan: &Value, first_columns: &HashMap<String, String>) -> Vec<String> {
+    let mut used = Vec::new();
+    for node in plan_nodes(plan) {
+        let relation = node["Relation Name"].as_str().unwrap_or_default();
+        assert!(
+            !(node["Node Type"] == "Seq Scan" && ["leads", "companies"].contains(&relation)),
+            "sequential scan of {relation}: {plan:#}"
+        );
+        if let Some(index) = node["Index Name"].as_str() {
+            assert_eq!(
+                first_columns.get(index).map(String::as_str),
+                Some("organization_id"),
+                "{index} does not lead with organization_id: {plan:#}"
+            );
+            used.push(index.to_owned());
+        }
+    }
+    used
+}
+
+/// Companies and leads for `organization`, written as the app role (RLS checks each row).
+async fn bulk_leads(db: &DatabaseConnection, organization: Uuid, companies: u32, leads: u32) {
+    let tx = db.begin().await.unwrap();
+    tx.execute_unprepared(&format!(
+        "SELECT set_config('app.current_organization_id', '{organization}', true);
+         INSERT INTO companies (organization_id, name)
+         SELECT '{organization}', 'Company ' || md5(i::text) FROM generate_series(1, {companies}) i;
+         INSERT INTO leads (organization_id, first_name, last_name, email, company_id)
+         SELECT '{organization}', 'First' || i % 97, 'Last' || md5(i::text),
+                'lead' || i || '@example.com',
+                (SELECT array_agg(id) FROM companies WHERE organization_id = '{organization}')
+                    [1 + i % {companies}]
+         FROM generate_series(1, {leads}) i;"
+    ))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_search_that_matches_nothing_is_answered_from_tenant_led_indexes() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let globex = app.sign_up("globex").await;
+    let db = app.app_db().await;
+    for tenant in [&acme, &globex] {
+        bulk_leads(&db, tenant.organization_id, 1_500, 6_000).await;
+    }
+    // What autovacuum does after a bulk load: statistics, and the GIN pending lists merged
+    // (until then every GIN scan also reads them, and the planner prices that in).
+    let owner = app.owner_db().await;
+    owner
+        .execute_unprepared("VACUUM ANALYZE leads, companies")
+        .await
+        .unwrap();
+    let first_columns: HashMap<String, String> = owner
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid, 1, true)
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             WHERE i.indrelid IN ('leads'::regclass, 'companies'::regclass)",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+            )
+        })
+        .collect();
+
+    // The statements the `leads` list runs (page and totalCount), as the app role.
+    let tx = db.begin().await.unwrap();
+    tx.execute_unprepared(&format!(
+        "SELECT set_config('app.current_organization_id', '{}', true)",
+        acme.organization_id
+    ))
+    .await
+    .unwrap();
+    let filter = || LeadFilter {
+        search: Some("zzzz".into()),
+        ..Default::default()
+    };
+    let mut page = filtered_leads(acme.organization_id, filter(), "t.*").unwrap();
+    page.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT 21");
+    let count = filtered_leads(acme.organization_id, filter(), "count(*)").unwrap();
+    for statement in [page.build(), count.build()] {
+        let plan = explain(&tx, statement).await;
+        assert_tenant_led(&plan, &first_columns);
+        assert!(plan.to_string().contains("lead_search_ids"), "{plan:#}");
+    }
+    tx.rollback().await.unwrap();
+
+    // What `lead_search_ids` runs, as its owner (no RLS, which is why it can use the trigram
+    // indexes), planned as its `EXECUTE ... USING` is: with the values.
+    let body: String = owner
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT prosrc FROM pg_proc WHERE oid = 'lead_search_ids(text, boolean)'::regprocedure",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    let query = body
+        .split("$q$")
+        .nth(1)
+        .expect("the statement between $q$ quotes");
+    let tx = owner.begin().await.unwrap();
+    tx.execute_unprepared(&format!(
+        "SET LOCAL ROLE {};
+         SET LOCAL search_path = pg_catalog, pg_temp;
+         SET LOCAL plan_cache_mode = force_custom_plan;
+         PREPARE search(uuid, text, boolean) AS {query};",
+        migration::roles::AUTH
+    ))
+    .await
+    .unwrap();
+    let plan_of = |trash: bool| {
+        let statement = Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "EXECUTE search('{}', '%zzzz%', {trash})",
+                acme.organization_id
+            ),
+        );
+        explain(&tx, statement)
+    };
+    let live = plan_of(false).await;
+    let used = assert_tenant_led(&live, &first_columns);
+    for index in ["leads_search", "companies_name_search"] {
+        assert!(used.iter().any(|u| u == index), "{index} unused: {live:#}");
+    }
+    // The pattern is an index condition, not a filter over the tenant's rows.
+    for node in plan_nodes(&live) {
+        if node["Node Type"] == "Bitmap Index Scan" {
+            let condition = node["Index Cond"].as_str().unwrap_or_default();
+            assert!(condition.contains("~~"), "{condition}");
+        }
+    }
+    // The (empty) trash is read through its own partial index.
+    assert_tenant_led(&plan_of(true).await, &first_columns);
+    tx.rollback().await.unwrap();
 }

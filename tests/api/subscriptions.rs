@@ -608,9 +608,16 @@ async fn a_cursor_older_than_retention_gets_cursor_expired() {
     let cursor = current_cursor(&app, &acme).await;
     acme.create_lead(&app, json!({})).await;
     acme.create_lead(&app, json!({})).await;
-    let removed = leadgraph::events::prune_expired(&app.app_db().await, Duration::ZERO)
-        .await
-        .unwrap();
+    // Retention is at least a day: age the events instead of asking for less.
+    app.owner_sql(
+        acme.organization_id,
+        "UPDATE lead_events SET occurred_at = occurred_at - interval '2 days'",
+    )
+    .await;
+    let removed =
+        leadgraph::events::prune_expired(&app.app_db().await, Duration::from_secs(86_400))
+            .await
+            .unwrap();
     assert_eq!(removed, 2);
 
     let code = refusal_code(&app, &acme.owner.access_token, cursor).await;
