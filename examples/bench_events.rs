@@ -21,6 +21,9 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::H
 
 /// Subscriptions that ended with an error.
 static ERRORS: AtomicU64 = AtomicU64::new(0);
+/// Connections acknowledged (`connection_ack`): all subscribers connect at once, as after a
+/// deploy or a network blip, and the time until every one is acknowledged is the storm's.
+static ACKNOWLEDGED: AtomicU64 = AtomicU64::new(0);
 
 const SUBSCRIPTION: &str =
     "subscription { leadEvents { cursor kind occurredAt lead { id score status } } }";
@@ -101,9 +104,14 @@ async fn subscriber(
         "sec-websocket-protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connect");
+    let mut socket = match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => socket,
+        Err(err) => {
+            ERRORS.fetch_add(1, Ordering::Relaxed);
+            eprintln!("connect: {err}");
+            return;
+        }
+    };
     let send = |value: Value| Message::Text(value.to_string().into());
     socket
         .send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })))
@@ -116,11 +124,20 @@ async fn subscriber(
         .await
         .unwrap();
     while let Some(Ok(message)) = socket.next().await {
-        let Message::Text(text) = message else {
-            continue;
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(frame) => {
+                ERRORS.fetch_add(1, Ordering::Relaxed);
+                eprintln!("closed: {frame:?}");
+                return;
+            }
+            _ => continue,
         };
         let value: Value = serde_json::from_str(&text).unwrap();
         match value["type"].as_str() {
+            Some("connection_ack") => {
+                ACKNOWLEDGED.fetch_add(1, Ordering::Relaxed);
+            }
             Some("next") => {
                 let event = &value["payload"]["data"]["leadEvents"];
                 let Some(occurred) = event["occurredAt"].as_str() else {
@@ -181,6 +198,18 @@ async fn main() {
             latencies.clone(),
         ));
     }
+    let storm = Instant::now();
+    while ACKNOWLEDGED.load(Ordering::SeqCst) + ERRORS.load(Ordering::SeqCst) < subscribers as u64
+        && storm.elapsed() < Duration::from_secs(120)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    println!(
+        "reconnect storm: {} of {subscribers} connections acknowledged in {:.2} s, {} refused or failed",
+        ACKNOWLEDGED.load(Ordering::SeqCst),
+        storm.elapsed().as_secs_f64(),
+        ERRORS.load(Ordering::SeqCst)
+    );
     // Let every subscription start before writing.
     tokio::time::sleep(Duration::from_secs(3 + subscribers as u64 / 1000)).await;
     latencies.lock().unwrap().clear();
@@ -189,7 +218,8 @@ async fn main() {
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     let mut writes = 0u64;
-    let mut expected = 0u64;
+    let expected = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
     while started.elapsed() < Duration::from_secs(seconds) {
         ticker.tick().await;
         let index = writes as usize % tenants;
@@ -202,28 +232,42 @@ async fn main() {
         );
         // 1..=100, never the initial 0: every write changes the score, so each is an event.
         let score = (writes % 100) as i64 + 1;
+        let (expected, refused) = (expected.clone(), refused.clone());
+        let audience = (subscribers / tenants + usize::from(index < subscribers % tenants)) as u64;
         tokio::spawn(async move {
-            gql(
-                &client,
-                &url,
-                Some(&token),
-                "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { lead { id } } }",
-                json!({ "input": { "id": lead, "score": score } }),
-            )
-            .await;
+            let response: Value = client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&json!({
+                    "query": "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { lead { id } } }",
+                    "variables": { "input": { "id": lead, "score": score } },
+                }))
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("JSON");
+            // A write past its organization's share of the pool is refused, and is no event.
+            match response["errors"][0]["extensions"]["code"].as_str() {
+                None => expected.fetch_add(audience, Ordering::SeqCst),
+                Some("RATE_LIMITED") => refused.fetch_add(1, Ordering::SeqCst),
+                Some(_) => panic!("{response}"),
+            };
         });
-        expected += (subscribers / tenants + usize::from(index < subscribers % tenants)) as u64;
         writes += 1;
     }
     let writing = started.elapsed();
     // Give the last events time to arrive.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let got = received.load(Ordering::SeqCst);
+    let expected = expected.load(Ordering::SeqCst);
     let mut sorted = latencies.lock().unwrap().clone();
     sorted.sort_unstable();
     println!(
-        "subscribers={subscribers} tenants={tenants} writes={writes} ({:.0}/s) expected deliveries={expected} received={got} missing={}",
+        "subscribers={subscribers} tenants={tenants} writes={writes} ({:.0}/s, {} refused RATE_LIMITED) expected deliveries={expected} received={got} missing={}",
         writes as f64 / writing.as_secs_f64(),
+        refused.load(Ordering::SeqCst),
         expected.saturating_sub(got)
     );
     println!(

@@ -23,7 +23,7 @@ use super::{
     credentials::CredentialChecks,
     store::{self, EventBatch},
 };
-use crate::config::EventSettings;
+use crate::{config::EventSettings, error::ApiResult};
 
 /// The channel the database notifies on (see `notify_lead_events`).
 const CHANNEL: &str = "lead_events";
@@ -40,6 +40,8 @@ struct Feed {
     /// Signalled on every notification or sweep, for other readers of the log (webhooks).
     arrivals: Arc<Notify>,
     credentials: CredentialChecks,
+    /// One per tenant that subscribers are joining, so the first join reads the head once.
+    joining: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 struct TenantFeed {
@@ -100,6 +102,7 @@ impl EventFeed {
             next_id: AtomicU64::new(0),
             arrivals: Arc::new(Notify::new()),
             credentials: CredentialChecks::new(credential_checks),
+            joining: Mutex::default(),
         }))
     }
 
@@ -151,6 +154,37 @@ impl EventFeed {
     }
 
     /// Subscribers this instance serves, for tests and metrics.
+    /// Joins the tenant's feed from now on: at the position this instance's feed has handed
+    /// out, when it follows the tenant already (no statement: the log is dense, so anything
+    /// the subscriber then misses shows as a gap and is read), else at the head `read_head`
+    /// reads. Concurrent first subscribers of a tenant (a reconnect storm) wait for one read.
+    pub async fn join_live(
+        &self,
+        organization_id: Uuid,
+        read_head: impl Future<Output = ApiResult<i64>>,
+    ) -> ApiResult<(i64, FeedSubscription)> {
+        if let Some(head) = self.head(organization_id) {
+            return Ok((head, self.subscribe(organization_id, head)));
+        }
+        let gate = {
+            let mut gates = self.0.joining.lock().expect("joining gates");
+            if gates.len() > 1024 {
+                gates.retain(|_, gate| Arc::strong_count(gate) > 1);
+            }
+            gates.entry(organization_id).or_default().clone()
+        };
+        let _first = gate.lock().await;
+        let head = match self.head(organization_id) {
+            Some(head) => head,
+            None => read_head.await?,
+        };
+        Ok((head, self.subscribe(organization_id, head)))
+    }
+
+    fn head(&self, organization_id: Uuid) -> Option<i64> {
+        self.tenants().get(&organization_id).map(|t| t.head)
+    }
+
     pub fn subscriber_count(&self) -> usize {
         self.tenants().values().map(|t| t.subscribers.len()).sum()
     }

@@ -140,6 +140,28 @@ impl LeadEventFilter {
 #[derive(Default)]
 pub struct EventSubscription;
 
+/// Where a subscription starts: after its cursor (checked against the log's bounds), or at the
+/// log's head.
+async fn start_position(
+    app: &crate::state::AppState,
+    identity: &Identity,
+    after: Option<EventCursor>,
+    timeout: std::time::Duration,
+) -> ApiResult<i64> {
+    let tx = TenantTx::begin(&app.db, true, timeout, Some(identity.tenant)).await?;
+    let bounds = store::bounds(tx.conn(), identity.tenant.organization_id).await?;
+    tx.commit().await?;
+    match after {
+        Some(cursor) if cursor.position < bounds.pruned_through => Err(ApiError::CursorExpired),
+        Some(cursor) if cursor.position > bounds.head => Err(ApiError::bad_input(
+            "after",
+            "this cursor is not in the event log",
+        )),
+        Some(cursor) => Ok(cursor.position),
+        None => Ok(bounds.head),
+    }
+}
+
 #[Subscription]
 impl EventSubscription {
     /// Changes to your organization's leads, in order. With `after` (a cursor from an event
@@ -168,20 +190,16 @@ impl EventSubscription {
             .transpose()?;
         let identity = Identity::from(principal);
         let timeout = app.limits.request_timeout;
-        let tx = TenantTx::begin(&app.db, true, timeout, Some(identity.tenant)).await?;
-        let bounds = store::bounds(tx.conn(), organization_id).await?;
-        tx.commit().await?;
-        let last = match after {
-            Some(cursor) if cursor.position < bounds.pruned_through => {
-                return Err(ApiError::CursorExpired.into());
+        // Live-only subscribers join the feed at once (on a tenant this instance follows
+        // already, with no statement: a reconnect storm costs the database nothing here);
+        // resuming ones catch up from the log first.
+        let (last, subscription) = match after {
+            None => {
+                let head = start_position(app, &identity, None, timeout);
+                let (last, joined) = app.events.join_live(organization_id, head).await?;
+                (last, Some(joined))
             }
-            Some(cursor) if cursor.position > bounds.head => {
-                return Err(
-                    ApiError::bad_input("after", "this cursor is not in the event log").into(),
-                );
-            }
-            Some(cursor) => cursor.position,
-            None => bounds.head,
+            Some(_) => (start_position(app, &identity, after, timeout).await?, None),
         };
         let settings = app.events.settings();
         let revalidate_every = settings.revalidate_interval;
@@ -189,10 +207,7 @@ impl EventSubscription {
             feed: app.events.clone(),
             db: app.db.clone(),
             statement_timeout: timeout,
-            // Live-only subscribers join the feed at once; resuming ones catch up first.
-            subscription: after
-                .is_none()
-                .then(|| app.events.subscribe(organization_id, last)),
+            subscription,
             identity,
             filter,
             last,
