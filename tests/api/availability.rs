@@ -572,3 +572,34 @@ async fn stalled_subscribers_pin_no_connection() {
         .await;
     assert_eq!(other.at("/leads/totalCount"), 0);
 }
+
+#[tokio::test]
+async fn a_reconnect_storm_costs_the_database_a_handful_of_statements() {
+    let app = TestApp::spawn_with(|c| c.pool.max_connections = 2).await;
+    let acme = app.sign_up("acme").await;
+    let token = acme.owner.access_token.clone();
+    let before = app.statements();
+    // 200 subscribers of one credential connect at once, as after a deploy.
+    let clients = join_all((0..200).map(|_| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let mut client = app.ws(&token).await;
+            client
+                .subscribe("1", crate::support::ws::LEAD_EVENTS, json!({}))
+                .await;
+            client
+        }
+    }))
+    .await;
+    while app.events.subscriber_count() < 200 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // One credential check and one read of the tenant's log head, not one per subscriber.
+    let used = app.statements() - before;
+    assert!(used <= 10, "{used} statements for 200 subscribers joining");
+    acme.create_lead(&app, json!({ "firstName": "Ada", "email": "ada@acme.test" }))
+        .await;
+    for mut client in clients {
+        assert_eq!(client.next_event("1").await["kind"], "CREATED");
+    }
+}
