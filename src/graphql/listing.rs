@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::pagination::{Slice, Window};
-use crate::{error::ApiResult, sql::SqlBuilder};
+use crate::{
+    error::{ApiError, ApiResult},
+    sql::SqlBuilder,
+};
 
 /// How a list is ordered: a column of the table, its SQL type, and the client's direction.
 #[derive(Clone, Copy, Debug)]
@@ -52,7 +55,8 @@ pub async fn keyset_page<M: FromQueryResult>(
     } = sort;
     let (op, direction) = window.scan(descending);
     if let Some(KeysetCursor(value, id)) = &window.cursor {
-        let value = sql.bind(value.clone());
+        let field = if window.backward { "before" } else { "after" };
+        let value = sql.bind(sort_value(value, sql_type, field)?);
         let id = sql.bind(*id);
         sql.push(&format!(
             " AND (t.{column}, t.id) {op} ({value}::{sql_type}, {id})"
@@ -68,6 +72,22 @@ pub async fn keyset_page<M: FromQueryResult>(
         .map(|row| M::from_query_result(row, ""))
         .collect::<Result<Vec<M>, _>>()?;
     Ok((window.slice(models), count))
+}
+
+/// A cursor's sort value as the sort column's type. A cursor made for another order, or forged,
+/// is the client's mistake (BAD_USER_INPUT naming `field`), not a failed cast in PostgreSQL.
+fn sort_value(value: &str, sql_type: &str, field: &'static str) -> ApiResult<sea_orm::Value> {
+    let parsed = match sql_type {
+        "timestamptz" => chrono::DateTime::parse_from_rfc3339(value)
+            .ok()
+            .map(sea_orm::Value::from),
+        "integer" => value.parse::<i32>().ok().map(sea_orm::Value::from),
+        // PostgreSQL text cannot hold NUL.
+        _ => (!value.contains('\0')).then(|| sea_orm::Value::from(value.to_owned())),
+    };
+    parsed.ok_or_else(|| {
+        ApiError::bad_input(field, format!("`{field}` is not a cursor of this list"))
+    })
 }
 
 /// Text form of a timestamp sort value that round-trips exactly (PostgreSQL keeps microseconds).
@@ -104,4 +124,34 @@ where
         |row| super::encode_cursor(&KeysetCursor(timestamp_key(&row.created_at()), row.id())),
         node,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_values_must_fit_the_sort_column() {
+        assert!(sort_value("2026-01-01T00:00:00.000001Z", "timestamptz", "after").is_ok());
+        assert!(sort_value("42", "integer", "after").is_ok());
+        assert!(sort_value("Lovelace", "text", "after").is_ok());
+        for (value, sql_type) in [
+            ("Initech", "timestamptz"),
+            ("", "timestamptz"),
+            ("-262143-01-01T00:00:00Z", "timestamptz"),
+            ("2026-01-01T00:00:00Z", "integer"),
+            ("99999999999", "integer"),
+            ("a\0b", "text"),
+        ] {
+            let err = sort_value(value, sql_type, "before").unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{value:?} as {sql_type}");
+            assert!(matches!(
+                err,
+                ApiError::BadUserInput {
+                    field: Some("before"),
+                    ..
+                }
+            ));
+        }
+    }
 }

@@ -55,7 +55,12 @@ impl PageArgs {
                 Ok(Window {
                     limit: size(last, "last")?,
                     backward: true,
-                    cursor: self.before.as_deref().map(decode_cursor).transpose()?,
+                    cursor: self
+                        .before
+                        .as_deref()
+                        .map(decode_cursor)
+                        .transpose()
+                        .map_err(|_| ApiError::bad_input("before", "invalid cursor"))?,
                 })
             }
             (first, None) => {

@@ -215,3 +215,66 @@ async fn internal_errors_show_no_details() {
     );
     assert!(!response.body.to_string().contains("title"));
 }
+
+#[tokio::test]
+async fn a_cursor_of_another_order_or_forged_is_refused_naming_the_argument() {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    acme.create_company(&app, "Initech").await;
+    acme.create_company(&app, "Globex").await;
+    let by_name = app
+        .gql(
+            acme.token(),
+            "{ companies(first: 1) { pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let cursor = by_name.at("/companies/pageInfo/endCursor").clone();
+    // A name where the creation-time order expects a timestamp.
+    let response = app
+        .gql(
+            acme.token(),
+            "query($c: String) { companies(after: $c, orderBy: { field: CREATED_AT }) { totalCount } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!(response.code(), "BAD_USER_INPUT", "{}", response.body);
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], "after");
+    let forged =
+        |value: Value| URL_SAFE_NO_PAD.encode(json!([value, uuid::Uuid::new_v4()]).to_string());
+    for (query, cursor, field) in [
+        (
+            "query($c: String) { users(after: $c) { totalCount } }",
+            forged(json!("")),
+            "after",
+        ),
+        (
+            "query($c: String) { leads(after: $c, orderBy: { field: SCORE }) { totalCount } }",
+            forged(json!("high")),
+            "after",
+        ),
+        (
+            "query($c: String) { leads(last: 1, before: $c, orderBy: { field: LAST_NAME }) { totalCount } }",
+            forged(json!("a\u{0}")),
+            "before",
+        ),
+        (
+            "query($c: String) { webhookEndpoints(last: 1, before: $c) { totalCount } }",
+            "%%%".to_owned(),
+            "before",
+        ),
+    ] {
+        let response = app.gql(acme.token(), query, json!({ "c": cursor })).await;
+        assert_eq!(
+            response.code(),
+            "BAD_USER_INPUT",
+            "{query}: {}",
+            response.body
+        );
+        assert_eq!(
+            response.body["errors"][0]["extensions"]["field"], field,
+            "{query}"
+        );
+    }
+}
