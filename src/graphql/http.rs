@@ -320,6 +320,8 @@ pub(crate) fn classify(response: &mut Response) {
             code::LIMIT_EXCEEDED
         } else if error.message.contains("Invalid value for argument")
             || error.message.contains("Failed to parse")
+            // An input object given a non-object (async-graphql's validation lets it through).
+            || error.message.contains("Expected input type")
             || error.message.contains("Variable")
         {
             code::BAD_USER_INPUT

@@ -278,3 +278,46 @@ async fn a_cursor_of_another_order_or_forged_is_refused_naming_the_argument() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_input_object_given_something_else_is_refused() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let company = acme.create_company(&app, "Initech").await;
+    let before = app.snapshot(acme.organization_id, "companies").await;
+    for (query, variables) in [
+        (
+            r#"mutation { updateCompany(input: "Globex") { company { id } } }"#,
+            json!({}),
+        ),
+        (
+            "mutation { deleteCompany(input: 42) { deletedCompanyId } }",
+            json!({}),
+        ),
+        (
+            "mutation($v: DeleteCompanyInput!) { deleteCompany(input: $v) { deletedCompanyId } }",
+            json!({ "v": company }),
+        ),
+        // Declared as a list where an object goes, and left out.
+        (
+            "mutation($v: [DeleteCompanyInput!]) { deleteCompany(input: $v) { deletedCompanyId } }",
+            json!({}),
+        ),
+        (
+            "query($f: [CompanyFilter]) { companies(filter: $f) { totalCount } }",
+            json!({ "f": "x" }),
+        ),
+    ] {
+        let response = app.gql(acme.token(), query, variables).await;
+        assert_eq!(
+            response.code(),
+            "BAD_USER_INPUT",
+            "{query}: {}",
+            response.body
+        );
+    }
+    assert_eq!(
+        before,
+        app.snapshot(acme.organization_id, "companies").await
+    );
+}
