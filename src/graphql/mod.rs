@@ -11,6 +11,7 @@ mod listing;
 mod loader;
 mod node;
 mod pagination;
+mod savepoints;
 mod schema;
 pub mod ws;
 

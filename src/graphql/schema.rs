@@ -61,6 +61,7 @@ fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscriptio
     )
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
+    .extension(super::savepoints::MutationSavepoints)
 }
 
 /// The same schema twice: signed-in callers get introspection and "did you mean"

@@ -321,3 +321,52 @@ async fn an_input_object_given_something_else_is_refused() {
         app.snapshot(acme.organization_id, "companies").await
     );
 }
+
+#[tokio::test]
+async fn a_mutation_failing_in_the_database_leaves_later_fields_their_own_outcome() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let unknown_company = leadgraph::graphql::NodeKind::Company
+        .id(uuid::Uuid::new_v4())
+        .0;
+    let before = (
+        app.snapshot(acme.organization_id, "companies").await,
+        app.snapshot(acme.organization_id, "leads").await,
+    );
+    // The first field's INSERT breaks a foreign key, which aborts the PostgreSQL transaction;
+    // the fields after it still run, and report, on their own.
+    let response = app
+        .gql(
+            acme.token(),
+            "mutation($input: CreateLeadInput!) {
+                first: createLead(input: $input) { lead { id } }
+                second: createCompany(input: { name: \"Kept?\" }) { company { id } }
+                third: createCompany(input: { name: \"\" }) { company { id } }
+            }",
+            lead(json!({ "companyId": unknown_company })),
+        )
+        .await;
+    let errors: Vec<(&str, &str)> = response.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["path"][0].as_str().unwrap(),
+                e["extensions"]["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [("first", "NOT_FOUND"), ("third", "BAD_USER_INPUT")],
+        "{}",
+        response.body
+    );
+    assert_eq!(response.body["data"], Value::Null);
+    let after = (
+        app.snapshot(acme.organization_id, "companies").await,
+        app.snapshot(acme.organization_id, "leads").await,
+    );
+    assert_eq!(before, after, "a failed request kept something");
+}
