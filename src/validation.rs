@@ -90,6 +90,18 @@ pub fn range<T: PartialOrd + std::fmt::Display>(
     Ok(value)
 }
 
+/// A date or timestamp within the years RFC 3339 can write (0001 to 9999). chrono parses
+/// years far beyond them, which PostgreSQL cannot store or compare.
+pub fn calendar<T: chrono::Datelike>(field: &'static str, value: T) -> ApiResult<T> {
+    if !(1..=9999).contains(&value.year()) {
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must be between the years 0001 and 9999"),
+        ));
+    }
+    Ok(value)
+}
+
 /// A JSON object (custom fields, settings, metadata), at most `max_bytes` when serialized.
 pub fn json_object(
     field: &'static str,
@@ -144,6 +156,20 @@ mod tests {
     fn short_passwords_are_refused() {
         assert!(password("short").is_err());
         assert!(password("long enough passphrase").is_ok());
+    }
+
+    #[test]
+    fn dates_stay_within_four_digit_years() {
+        use chrono::{DateTime, NaiveDate, Utc};
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert!(calendar("at", at("0001-01-01T00:00:00Z")).is_ok());
+        assert!(calendar("at", at("9999-12-31T23:59:59Z")).is_ok());
+        assert!(calendar("at", at("-4714-11-23T00:00:00Z")).is_err());
+        assert!(calendar("at", at("+262142-12-31T23:59:59Z")).is_err());
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert!(calendar("day", day("2026-06-30")).is_ok());
+        assert!(calendar("day", day("0000-01-01")).is_err());
+        assert!(calendar("day", day("-262143-01-01")).is_err());
     }
 
     #[test]

@@ -138,7 +138,15 @@ impl ActivityMutation {
         let principal = ctx.writer()?;
         let lead_id = decode_id(&input.lead_id, NodeKind::Lead, "leadId")?;
         let status = input.status.unwrap_or(ActivityStatus::Completed);
-        if status == ActivityStatus::Scheduled && input.scheduled_at.is_none() {
+        let scheduled_at = input
+            .scheduled_at
+            .map(|t| validation::calendar("scheduledAt", t))
+            .transpose()?;
+        let completed_at = input
+            .completed_at
+            .map(|t| validation::calendar("completedAt", t))
+            .transpose()?;
+        if status == ActivityStatus::Scheduled && scheduled_at.is_none() {
             return Err(ApiError::bad_input(
                 "scheduledAt",
                 "a scheduled activity needs `scheduledAt`",
@@ -146,8 +154,8 @@ impl ActivityMutation {
             .into());
         }
         let completed_at = match status {
-            ActivityStatus::Completed => Some(input.completed_at.unwrap_or_else(Utc::now)),
-            _ => input.completed_at,
+            ActivityStatus::Completed => Some(completed_at.unwrap_or_else(Utc::now)),
+            _ => completed_at,
         };
         let subject = validation::optional_text("subject", input.subject.as_deref(), 500)?;
         let content = validation::optional_text("content", input.content.as_deref(), 20_000)?;
@@ -168,7 +176,7 @@ impl ActivityMutation {
             subject: Set(subject),
             content: Set(content),
             status: Set(status.as_db().to_owned()),
-            scheduled_at: Set(input.scheduled_at.map(Into::into)),
+            scheduled_at: Set(scheduled_at.map(Into::into)),
             completed_at: Set(completed_at.map(Into::into)),
             metadata: Set(metadata),
             ..Default::default()

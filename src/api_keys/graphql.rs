@@ -160,7 +160,11 @@ impl ApiKeyMutation {
         if input.scopes.is_empty() {
             return Err(ApiError::bad_input("scopes", "give at least one scope").into());
         }
-        if input.expires_at.is_some_and(|at| at <= Utc::now()) {
+        let expires_at = input
+            .expires_at
+            .map(|at| validation::calendar("expiresAt", at))
+            .transpose()?;
+        if expires_at.is_some_and(|at| at <= Utc::now()) {
             return Err(
                 ApiError::bad_input("expiresAt", "`expiresAt` must be in the future").into(),
             );
@@ -178,7 +182,7 @@ impl ApiKeyMutation {
             key_hash: Set(sha256(&secret.key)),
             scopes: Set(scopes.clone()),
             created_by: Set(principal.user_id),
-            expires_at: Set(input.expires_at.map(Into::into)),
+            expires_at: Set(expires_at.map(Into::into)),
             rate_limit_per_hour: Set(per_hour),
             ..Default::default()
         }

@@ -220,8 +220,15 @@ impl LeadMutation {
                 .transpose()?
                 .unwrap_or_else(|| json!({}))),
             linkedin_url: Set(input.linkedin_url.as_deref().map(linkedin).transpose()?),
-            expected_close_date: Set(input.expected_close_date),
-            next_follow_up_at: Set(input.next_follow_up_at.map(Into::into)),
+            expected_close_date: Set(input
+                .expected_close_date
+                .map(|d| validation::calendar("expectedCloseDate", d))
+                .transpose()?),
+            next_follow_up_at: Set(input
+                .next_follow_up_at
+                .map(|t| validation::calendar("nextFollowUpAt", t))
+                .transpose()?
+                .map(Into::into)),
             ..Default::default()
         }
         .insert(ctx.db()?)
@@ -315,9 +322,15 @@ impl LeadMutation {
             changes.set("linkedin_url", v.clone(), "linkedinUrl", json!(v));
         }
         if let Some(v) = patch(input.expected_close_date) {
+            let v = v
+                .map(|d| validation::calendar("expectedCloseDate", d))
+                .transpose()?;
             changes.set("expected_close_date", v, "expectedCloseDate", json!(v));
         }
         if let Some(v) = patch(input.next_follow_up_at) {
+            let v = v
+                .map(|t| validation::calendar("nextFollowUpAt", t))
+                .transpose()?;
             changes.set(
                 "next_follow_up_at",
                 v.map(|t| -> chrono::DateTime<chrono::FixedOffset> { t.into() }),

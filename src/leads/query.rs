@@ -137,8 +137,14 @@ impl LeadConditions {
             score_max: score("scoreMax", filter.score_max)?,
             tags_any: filter.tags_any.unwrap_or_default(),
             tags_all: filter.tags_all.unwrap_or_default(),
-            created_after: filter.created_after,
-            created_before: filter.created_before,
+            created_after: filter
+                .created_after
+                .map(|t| crate::validation::calendar("createdAfter", t))
+                .transpose()?,
+            created_before: filter
+                .created_before
+                .map(|t| crate::validation::calendar("createdBefore", t))
+                .transpose()?,
             search: filter
                 .search
                 .map(|s| s.trim().to_owned())

@@ -370,3 +370,71 @@ async fn a_mutation_failing_in_the_database_leaves_later_fields_their_own_outcom
     );
     assert_eq!(before, after, "a failed request kept something");
 }
+
+#[tokio::test]
+async fn dates_beyond_four_digit_years_are_refused_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let lead_id = acme.create_lead(&app, json!({})).await;
+    let tables = ["leads", "activities", "api_keys"];
+    let mut before = Vec::new();
+    for table in tables {
+        before.push(app.snapshot(acme.organization_id, table).await);
+    }
+    let far_past = "-4714-11-23T00:00:00Z";
+    let far_future = "+262142-12-31T23:59:59Z";
+    let cases = [
+        (
+            CREATE_LEAD,
+            lead(json!({ "nextFollowUpAt": far_past })),
+            "nextFollowUpAt",
+        ),
+        (
+            CREATE_LEAD,
+            lead(json!({ "expectedCloseDate": "-262143-01-01" })),
+            "expectedCloseDate",
+        ),
+        (
+            "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { lead { id } } }",
+            json!({ "input": { "id": lead_id, "expectedCloseDate": "0000-01-01" } }),
+            "expectedCloseDate",
+        ),
+        (
+            "query($at: DateTime) { leads(filter: { createdAfter: $at }) { totalCount } }",
+            json!({ "at": far_past }),
+            "createdAfter",
+        ),
+        (
+            "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }",
+            json!({ "input": { "leadId": lead_id, "kind": "CALL", "direction": "INBOUND", "completedAt": far_past } }),
+            "completedAt",
+        ),
+        (
+            "mutation($input: LogActivityInput!) { logActivity(input: $input) { activity { id } } }",
+            json!({ "input": { "leadId": lead_id, "kind": "CALL", "direction": "INBOUND", "status": "SCHEDULED", "scheduledAt": far_future } }),
+            "scheduledAt",
+        ),
+        (
+            "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }",
+            json!({ "input": { "name": "k", "scopes": ["READ"], "expiresAt": far_future } }),
+            "expiresAt",
+        ),
+    ];
+    for (query, variables, field) in cases {
+        let response = app.gql(acme.token(), query, variables).await;
+        assert_eq!(
+            response.code(),
+            "BAD_USER_INPUT",
+            "{field}: {}",
+            response.body
+        );
+        assert_eq!(response.body["errors"][0]["extensions"]["field"], field);
+    }
+    for (table, rows) in tables.iter().zip(before) {
+        assert_eq!(
+            rows,
+            app.snapshot(acme.organization_id, table).await,
+            "{table}"
+        );
+    }
+}
