@@ -597,8 +597,11 @@ async fn a_reconnect_storm_costs_the_database_a_handful_of_statements() {
     // One credential check and one read of the tenant's log head, not one per subscriber.
     let used = app.statements() - before;
     assert!(used <= 10, "{used} statements for 200 subscribers joining");
-    acme.create_lead(&app, json!({ "firstName": "Ada", "email": "ada@acme.test" }))
-        .await;
+    acme.create_lead(
+        &app,
+        json!({ "firstName": "Ada", "email": "ada@acme.test" }),
+    )
+    .await;
     for mut client in clients {
         assert_eq!(client.next_event("1").await["kind"], "CREATED");
     }
