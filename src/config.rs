@@ -59,6 +59,8 @@ pub struct Limits {
     pub anonymous_introspection: bool,
     /// Requests one signed-in user may make per minute (API keys have their own limit).
     pub user_rate_limit_per_minute: u64,
+    /// How often the replicas pool their request counts; zero: each limits on its own.
+    pub rate_limit_sync: Duration,
     pub sign_in: SignInLimits,
 }
 
@@ -102,6 +104,7 @@ impl Default for Limits {
             tenant_queue_wait: Duration::from_secs(1),
             anonymous_introspection: false,
             user_rate_limit_per_minute: 1_200,
+            rate_limit_sync: Duration::from_secs(1),
             sign_in: SignInLimits::default(),
         }
     }
@@ -282,6 +285,10 @@ impl Config {
                     "USER_RATE_LIMIT_PER_MINUTE",
                     defaults.user_rate_limit_per_minute,
                 )?,
+                rate_limit_sync: Duration::from_millis(env.parse_or(
+                    "RATE_LIMIT_SYNC_MS",
+                    defaults.rate_limit_sync.as_millis() as u64,
+                )?),
                 sign_in: SignInLimits {
                     free_failures: env
                         .positive_or("LOGIN_FREE_FAILURES", defaults.sign_in.free_failures as u64)?

@@ -19,7 +19,7 @@ use tower_http::{
 };
 
 use crate::{
-    admission::{ClientIp, RateLimits, TenantShares},
+    admission::{ClientIp, RateLimits, RateSync, TenantShares},
     auth::JwtKeys,
     config::{Config, ConfigError},
     db,
@@ -52,6 +52,18 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         .await
         .map_err(StartupError::Connect)?;
     self_check(&db).await?;
+    let sync_interval = config.limits.rate_limit_sync;
+    let user_per_minute = config.limits.user_rate_limit_per_minute;
+    let (rates, rate_sync) = if sync_interval.is_zero() {
+        (Arc::new(RateLimits::new(user_per_minute)), None)
+    } else {
+        let rates = Arc::new(RateLimits::shared(user_per_minute, sync_interval));
+        // Its own connection: the shared pool never waits on the sync.
+        let sync_db = db::connect_with(&config.database_url, &db::PoolSettings::with_size(1))
+            .await
+            .map_err(StartupError::Connect)?;
+        (rates.clone(), Some(RateSync::new(sync_db, rates)))
+    };
     let events = EventFeed::new(
         db.clone(),
         config.events.clone(),
@@ -68,7 +80,8 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
             config.limits.tenant_pool_share_percent,
             config.limits.tenant_queue_wait,
         )),
-        rates: Arc::new(RateLimits::new(config.limits.user_rate_limit_per_minute)),
+        rates,
+        rate_sync,
         client_ip: ClientIp::new(config.trusted_proxies.clone()),
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(
             config.limits.max_pending_ws_inits,
@@ -151,8 +164,8 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
-/// `grace`. The background work (the event feed's listener, retention, webhook delivery)
-/// runs alongside and stops with it.
+/// `grace`. The background work (the event feed's listener, retention, webhook delivery,
+/// sharing rate limits) runs alongside and stops with it.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
@@ -162,6 +175,9 @@ pub async fn serve(
     let (stop_background, background_stop) = tokio::sync::watch::channel(false);
     tokio::spawn(app.events.clone().listen(background_stop.clone()));
     tokio::spawn(app.retention.clone().run(background_stop.clone()));
+    if let Some(rate_sync) = app.rate_sync.clone() {
+        tokio::spawn(rate_sync.run(background_stop.clone()));
+    }
     tokio::spawn(
         app.webhook_worker
             .clone()

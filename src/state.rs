@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    admission::{ClientIp, RateLimits, TenantShares},
+    admission::{ClientIp, RateLimits, RateSync, TenantShares},
     auth::JwtKeys,
     config::{Limits, WebhookSettings},
     events::{EventFeed, Retention},
@@ -34,5 +34,7 @@ pub struct AppState {
     /// Background jobs `serve` runs alongside requests.
     pub retention: Retention,
     pub webhook_worker: WebhookWorker,
+    /// Shares `rates` with the other replicas (off when `RATE_LIMIT_SYNC_MS` is 0).
+    pub rate_sync: Option<RateSync>,
     pub webhooks: WebhookSettings,
 }

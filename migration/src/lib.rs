@@ -12,6 +12,7 @@ mod m20261122_000005_lead_events;
 mod m20261122_000006_webhooks;
 mod m20261204_000007_hardening;
 mod m20261204_000008_sign_in_throttle;
+mod m20261204_000009_shared_rate_limits;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -31,7 +32,7 @@ pub mod roles {
 /// SECURITY DEFINER function belongs to [`roles::OWNER`] (which FORCE keeps under the tenant
 /// policies) and nobody else may execute it. The server's start-up self-check refuses a
 /// database where either differs, so a migration adding such a function lists it here.
-pub const BYPASSRLS_FUNCTIONS: [&str; 8] = [
+pub const BYPASSRLS_FUNCTIONS: [&str; 9] = [
     "auth_login_candidate(text, text)",
     "auth_api_key(text, text)",
     "auth_rotate_refresh_token(text, text, timestamptz)",
@@ -40,6 +41,7 @@ pub const BYPASSRLS_FUNCTIONS: [&str; 8] = [
     "lead_search_ids(text, boolean)",
     "auth_sign_in_attempt(text, text, integer, integer, interval, interval)",
     "auth_sign_in_succeeded(text, text)",
+    "rate_limit_sync(uuid, interval, text[], bigint[], boolean[], bigint[], bigint[])",
 ];
 
 /// The `search_path` each kind of SECURITY DEFINER function is pinned to: the BYPASSRLS ones
@@ -63,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_webhooks::Migration),
             Box::new(m20261204_000007_hardening::Migration),
             Box::new(m20261204_000008_sign_in_throttle::Migration),
+            Box::new(m20261204_000009_shared_rate_limits::Migration),
         ]
     }
 }

@@ -217,10 +217,12 @@ async fn run(
             api_key_id,
             rate_limit_per_hour,
             ..
-        } => app
-            .rates
-            .admit_api_key(*api_key_id, u64::from(*rate_limit_per_hour)),
-        Credential::Session { .. } => app.rates.admit_user(identity.tenant.user_id),
+        } => {
+            app.rates
+                .admit_api_key(*api_key_id, u64::from(*rate_limit_per_hour))
+                .await
+        }
+        Credential::Session { .. } => app.rates.admit_user(identity.tenant.user_id).await,
     };
     *quota.lock().expect("quota") = admitted.as_ref().ok().copied();
     admitted?;
@@ -250,7 +252,7 @@ async fn run(
     };
     batches
         .drive(finish(
-            &state.schemas.signed_in,
+            state.schemas.for_signed_in(&checked),
             checked,
             request,
             context,

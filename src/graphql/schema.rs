@@ -61,16 +61,31 @@ fn schema_builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscriptio
     )
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
-    .extension(super::savepoints::MutationSavepoints)
 }
 
-/// The same schema twice: signed-in callers get introspection and "did you mean"
+/// The same schema three times: signed-in callers get introspection and "did you mean"
 /// suggestions; callers without credentials (who may only sign in) get neither, unless
-/// `ANONYMOUS_INTROSPECTION` opens them for development.
+/// `ANONYMOUS_INTROSPECTION` opens them for development. Mutations with several root fields
+/// run each in a savepoint (`savepoints`); that extension hooks every field's resolution, so
+/// only those operations get the schema that has it.
 #[derive(Clone)]
 pub struct Schemas {
     pub signed_in: AppSchema,
+    pub several_mutations: AppSchema,
     pub anonymous: AppSchema,
+}
+
+impl Schemas {
+    /// The schema a signed-in caller's operation runs on.
+    pub fn for_signed_in(&self, checked: &super::document::Checked) -> &AppSchema {
+        if checked.operation == async_graphql::parser::types::OperationType::Mutation
+            && checked.root_fields.len() > 1
+        {
+            &self.several_mutations
+        } else {
+            &self.signed_in
+        }
+    }
 }
 
 /// The schemas with their limits and the shared state. Per-request data (principal,
@@ -84,7 +99,11 @@ pub fn build_schemas(app: AppState) -> Schemas {
         anonymous.disable_introspection().disable_suggestions()
     };
     Schemas {
-        signed_in: schema_builder(&limits).data(app).finish(),
+        signed_in: schema_builder(&limits).data(app.clone()).finish(),
+        several_mutations: schema_builder(&limits)
+            .extension(super::savepoints::MutationSavepoints)
+            .data(app)
+            .finish(),
         anonymous: anonymous.finish(),
     }
 }

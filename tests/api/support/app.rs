@@ -55,7 +55,12 @@ impl TestApp {
 
     /// Another server process on the same database (a replica, or this one restarted).
     pub async fn replica(&self) -> Self {
-        Self::start(self.db.clone(), |_| {}).await
+        self.replica_with(|_| {}).await
+    }
+
+    /// A replica whose configuration `configure` may change first.
+    pub async fn replica_with(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::start(self.db.clone(), configure).await
     }
 
     async fn start(db: Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> Self {
