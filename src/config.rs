@@ -185,6 +185,8 @@ pub struct Config {
     pub limits: Limits,
     /// Peers whose `X-Forwarded-For` names the client (reverse proxies, load balancers).
     pub trusted_proxies: Vec<ipnetwork::IpNetwork>,
+    /// Browser origins other than this server's own that may call the API.
+    pub cors_allowed_origins: crate::cors::AllowedOrigins,
     pub events: EventSettings,
     pub webhooks: WebhookSettings,
     pub shutdown_timeout: Duration,
@@ -218,6 +220,7 @@ impl Config {
                 reason: "must be between 1 and 900 (15 minutes)".into(),
             });
         }
+        let bind_addr = env.parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?;
         Ok(Self {
             database_url: Secret::new(env.required("DATABASE_URL")?),
             migration_database_url: env.optional("MIGRATION_DATABASE_URL").map(Secret::new),
@@ -231,7 +234,7 @@ impl Config {
                     env.positive_or("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 15_000)?,
                 ),
             },
-            bind_addr: env.parse_or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?,
+            bind_addr,
             jwt_secret: jwt_secret.map(Secret::new),
             access_token_ttl: Duration::from_secs(access_secs),
             refresh_token_ttl: Duration::from_secs(
@@ -312,6 +315,15 @@ impl Config {
                 Some(list) => crate::admission::ClientIp::parse_list(&list).map_err(|reason| {
                     ConfigError::Invalid {
                         name: "TRUSTED_PROXIES",
+                        reason,
+                    }
+                })?,
+            },
+            cors_allowed_origins: match env.optional("CORS_ALLOWED_ORIGINS") {
+                None => crate::cors::AllowedOrigins::of_server(bind_addr),
+                Some(list) => crate::cors::AllowedOrigins::parse(&list).map_err(|reason| {
+                    ConfigError::Invalid {
+                        name: "CORS_ALLOWED_ORIGINS",
                         reason,
                     }
                 })?,

@@ -3,8 +3,8 @@
 //!
 //! - shared machinery: [`config`], [`db`], [`tenancy`] (principal, tenant transaction,
 //!   self-check), [`auth`], [`graphql`] (schema, HTTP, document guard, pagination, loaders),
-//!   [`admission`] (each tenant's share of the pool, rate limits), [`error`], [`server`],
-//!   [`graphiql`] (the embedded GraphiQL page);
+//!   [`admission`] (each tenant's share of the pool, rate limits), [`cors`], [`error`],
+//!   [`server`], [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
 //! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
@@ -19,6 +19,7 @@ pub mod auth;
 pub mod cli;
 pub mod companies;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -83,6 +83,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         rates,
         rate_sync,
         client_ip: ClientIp::new(config.trusted_proxies.clone()),
+        cors: config.cors_allowed_origins.clone(),
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(
             config.limits.max_pending_ws_inits,
         )),
@@ -108,11 +109,15 @@ pub fn router(app: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(app.db.clone());
-    Router::new()
-        .merge(graphiql::router())
+    let cors = app.cors.layer();
+    let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
-        .with_state(HttpState { app, schemas })
+        .layer(cors)
+        .with_state(HttpState { app, schemas });
+    Router::new()
+        .merge(graphiql::router())
+        .merge(api)
         .merge(health)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::new())

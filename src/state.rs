@@ -9,6 +9,7 @@ use crate::{
     admission::{ClientIp, RateLimits, RateSync, TenantShares},
     auth::JwtKeys,
     config::{Limits, WebhookSettings},
+    cors::AllowedOrigins,
     events::{EventFeed, Retention},
     webhooks::WebhookWorker,
 };
@@ -27,6 +28,8 @@ pub struct AppState {
     pub rates: Arc<RateLimits>,
     /// Who the client is, behind trusted proxies.
     pub client_ip: ClientIp,
+    /// Browser origins allowed to call the API (HTTP and WebSocket).
+    pub cors: AllowedOrigins,
     /// Room for WebSocket connections that have not initialised yet.
     pub pending_ws_inits: Arc<tokio::sync::Semaphore>,
     /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).

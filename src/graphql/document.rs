@@ -28,6 +28,7 @@ use async_graphql::{
 };
 use async_graphql_value::{ConstValue, Value};
 
+use super::field_order::FieldOrder;
 use crate::{config::Limits, error::ApiError};
 
 /// Bracket nesting any legitimate document stays far below (selections are limited to
@@ -56,6 +57,8 @@ pub struct Checked {
     pub operation: OperationType,
     /// Names (not aliases) of the operation's root fields, through root-level fragments.
     pub root_fields: Vec<Name>,
+    /// The order the response's fields must come in.
+    pub order: FieldOrder,
 }
 
 impl Checked {
@@ -73,10 +76,14 @@ impl Checked {
             .all(|f| INTROSPECTION_FIELDS.contains(&f.as_str()))
     }
 
-    /// Hands the parsed document to the executor, so it is not parsed twice.
-    pub fn into_request(self, mut request: async_graphql::Request) -> async_graphql::Request {
+    /// Hands the parsed document to the executor, so it is not parsed twice; the order its
+    /// responses are to be put in stays with the caller.
+    pub fn into_request(
+        self,
+        mut request: async_graphql::Request,
+    ) -> (async_graphql::Request, FieldOrder) {
         request.set_parsed_query(self.document);
-        request
+        (request, self.order)
     }
 }
 
@@ -137,11 +144,13 @@ pub fn check(
             "login, signUp and refreshSession must each be the only field of their request",
         ));
     }
+    let order = FieldOrder::of(&document, &operation.node.selection_set.node);
     let operation = operation.node.ty;
     Ok(Checked {
         document,
         operation,
         root_fields,
+        order,
     })
 }
 

@@ -275,9 +275,9 @@ async fn finish(
             "HTTP request without its transaction"
         )));
     };
-    let mut response = schema
-        .execute(checked.into_request(request).data(context))
-        .await;
+    let (request, order) = checked.into_request(request);
+    let mut response = schema.execute(request.data(context)).await;
+    order.apply(&mut response.data);
     // Execution is over and its loader dropped: the transaction is ours alone again.
     let tx = Arc::try_unwrap(tx)
         .map_err(|_| ApiError::internal(anyhow::anyhow!("request transaction still shared")))?;

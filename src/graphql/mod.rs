@@ -5,6 +5,7 @@ mod batching;
 mod children;
 mod context;
 pub mod document;
+mod field_order;
 pub mod http;
 mod ids;
 mod listing;

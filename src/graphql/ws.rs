@@ -46,6 +46,7 @@ use super::{
     RequestContext, RequestMeta, RequestTx, TenantLoader,
     batching::Batches,
     document,
+    field_order::FieldOrder,
     http::{HttpState, classify, meta, server_error},
 };
 use crate::{
@@ -101,6 +102,13 @@ async fn upgrade_connection(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> HttpResponse {
+    if !state.app.cors.allows_upgrade(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open WebSockets here (CORS_ALLOWED_ORIGINS)",
+        )
+            .into_response();
+    }
     let Some(protocol) = protocol_of(&headers) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -344,7 +352,13 @@ impl WsExecutor {
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         match self.prepare(request, session.as_deref()).await {
-            Ok((request, context, batches, running)) => {
+            Ok(Prepared {
+                request,
+                context,
+                batches,
+                running,
+                order,
+            }) => {
                 let batch_tx = match &context.tx {
                     RequestTx::PerBatch(tx) => Some(tx.clone()),
                     RequestTx::Request(_) => None,
@@ -363,6 +377,7 @@ impl WsExecutor {
                         // Counted as running for as long as its stream exists.
                         let _running = &running;
                         let batch_tx = batch_tx.clone();
+                        let order = order.clone();
                         async move {
                             // The result is resolved: its transaction ends before the result
                             // waits on the client.
@@ -371,6 +386,7 @@ impl WsExecutor {
                             {
                                 tracing::warn!(error = %err, "closing a subscription's transaction");
                             }
+                            order.apply(&mut response.data);
                             classify(&mut response);
                             response
                         }
@@ -391,7 +407,7 @@ impl WsExecutor {
         &self,
         request: async_graphql::Request,
         session: Option<&Data>,
-    ) -> ApiResult<(async_graphql::Request, RequestContext, Batches, Running)> {
+    ) -> ApiResult<Prepared> {
         let checked = document::check(
             &request.query,
             request.operation_name.as_deref(),
@@ -404,7 +420,7 @@ impl WsExecutor {
                 "only subscriptions are served over WebSocket; use POST /graphql",
             ));
         }
-        let request = checked.into_request(request);
+        let (request, order) = checked.into_request(request);
         let max_subscriptions = self.state.app.limits.max_subscriptions_per_connection;
         if self.subscriptions.fetch_add(1, Ordering::SeqCst) >= max_subscriptions {
             self.subscriptions.fetch_sub(1, Ordering::SeqCst);
@@ -433,9 +449,9 @@ impl WsExecutor {
             batches.spawner(),
         )
         .delay(Duration::ZERO);
-        Ok((
+        Ok(Prepared {
             request,
-            RequestContext {
+            context: RequestContext {
                 principal: Some(principal),
                 tx: RequestTx::PerBatch(batch_tx),
                 loader: Some(loader),
@@ -443,8 +459,19 @@ impl WsExecutor {
             },
             batches,
             running,
-        ))
+            order: Arc::new(order),
+        })
     }
+}
+
+/// A subscription ready to run.
+struct Prepared {
+    request: async_graphql::Request,
+    context: RequestContext,
+    batches: Batches,
+    running: Running,
+    /// Shared by every result of the stream.
+    order: Arc<FieldOrder>,
 }
 
 impl Executor for WsExecutor {

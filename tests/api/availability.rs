@@ -488,7 +488,7 @@ async fn sockets_waiting_to_initialise_are_capped() {
         .ws_connect("/graphql/ws", Protocol::TransportWs, &[])
         .await;
     let third = app
-        .try_ws_connect("/graphql/ws", Protocol::TransportWs)
+        .try_ws_connect("/graphql/ws", Protocol::TransportWs, &[])
         .await;
     assert!(
         matches!(third, Err(503)),
@@ -500,7 +500,7 @@ async fn sockets_waiting_to_initialise_are_capped() {
         .await;
     assert!(matches!(second.recv().await, ServerMessage::Ack));
     let fourth = app
-        .try_ws_connect("/graphql/ws", Protocol::TransportWs)
+        .try_ws_connect("/graphql/ws", Protocol::TransportWs, &[])
         .await;
     assert!(fourth.is_ok(), "room again");
 }

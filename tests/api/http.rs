@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, key_order::keys_in_order};
 
 #[tokio::test]
 async fn queries_work_over_get() {
@@ -145,5 +145,33 @@ async fn the_graphql_response_media_type_answers_400_for_requests_that_fail_vali
     assert_eq!(
         body["errors"][0]["extensions"]["code"],
         "GRAPHQL_VALIDATION_FAILED"
+    );
+}
+
+#[tokio::test]
+async fn response_fields_come_in_the_order_the_query_asked() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    acme.create_lead(&app, json!({})).await;
+    let query = "{ me { role email } organization { slug name }
+                   leads(first: 1) { totalCount pageInfo { hasNextPage } nodes { status id } } }";
+    let text = app
+        .http()
+        .post(app.url("/graphql"))
+        .bearer_auth(acme.token())
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys_in_order(&text),
+        [
+            "data", "me", "role", "email", "organization", "slug", "name", "leads",
+            "totalCount", "pageInfo", "hasNextPage", "nodes", "status", "id"
+        ],
+        "{text}"
     );
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod availability;
+mod cors;
 mod event_log;
 mod fuzz;
 mod graphiql;

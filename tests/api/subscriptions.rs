@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     Gql, Tenant, TestApp,
+    key_order::keys_in_order,
     tenant::uuid_of,
     ws::{LEAD_EVENTS, Protocol, ServerMessage, WsClient},
 };
@@ -679,4 +680,23 @@ async fn a_connection_runs_at_most_the_configured_number_of_subscriptions() {
     wait_for_subscribers_to_drop(&app, 1).await;
     client.subscribe("four", LEAD_EVENTS, json!({})).await;
     wait_for_subscribers(&app, 2).await;
+}
+
+#[tokio::test]
+async fn results_keep_the_field_order_of_the_subscription() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let mut client = app.ws(acme.token()).await;
+    let query = "subscription { leadEvents { lead { status id } kind cursor } }";
+    client.subscribe(SUB, query, json!({})).await;
+    wait_for_subscribers(&app, 1).await;
+    acme.create_lead(&app, json!({})).await;
+    let text = client.next_text().await;
+    let keys = keys_in_order(&text);
+    let data = keys.iter().position(|k| k == "data").expect("data");
+    assert_eq!(
+        keys[data..],
+        ["data", "leadEvents", "lead", "status", "id", "kind", "cursor"],
+        "{text}"
+    );
 }

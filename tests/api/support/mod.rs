@@ -4,6 +4,7 @@
 pub mod app;
 mod db;
 mod gql;
+pub mod key_order;
 pub mod private_pg;
 pub mod receiver;
 pub mod tenant;

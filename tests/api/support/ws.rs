@@ -65,6 +65,19 @@ impl TestApp {
         protocol: Protocol,
         headers: &[(&str, &str)],
     ) -> WsClient {
+        match self.try_ws_connect(path, protocol, headers).await {
+            Ok(client) => client,
+            Err(status) => panic!("WebSocket upgrade refused with {status}"),
+        }
+    }
+
+    /// Tries a WebSocket upgrade on `path`; the HTTP status when it is refused.
+    pub async fn try_ws_connect(
+        &self,
+        path: &str,
+        protocol: Protocol,
+        headers: &[(&str, &str)],
+    ) -> Result<WsClient, u16> {
         let mut request = format!("ws://{}{path}", self.addr)
             .into_client_request()
             .unwrap();
@@ -78,21 +91,6 @@ impl TestApp {
                 HeaderValue::from_str(value).unwrap(),
             );
         }
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("WebSocket upgrade");
-        WsClient { socket, protocol }
-    }
-
-    /// Tries a WebSocket upgrade on `path`; the HTTP status when it is refused.
-    pub async fn try_ws_connect(&self, path: &str, protocol: Protocol) -> Result<WsClient, u16> {
-        let mut request = format!("ws://{}{path}", self.addr)
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static(protocol.name()),
-        );
         match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => Ok(WsClient { socket, protocol }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
@@ -168,6 +166,23 @@ impl WsClient {
                 "complete" => return ServerMessage::Complete,
                 "ping" => self.send(json!({ "type": "pong" })).await,
                 _ => {}
+            }
+        }
+    }
+
+    /// The next `next` (or legacy `data`) message as the server wrote it.
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("no message from the server in time")
+                .expect("socket open")
+                .expect("frame");
+            if let Message::Text(text) = frame {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if matches!(value["type"].as_str(), Some("next" | "data")) {
+                    return text.to_string();
+                }
             }
         }
     }
