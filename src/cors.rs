@@ -24,7 +24,9 @@ impl AllowedOrigins {
                 return Err("a wildcard is not allowed; list each origin".into());
             }
             let Some((scheme, authority)) = origin.split_once("://") else {
-                return Err(format!("`{origin}` is not an origin (scheme://host[:port])"));
+                return Err(format!(
+                    "`{origin}` is not an origin (scheme://host[:port])"
+                ));
             };
             if !matches!(scheme, "http" | "https")
                 || authority.is_empty()
@@ -99,13 +101,18 @@ mod tests {
 
     #[test]
     fn origins_are_exact_and_wildcards_or_paths_are_refused() {
-        let allowed = AllowedOrigins::parse(" https://dash.example.com, http://localhost:3000 ,")
-            .unwrap();
+        let allowed =
+            AllowedOrigins::parse(" https://dash.example.com, http://localhost:3000 ,").unwrap();
         assert_eq!(
             allowed.iter().collect::<Vec<_>>(),
             ["https://dash.example.com", "http://localhost:3000"]
         );
-        for bad in ["*", "dash.example.com", "https://dash.example.com/app", "ftp://x"] {
+        for bad in [
+            "*",
+            "dash.example.com",
+            "https://dash.example.com/app",
+            "ftp://x",
+        ] {
             assert!(AllowedOrigins::parse(bad).is_err(), "{bad}");
         }
     }

@@ -44,7 +44,10 @@ async fn a_listed_origin_gets_its_preflight_answered_and_cached() {
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "access-control-allow-origin"), DASHBOARD);
     let methods = header(&headers, "access-control-allow-methods");
-    assert!(methods.contains("POST") && methods.contains("GET"), "{methods}");
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
     let allowed = header(&headers, "access-control-allow-headers");
     for name in ["authorization", "content-type", "x-api-key", "accept"] {
         assert!(allowed.contains(name), "{name} in {allowed}");
@@ -66,7 +69,12 @@ async fn another_origin_gets_no_cors_headers() {
         .send()
         .await
         .unwrap();
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -77,7 +85,7 @@ async fn a_dashboards_request_is_marked_and_its_rate_limit_headers_are_readable(
         .http()
         .post(app.url("/graphql"))
         .header("origin", DASHBOARD)
-        .bearer_auth(acme.token())
+        .bearer_auth(&acme.owner.access_token)
         .json(&json!({ "query": "{ me { email } }" }))
         .send()
         .await
@@ -85,7 +93,12 @@ async fn a_dashboards_request_is_marked_and_its_rate_limit_headers_are_readable(
     let headers = response.headers().clone();
     assert_eq!(header(&headers, "access-control-allow-origin"), DASHBOARD);
     let exposed = header(&headers, "access-control-expose-headers");
-    for name in ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"] {
+    for name in [
+        "ratelimit",
+        "ratelimit-policy",
+        "retry-after",
+        "x-request-id",
+    ] {
         assert!(exposed.contains(name), "{name} in {exposed}");
     }
     let body: serde_json::Value = response.json().await.unwrap();
@@ -108,7 +121,11 @@ async fn websocket_upgrades_are_checked_against_the_same_origins() {
     );
     // GraphiQL is served by the server itself: its page's origin is the server's.
     let own = format!("http://{}", app.addr);
-    assert!(app.try_ws_connect(path, protocol, &[("origin", &own)]).await.is_ok());
+    assert!(
+        app.try_ws_connect(path, protocol, &[("origin", &own)])
+            .await
+            .is_ok()
+    );
     // Clients other than browsers send no Origin.
     assert!(app.try_ws_connect(path, protocol, &[]).await.is_ok());
 }

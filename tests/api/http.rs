@@ -158,7 +158,7 @@ async fn response_fields_come_in_the_order_the_query_asked() {
     let text = app
         .http()
         .post(app.url("/graphql"))
-        .bearer_auth(acme.token())
+        .bearer_auth(&acme.owner.access_token)
         .json(&json!({ "query": query }))
         .send()
         .await
@@ -169,8 +169,20 @@ async fn response_fields_come_in_the_order_the_query_asked() {
     assert_eq!(
         keys_in_order(&text),
         [
-            "data", "me", "role", "email", "organization", "slug", "name", "leads",
-            "totalCount", "pageInfo", "hasNextPage", "nodes", "status", "id"
+            "data",
+            "me",
+            "role",
+            "email",
+            "organization",
+            "slug",
+            "name",
+            "leads",
+            "totalCount",
+            "pageInfo",
+            "hasNextPage",
+            "nodes",
+            "status",
+            "id"
         ],
         "{text}"
     );

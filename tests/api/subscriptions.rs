@@ -686,7 +686,7 @@ async fn a_connection_runs_at_most_the_configured_number_of_subscriptions() {
 async fn results_keep_the_field_order_of_the_subscription() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
-    let mut client = app.ws(acme.token()).await;
+    let mut client = app.ws(&acme.owner.access_token).await;
     let query = "subscription { leadEvents { lead { status id } kind cursor } }";
     client.subscribe(SUB, query, json!({})).await;
     wait_for_subscribers(&app, 1).await;
@@ -696,7 +696,15 @@ async fn results_keep_the_field_order_of_the_subscription() {
     let data = keys.iter().position(|k| k == "data").expect("data");
     assert_eq!(
         keys[data..],
-        ["data", "leadEvents", "lead", "status", "id", "kind", "cursor"],
+        [
+            "data",
+            "leadEvents",
+            "lead",
+            "status",
+            "id",
+            "kind",
+            "cursor"
+        ],
         "{text}"
     );
 }
