@@ -1,4 +1,4 @@
-//! Load generator for the workload of ARCHITECTURE.md: 50 leads by score, each with company,
+//! Load generator for the workload of docs/architecture.md: 50 leads by score, each with company,
 //! assignee and 5 latest activities, as one demo user, from N concurrent clients for a fixed
 //! time. Prints throughput and latency percentiles. Run through `scripts/bench.sh`.
 //!

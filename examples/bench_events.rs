@@ -1,4 +1,4 @@
-//! Fan-out benchmark (the "Events" workload of ARCHITECTURE.md): T organizations, S WebSocket
+//! Fan-out benchmark (the "Events" workload of docs/architecture.md): T organizations, S WebSocket
 //! subscribers spread over them, and a writer changing one lead per organization in turn at W
 //! writes per second. Every write is an event each of its organization's subscribers must
 //! receive, with the lead resolved. Prints deliveries per second, the delivery latency

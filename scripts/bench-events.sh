@@ -4,19 +4,21 @@
 # Usage: scripts/bench-events.sh [subscribers] [tenants] [writes/s] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 
-admin_url=$(scripts/ensure-postgres.sh | tail -n 1)
-[ -f .env ] || { cp .env.example .env; sed -i "s|^JWT_SECRET=.*|JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=' | head -c 64)|" .env; }
-export ADMIN_DATABASE_URL="$admin_url"
+ensure_env_file
+ADMIN_DATABASE_URL=$(admin_database_url)
+export ADMIN_DATABASE_URL
 export RUST_LOG=warn
 ulimit -n 20000 2>/dev/null || true
 
 cargo build --release --bin leadgraph --example bench_events
-bin=target/release/leadgraph
-$bin db-init
-$bin migrate up
-$bin serve &
+target=$(target_dir)
+bin="$target/release/leadgraph"
+"$bin" db-init
+"$bin" migrate up
+"$bin" serve &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -fs http://127.0.0.1:8000/healthz >/dev/null 2>&1 && break; sleep 0.2; done
-target/release/examples/bench_events http://127.0.0.1:8000 "${1:-1000}" "${2:-20}" "${3:-50}" "${4:-20}"
+"$target/release/examples/bench_events" http://127.0.0.1:8000 "${1:-1000}" "${2:-20}" "${3:-50}" "${4:-20}"

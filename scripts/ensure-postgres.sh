@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
-# Makes sure a PostgreSQL server answers on 127.0.0.1:5432: starts the local cluster, or
-# installs PostgreSQL from Debian's packages when there is none. Prints the superuser URL to
-# use as ADMIN_DATABASE_URL on its last line.
+# Prints, on its last line, the URL of a PostgreSQL superuser to create roles and databases with.
+# Usage: ensure-postgres.sh [configured-url]
+# - A configured URL (the caller's ADMIN_DATABASE_URL or LEADGRAPH_TEST_ADMIN_URL) is used as
+#   it is: checked, never replaced; nothing is installed or started for it.
+# - Otherwise a server must answer on 127.0.0.1:5432: the local cluster is started if there is
+#   one, else PostgreSQL is installed from Debian's packages (apt-get, as root or with sudo);
+#   when the local postgres role cannot log in over TCP it is given the password `postgres`.
 set -euo pipefail
+
+configured=${1:-}
+if [ -n "$configured" ]; then
+    command -v psql >/dev/null 2>&1 ||
+        { echo "psql is needed: apt-get install postgresql-client" >&2; exit 1; }
+    if ! psql "$configured" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+        echo "the configured PostgreSQL URL does not answer:" >&2
+        psql "$configured" -qAtc 'SELECT 1' 2>&1 | head -n 3 >&2 || true
+        exit 1
+    fi
+    echo "$configured"
+    exit 0
+fi
 
 HOST=127.0.0.1
 PORT=5432

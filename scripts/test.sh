@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LEADGRAPH_TEST_ADMIN_URL=$(scripts/ensure-postgres.sh | tail -n 1)
+# A server the user named in LEADGRAPH_TEST_ADMIN_URL is used as it is; else the local one.
+LEADGRAPH_TEST_ADMIN_URL=$(scripts/ensure-postgres.sh "${LEADGRAPH_TEST_ADMIN_URL:-}" | tail -n 1)
 export LEADGRAPH_TEST_ADMIN_URL
 
 cargo fmt --all -- --check
@@ -17,6 +18,20 @@ set +e
 cargo test --workspace --locked -- --test-threads 8 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# Each test drops its database as it ends; the run's template (lg_test_tmpl_<pid>) goes now
+# that its process is gone. Databases of a run still going (another checkout) stay.
+drop_finished_test_databases() {
+    psql "$LEADGRAPH_TEST_ADMIN_URL" -qAtc \
+        "SELECT datname FROM pg_database WHERE datname LIKE 'lg\_test\_%'" |
+        while read -r name; do
+            pid=${name#lg_test_tmpl_}
+            pid=${pid#lg_test_}
+            pid=${pid%%_*}
+            [ -d "/proc/$pid" ] ||
+                psql "$LEADGRAPH_TEST_ADMIN_URL" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)"
+        done
+}
+drop_finished_test_databases || echo "could not drop the finished runs' test databases" >&2
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -1,6 +1,6 @@
 //! Schema migrations: tables, Row Level Security policies, grants, triggers and the narrow
 //! pre-authentication functions. Everything tenant-related follows the rules in
-//! ARCHITECTURE.md ("Tenancy and RLS"); `rls::tenant_table` writes the per-table part once.
+//! docs/architecture.md ("Tenancy and RLS"); `rls::tenant_table` writes the per-table part once.
 
 pub use sea_orm_migration::prelude::*;
 

@@ -1,4 +1,4 @@
-//! Start-up self-check (ARCHITECTURE.md, rule 3): refuse to serve when the database would not
+//! Start-up self-check (docs/architecture.md, rule 3): refuse to serve when the database would not
 //! enforce tenant isolation for this connection.
 
 use migration::{BYPASSRLS_FUNCTIONS, definer_search_path, roles};
