@@ -180,6 +180,8 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     /// Signs access tokens (HS256); `serve` requires it, at least 32 characters.
     pub jwt_secret: Option<Secret>,
+    /// Bearer token that `GET /metrics` requires; unset, metrics are not served.
+    pub metrics_token: Option<Secret>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
@@ -236,6 +238,15 @@ impl Config {
             },
             bind_addr,
             jwt_secret: jwt_secret.map(Secret::new),
+            metrics_token: match env.optional("METRICS_TOKEN") {
+                Some(token) if token.len() < 16 => {
+                    return Err(ConfigError::Invalid {
+                        name: "METRICS_TOKEN",
+                        reason: "must be at least 16 characters".into(),
+                    });
+                }
+                token => token.map(Secret::new),
+            },
             access_token_ttl: Duration::from_secs(access_secs),
             refresh_token_ttl: Duration::from_secs(
                 86_400 * env.parse_or::<u64>("REFRESH_TOKEN_TTL_DAYS", 30)?,

@@ -4,7 +4,7 @@
 //! - shared machinery: [`config`], [`db`], [`tenancy`] (principal, tenant transaction,
 //!   self-check), [`auth`], [`graphql`] (schema, HTTP, document guard, pagination, loaders),
 //!   [`admission`] (each tenant's share of the pool, rate limits), [`cors`], [`error`],
-//!   [`server`], [`graphiql`] (the embedded GraphiQL page);
+//!   [`metrics`], [`server`], [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
 //! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
@@ -26,6 +26,7 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod leads;
+pub mod metrics;
 pub mod notes;
 pub mod organizations;
 pub mod seed;

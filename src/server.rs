@@ -1,7 +1,12 @@
 //! The HTTP server: routes, middleware (request ids, tracing, body limit, panics), health
 //! checks, the start-up self-check, and graceful shutdown.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Router,
@@ -11,6 +16,7 @@ use axum::{
     routing::get,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -30,6 +36,7 @@ use crate::{
         http::{HttpState, graphql_get, graphql_post},
         ws::graphql_ws,
     },
+    metrics::{self, Metrics, PoolReading, RequestFacts},
     state::AppState,
     tenancy::{SelfCheckError, self_check},
     webhooks::WebhookWorker,
@@ -48,10 +55,11 @@ pub enum StartupError {
 /// Connects as the app role and runs the self-check: nothing is served when it fails.
 pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(config.require_jwt_secret()?, config.access_token_ttl);
-    let db = db::connect_with(&config.database_url, &config.pool)
+    let mut db = db::connect_with(&config.database_url, &config.pool)
         .await
         .map_err(StartupError::Connect)?;
     self_check(&db).await?;
+    let metrics = Arc::new(Metrics::new());
     let sync_interval = config.limits.rate_limit_sync;
     let user_per_minute = config.limits.user_rate_limit_per_minute;
     let (rates, rate_sync) = if sync_interval.is_zero() {
@@ -71,6 +79,20 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         // Half the pool at most, so HTTP requests are served through a reconnect storm.
         (config.pool.max_connections / 2).max(1) as usize,
     );
+    let retention = Retention {
+        db: db.clone(),
+        keep: config.events.retention,
+    };
+    let webhook_worker = WebhookWorker::new(
+        db.clone(),
+        config.webhooks.clone(),
+        config.limits.request_timeout,
+        metrics.clone(),
+    );
+    // Statements are counted where requests and subscriptions run them: through this handle
+    // (the background jobs above have their own).
+    let counter = metrics.clone();
+    db.set_metric_callback(move |_| counter.statement());
     Ok(AppState {
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
@@ -87,15 +109,10 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(
             config.limits.max_pending_ws_inits,
         )),
-        retention: Retention {
-            db: db.clone(),
-            keep: config.events.retention,
-        },
-        webhook_worker: WebhookWorker::new(
-            db.clone(),
-            config.webhooks.clone(),
-            config.limits.request_timeout,
-        ),
+        retention,
+        webhook_worker,
+        metrics,
+        metrics_token: config.metrics_token.clone(),
         events,
         webhooks: config.webhooks.clone(),
         db,
@@ -110,14 +127,20 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .with_state(app.db.clone());
     let cors = app.cors.layer();
+    let observed = axum::middleware::from_fn_with_state(app.metrics.clone(), observe);
+    let metrics = Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(app.clone());
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
+        .layer(observed)
         .layer(cors)
         .with_state(HttpState { app, schemas });
     Router::new()
         .merge(graphiql::router())
         .merge(api)
+        .merge(metrics)
         .merge(health)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::new())
@@ -131,6 +154,75 @@ pub fn router(app: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// One log line and the metrics of each GraphQL request (WebSocket upgrades carry no facts:
+/// their subscriptions are counted as they deliver).
+async fn observe(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (response, statements) = metrics::count_statements(next.run(request)).await;
+    if let Some(facts) = response.extensions().get::<RequestFacts>() {
+        metrics.request(&request_id, facts, started.elapsed(), statements);
+    }
+    response
+}
+
+/// `GET /metrics` for a scraper presenting `Authorization: Bearer <METRICS_TOKEN>`; without
+/// the setting, metrics are not served (they name the busiest tenants).
+async fn metrics_text(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let Some(token) = &app.metrics_token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let matches = presented.is_some_and(|presented| {
+        // Constant time: the comparison does not tell how much of a guess was right.
+        let (a, b) = (
+            Sha256::digest(presented.as_bytes()),
+            Sha256::digest(token.expose().as_bytes()),
+        );
+        a.iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+    });
+    if !matches {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response();
+    }
+    let pool = app.db.get_postgres_connection_pool();
+    let reading = PoolReading {
+        max: pool.options().get_max_connections(),
+        open: pool.size(),
+        idle: pool.num_idle() as u32,
+    };
+    let text = app.metrics.encode(reading, app.events.subscriber_count());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// Ready when the database answers and every migration has run.

@@ -8,9 +8,10 @@ use sea_orm::DatabaseConnection;
 use crate::{
     admission::{ClientIp, RateLimits, RateSync, TenantShares},
     auth::JwtKeys,
-    config::{Limits, WebhookSettings},
+    config::{Limits, Secret, WebhookSettings},
     cors::AllowedOrigins,
     events::{EventFeed, Retention},
+    metrics::Metrics,
     webhooks::WebhookWorker,
 };
 
@@ -30,6 +31,9 @@ pub struct AppState {
     pub client_ip: ClientIp,
     /// Browser origins allowed to call the API (HTTP and WebSocket).
     pub cors: AllowedOrigins,
+    /// Counters and histograms for `/metrics`, and the token that reads them.
+    pub metrics: Arc<Metrics>,
+    pub metrics_token: Option<Secret>,
     /// Room for WebSocket connections that have not initialised yet.
     pub pending_ws_inits: Arc<tokio::sync::Semaphore>,
     /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).

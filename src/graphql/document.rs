@@ -55,6 +55,8 @@ pub struct Checked {
     pub document: ExecutableDocument,
     /// The type of the operation that will run.
     pub operation: OperationType,
+    /// Its name, when it has one.
+    pub operation_name: Option<String>,
     /// Names (not aliases) of the operation's root fields, through root-level fragments.
     pub root_fields: Vec<Name>,
     /// The order the response's fields must come in.
@@ -102,7 +104,8 @@ pub fn check(
     }
     let document = parse_query(query).map_err(|err| ApiError::Parse(err.to_string()))?;
     let mut expansion = Expansion::of(&document)?;
-    let operation = choose_operation(&document, operation_name)?;
+    let (name, operation) = choose_operation(&document, operation_name)?;
+    let operation_name = name.map(|name| name.to_string());
     let shape = expansion.shape(&operation.node.selection_set.node, &mut Vec::new())?;
     if shape.fields > MAX_EXPANDED_FIELDS {
         return Err(ApiError::Limit(format!(
@@ -149,6 +152,7 @@ pub fn check(
     Ok(Checked {
         document,
         operation,
+        operation_name,
         root_fields,
         order,
     })
@@ -195,14 +199,16 @@ fn nesting(query: &str) -> usize {
 }
 
 /// The operation the executor runs: by name when one is given, else the only one.
+/// The operation that will run, with its name (none for an anonymous one).
 fn choose_operation<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
-) -> Result<&'a Positioned<OperationDefinition>, ApiError> {
+) -> Result<(Option<&'a Name>, &'a Positioned<OperationDefinition>), ApiError> {
     match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), None) => Ok(op),
+        (DocumentOperations::Single(op), None) => Ok((None, op)),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            Ok(ops.values().next().expect("one operation"))
+            let (name, op) = ops.iter().next().expect("one operation");
+            Ok((Some(name), op))
         }
         (DocumentOperations::Multiple(_), None) => Err(ApiError::Invalid(
             "the document has several operations: name one with operationName".into(),
@@ -211,7 +217,8 @@ fn choose_operation<'a>(
             "unknown operation named {name:?}"
         ))),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .get(name)
+            .get_key_value(name)
+            .map(|(name, op)| (Some(name), op))
             .ok_or_else(|| ApiError::Invalid(format!("unknown operation named {name:?}"))),
     }
 }

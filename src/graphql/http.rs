@@ -20,6 +20,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::IntoResponse,
 };
+use uuid::Uuid;
 
 use super::{
     AppSchema, RequestContext, RequestMeta, RequestTransaction, RequestTx, Schemas, TenantLoader,
@@ -30,6 +31,7 @@ use crate::{
     auth::{PresentedCredential, authenticate, load_principal},
     error::{ApiError, code},
     events,
+    metrics::RequestFacts,
     state::AppState,
     tenancy::{Credential, TenantTx},
 };
@@ -122,12 +124,42 @@ pub(crate) fn meta(app: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Req
     }
 }
 
+/// Answers, and leaves on the answer what the request's log line and metrics need
+/// ([`RequestFacts`], read by `server::observe`).
 async fn execute(
     state: &HttpState,
     meta: RequestMeta,
     headers: &HeaderMap,
     request: async_graphql::Request,
     method: Method,
+) -> axum::response::Response {
+    let mut facts = RequestFacts::default();
+    let mut http = answer(state, meta, headers, request, method, &mut facts).await;
+    if let Some(Outcome(outcome)) = http.extensions_mut().remove::<Outcome>() {
+        facts.outcome = outcome;
+    }
+    http.extensions_mut().insert(facts);
+    http
+}
+
+/// The first error's code, or `OK`.
+#[derive(Clone)]
+struct Outcome(String);
+
+/// What running the request learnt that its answer and log line need.
+#[derive(Default)]
+struct Learnt {
+    quota: Option<Quota>,
+    organization_id: Option<Uuid>,
+}
+
+async fn answer(
+    state: &HttpState,
+    meta: RequestMeta,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+    method: Method,
+    facts: &mut RequestFacts,
 ) -> axum::response::Response {
     let limits = &state.app.limits;
     let checked = match document::check(
@@ -139,6 +171,12 @@ async fn execute(
         Ok(checked) => checked,
         Err(err) => return respond(headers, Response::from_errors(vec![server_error(err)])),
     };
+    facts.operation_type = match checked.operation {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    facts.operation_name = checked.operation_name.clone();
     match checked.operation {
         OperationType::Mutation if method == Method::GET => {
             return transport_error(
@@ -153,15 +191,17 @@ async fn execute(
         }
         _ => {}
     }
-    let quota = Mutex::new(None);
-    let run = run(state, meta, headers, request, checked, &quota);
+    let learnt = Mutex::new(Learnt::default());
+    let run = run(state, meta, headers, request, checked, &learnt);
     let response = match tokio::time::timeout(limits.request_timeout, run).await {
         Ok(Ok(response)) => response,
         Ok(Err(err)) => Response::from_errors(vec![server_error(err)]),
         Err(_) => Response::from_errors(vec![server_error(ApiError::Timeout)]),
     };
     let mut http = respond(headers, response);
-    if let Some(quota) = *quota.lock().expect("quota") {
+    let learnt = learnt.into_inner().expect("learnt");
+    facts.organization_id = learnt.organization_id;
+    if let Some(quota) = learnt.quota {
         for (name, value) in quota.headers() {
             if let Ok(value) = HeaderValue::from_str(&value) {
                 http.headers_mut().insert(name, value);
@@ -177,7 +217,7 @@ async fn run(
     headers: &HeaderMap,
     request: async_graphql::Request,
     checked: document::Checked,
-    quota: &Mutex<Option<Quota>>,
+    learnt: &Mutex<Learnt>,
 ) -> Result<Response, ApiError> {
     let app = &state.app;
     let read_only = checked.operation != OperationType::Mutation;
@@ -224,7 +264,11 @@ async fn run(
         }
         Credential::Session { .. } => app.rates.admit_user(identity.tenant.user_id).await,
     };
-    *quota.lock().expect("quota") = admitted.as_ref().ok().copied();
+    {
+        let mut learnt = learnt.lock().expect("learnt");
+        learnt.organization_id = Some(identity.tenant.organization_id);
+        learnt.quota = admitted.as_ref().ok().copied();
+    }
     admitted?;
     // Waits for the organization's turn before taking a connection from the shared pool.
     let _turn = app.shares.turn(identity.tenant.organization_id).await?;
@@ -367,6 +411,17 @@ fn respond(headers: &HeaderMap, mut response: Response) -> axum::response::Respo
         Some((status, _)) => status,
         None => status,
     };
+    let outcome = response
+        .errors
+        .first()
+        .and_then(|error| error.extensions.as_ref()?.get("code").cloned())
+        .map_or_else(
+            || "OK".to_owned(),
+            |code| match code {
+                Value::String(code) => code,
+                other => other.to_string(),
+            },
+        );
     let body = serde_json::to_vec(&response).unwrap_or_default();
     let mut http = (
         status,
@@ -378,6 +433,7 @@ fn respond(headers: &HeaderMap, mut response: Response) -> axum::response::Respo
         http.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     }
+    http.extensions_mut().insert(Outcome(outcome));
     http
 }
 
@@ -401,5 +457,7 @@ fn refused_for_load(response: &Response) -> Option<(StatusCode, u64)> {
 fn transport_error(status: StatusCode, code: &str, message: &str) -> axum::response::Response {
     let body =
         serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, axum::Json(body)).into_response()
+    let mut http = (status, axum::Json(body)).into_response();
+    http.extensions_mut().insert(Outcome(code.to_owned()));
+    http
 }

@@ -359,6 +359,7 @@ impl WsExecutor {
                 running,
                 order,
             }) => {
+                let metrics = self.state.app.metrics.clone();
                 let batch_tx = match &context.tx {
                     RequestTx::PerBatch(tx) => Some(tx.clone()),
                     RequestTx::Request(_) => None,
@@ -378,6 +379,7 @@ impl WsExecutor {
                         let _running = &running;
                         let batch_tx = batch_tx.clone();
                         let order = order.clone();
+                        let metrics = metrics.clone();
                         async move {
                             // The result is resolved: its transaction ends before the result
                             // waits on the client.
@@ -388,6 +390,7 @@ impl WsExecutor {
                             }
                             order.apply(&mut response.data);
                             classify(&mut response);
+                            metrics.subscription_result();
                             response
                         }
                     })

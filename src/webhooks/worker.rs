@@ -22,7 +22,9 @@ use super::{
     model::{DeliveryRow, EndpointRow},
     payload, signing, ssrf,
 };
-use crate::{config::WebhookSettings, error::ApiResult, sql::SqlBuilder, tenancy::TenantTx};
+use crate::{
+    config::WebhookSettings, error::ApiResult, metrics::Metrics, sql::SqlBuilder, tenancy::TenantTx,
+};
 
 /// Organizations served per round; the rest wait for the next one.
 const TENANTS_PER_ROUND: i32 = 50;
@@ -36,6 +38,7 @@ pub struct WebhookWorker {
     db: DatabaseConnection,
     settings: WebhookSettings,
     statement_timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 /// A claimed delivery with what sending it needs.
@@ -64,11 +67,13 @@ impl WebhookWorker {
         db: DatabaseConnection,
         settings: WebhookSettings,
         statement_timeout: Duration,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             db,
             settings,
             statement_timeout,
+            metrics,
         }
     }
 
@@ -123,6 +128,7 @@ impl WebhookWorker {
             }
             let attempts = claimed.into_iter().map(|claimed| async move {
                 let outcome = self.send(&claimed).await;
+                self.metrics.webhook_attempt(outcome.succeeded());
                 self.record(organization_id, &claimed, &outcome).await
             });
             for result in futures::future::join_all(attempts).await {

@@ -14,6 +14,7 @@ mod input;
 mod isolation;
 mod leads;
 mod limits;
+mod metrics;
 mod outage;
 mod rate_limits;
 mod schema;

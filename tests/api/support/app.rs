@@ -1,19 +1,12 @@
 //! `TestApp`: the real server, on its own database, on a loopback port.
 
-use std::{
-    collections::HashMap,
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use leadgraph::{
     config::{Config, Secret},
     db,
     events::EventFeed,
+    metrics::Metrics,
     server,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -30,7 +23,7 @@ pub const JWT_SECRET: &str = "test-signing-key-test-signing-key-0123456789";
 pub struct TestApp {
     pub addr: SocketAddr,
     client: reqwest::Client,
-    statements: Arc<AtomicUsize>,
+    metrics: Arc<Metrics>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub events: EventFeed,
@@ -66,12 +59,8 @@ impl TestApp {
     async fn start(db: Arc<TestDb>, configure: impl FnOnce(&mut Config)) -> Self {
         let mut config = Self::config_for_db(&db);
         configure(&mut config);
-        let mut app = server::prepare(&config).await.expect("server start-up");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        app.db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
+        let app = server::prepare(&config).await.expect("server start-up");
+        let metrics = app.metrics.clone();
         let listener = server::listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
         let events = app.events.clone();
@@ -87,7 +76,7 @@ impl TestApp {
         Self {
             addr,
             client: reqwest::Client::new(),
-            statements,
+            metrics,
             shutdown: Some(shutdown),
             server: Some(server),
             events,
@@ -151,10 +140,11 @@ impl TestApp {
         }
     }
 
-    /// SQL statements the server has run so far (every statement through sea-orm, in and out
-    /// of transactions; BEGIN and COMMIT are not counted).
+    /// SQL statements the server's requests and subscriptions have run so far (in and out of
+    /// transactions; BEGIN and COMMIT are not counted; background jobs have their own
+    /// connections).
     pub fn statements(&self) -> usize {
-        self.statements.load(Ordering::SeqCst)
+        self.metrics.statements_total() as usize
     }
 
     /// The app role's URL for this test's database.
