@@ -91,9 +91,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(database, "roles and database are in place");
         }
         Command::Migrate { action } => {
-            let owner = db::connect(config.require_migration_url()?, 1)
-                .await
-                .context("connecting with MIGRATION_DATABASE_URL")?;
+            let owner = db::connect_or_explain(
+                config.require_migration_url()?,
+                &db::PoolSettings::with_size(1),
+            )
+            .await
+            .context("MIGRATION_DATABASE_URL")?;
             match action {
                 MigrateAction::Up => Migrator::up(&owner, None).await?,
                 MigrateAction::Down => Migrator::down(&owner, Some(1)).await?,
@@ -101,9 +104,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::SeedDemo { leads } => {
-            let db = db::connect(&config.database_url, 2)
+            let db = db::connect_or_explain(&config.database_url, &db::PoolSettings::with_size(2))
                 .await
-                .context("connecting with DATABASE_URL")?;
+                .context("DATABASE_URL")?;
+            db::require_migrated(&db).await?;
             let started = std::time::Instant::now();
             let counts = seed::seed_demo(&db, leads).await?;
             tracing::info!(?counts, elapsed = ?started.elapsed(), "demo data loaded");

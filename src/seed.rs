@@ -16,6 +16,20 @@ pub struct DemoOrganization {
     pub id: Uuid,
     pub name: &'static str,
     pub slug: &'static str,
+    /// The two organizations' data differ at a glance (names, places, people), so a user sees
+    /// at once which tenant they are in.
+    pub market: DemoMarket,
+}
+
+/// Where an organization sells: its customers' names, cities and people.
+pub struct DemoMarket {
+    pub company_names: &'static [&'static str],
+    pub sectors: &'static [&'static str],
+    pub cities: &'static [&'static str],
+    pub first_names: &'static [&'static str],
+    pub last_names: &'static [&'static str],
+    /// Domain suffix of its customers' web sites and e-mail addresses.
+    pub domain: &'static str,
 }
 
 pub const DEMO_ORGANIZATIONS: [DemoOrganization; 2] = [
@@ -23,11 +37,112 @@ pub const DEMO_ORGANIZATIONS: [DemoOrganization; 2] = [
         id: Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0a01),
         name: "Acme Security",
         slug: "acme",
+        market: DemoMarket {
+            company_names: &[
+                "Northwind",
+                "Contoso",
+                "Initech",
+                "Umbrella",
+                "Stark",
+                "Wayne",
+                "Tyrell",
+                "Cyberdyne",
+                "Soylent",
+                "Hooli",
+            ],
+            sectors: &[
+                "Bank",
+                "Health",
+                "Energy",
+                "Retail",
+                "Logistics",
+                "Telecom",
+                "Insurance",
+                "Foods",
+            ],
+            cities: &[
+                "New York, NY",
+                "Chicago, IL",
+                "Austin, TX",
+                "Seattle, WA",
+                "Boston, MA",
+            ],
+            first_names: &[
+                "Ada",
+                "Alan",
+                "Grace",
+                "Linus",
+                "Margaret",
+                "Dennis",
+                "Barbara",
+                "Ken",
+                "Frances",
+                "Edsger",
+                "Radia",
+                "Whitfield",
+            ],
+            last_names: &[
+                "Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov",
+                "Thompson", "Allen", "Dijkstra", "Perlman", "Diffie", "Knuth",
+            ],
+            domain: "example.com",
+        },
     },
     DemoOrganization {
         id: Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0b02),
         name: "Globex Defense",
         slug: "globex",
+        market: DemoMarket {
+            company_names: &[
+                "Aperture",
+                "Black Mesa",
+                "Gringotts",
+                "Oceanic",
+                "Virtucon",
+                "Wonka",
+                "Massive Dynamic",
+                "Vandelay",
+                "Sirius",
+                "Weyland",
+            ],
+            sectors: &[
+                "Bank",
+                "Hospital",
+                "Grid",
+                "Airline",
+                "Shipping",
+                "Mobile",
+                "Assurance",
+                "Pharma",
+            ],
+            cities: &[
+                "London, UK",
+                "Berlin, DE",
+                "Paris, FR",
+                "Amsterdam, NL",
+                "Stockholm, SE",
+            ],
+            first_names: &[
+                "Ingrid", "Lars", "Sofia", "Matteo", "Elena", "Henrik", "Amelie", "Jonas",
+                "Chiara", "Pieter", "Astrid", "Mateusz",
+            ],
+            last_names: &[
+                "Andersson",
+                "Mueller",
+                "Rossi",
+                "Dubois",
+                "Jansen",
+                "Nowak",
+                "Larsen",
+                "Fischer",
+                "Moreau",
+                "Bianchi",
+                "Kowalski",
+                "Svensson",
+                "Novak",
+            ],
+            domain: "example.eu",
+        },
     },
 ];
 
@@ -102,7 +217,25 @@ pub async fn seed_demo(db: &DatabaseConnection, leads: u32) -> Result<SeedCounts
         }
         let companies = (leads / 20).max(10);
         let manager = user_id(org.id, Role::Manager);
-        counts.companies += run(COMPANIES, vec![org.id.into(), companies.into()]).await?;
+        let words = |list: &[&str]| -> sea_orm::Value {
+            list.iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .into()
+        };
+        let market = &org.market;
+        counts.companies += run(
+            COMPANIES,
+            vec![
+                org.id.into(),
+                companies.into(),
+                words(market.company_names),
+                words(market.sectors),
+                words(market.cities),
+                market.domain.into(),
+            ],
+        )
+        .await?;
         counts.leads += run(
             LEADS,
             vec![
@@ -111,6 +244,9 @@ pub async fn seed_demo(db: &DatabaseConnection, leads: u32) -> Result<SeedCounts
                 companies.into(),
                 agent.into(),
                 manager.into(),
+                words(market.first_names),
+                words(market.last_names),
+                market.domain.into(),
             ],
         )
         .await?;
@@ -140,17 +276,16 @@ const COMPANIES: &str = r#"
 INSERT INTO companies (organization_id, id, name, domain, industry, employee_count,
                        annual_revenue, fortune_rank, headquarters_location, website)
 SELECT $1, md5($1::text || ':company:' || n)::uuid,
-       (ARRAY['Northwind','Contoso','Initech','Umbrella','Stark','Wayne','Tyrell','Cyberdyne',
-              'Soylent','Hooli'])[1 + n % 10] || ' ' ||
-       (ARRAY['Bank','Health','Energy','Retail','Logistics','Telecom','Insurance','Foods'])[1 + n % 8]
+       ($3::text[])[1 + n % cardinality($3::text[])] || ' ' ||
+       ($4::text[])[1 + n % cardinality($4::text[])]
        || CASE WHEN n > 80 THEN ' ' || n ELSE '' END,
-       'company' || n || '.example.com',
+       'company' || n || '.' || $6,
        (ARRAY['finance','healthcare','energy','retail','logistics','telecom','insurance','food'])[1 + n % 8],
        500 + (n * 7919) % 200000,
        (10000000 + (n::bigint * 104729) % 90000000000),
        CASE WHEN n % 3 = 0 THEN 1 + n % 500 END,
-       (ARRAY['New York, NY','Chicago, IL','Austin, TX','Seattle, WA','Boston, MA'])[1 + n % 5],
-       'https://company' || n || '.example.com'
+       ($5::text[])[1 + n % cardinality($5::text[])],
+       'https://company' || n || '.' || $6
 FROM generate_series(1, $2::int) AS n
 ON CONFLICT DO NOTHING
 "#;
@@ -164,7 +299,7 @@ SELECT $1, md5($1::text || ':lead:' || n)::uuid,
        md5($1::text || ':company:' || (1 + n % $3::int))::uuid,
        CASE n % 3 WHEN 0 THEN NULL WHEN 1 THEN $4::uuid ELSE $5::uuid END,
        f.first_name, l.last_name,
-       lower(f.first_name || '.' || l.last_name || '.' || n) || '@company' || (1 + n % $3::int) || '.example.com',
+       lower(f.first_name || '.' || l.last_name || '.' || n) || '@company' || (1 + n % $3::int) || '.' || $8,
        '+1-555-' || lpad((n % 10000)::text, 4, '0'),
        (ARRAY['CISO','CTO','VP Security','Security Engineer','IT Director','Compliance Lead'])[1 + n % 6],
        (ARRAY['Security','IT','Compliance','Engineering'])[1 + n % 4],
@@ -183,11 +318,8 @@ SELECT $1, md5($1::text || ':lead:' || n)::uuid,
        now() - make_interval(mins => n),
        now() - make_interval(mins => n)
 FROM generate_series(1, $2::int) AS n
-CROSS JOIN LATERAL (SELECT (ARRAY['Ada','Alan','Grace','Linus','Margaret','Dennis','Barbara','Ken',
-                                  'Frances','Edsger','Radia','Whitfield'])[1 + n % 12] AS first_name) f
-CROSS JOIN LATERAL (SELECT (ARRAY['Lovelace','Turing','Hopper','Torvalds','Hamilton','Ritchie',
-                                  'Liskov','Thompson','Allen','Dijkstra','Perlman','Diffie',
-                                  'Knuth'])[1 + n % 13] AS last_name) l
+CROSS JOIN LATERAL (SELECT ($6::text[])[1 + n % cardinality($6::text[])] AS first_name) f
+CROSS JOIN LATERAL (SELECT ($7::text[])[1 + n % cardinality($7::text[])] AS last_name) l
 ON CONFLICT DO NOTHING
 "#;
 

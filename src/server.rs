@@ -46,8 +46,10 @@ use crate::{
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot connect with DATABASE_URL: {0}")]
-    Connect(#[source] sea_orm::DbErr),
+    #[error("DATABASE_URL: {0}")]
+    Connect(db::ConnectError),
+    #[error(transparent)]
+    NotMigrated(#[from] db::NotMigrated),
     #[error(transparent)]
     SelfCheck(#[from] SelfCheckError),
 }
@@ -55,9 +57,10 @@ pub enum StartupError {
 /// Connects as the app role and runs the self-check: nothing is served when it fails.
 pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(config.require_jwt_secret()?, config.access_token_ttl);
-    let mut db = db::connect_with(&config.database_url, &config.pool)
+    let mut db = db::connect_or_explain(&config.database_url, &config.pool)
         .await
         .map_err(StartupError::Connect)?;
+    db::require_migrated(&db).await?;
     self_check(&db).await?;
     let metrics = Arc::new(Metrics::new());
     let sync_interval = config.limits.rate_limit_sync;
@@ -67,7 +70,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     } else {
         let rates = Arc::new(RateLimits::shared(user_per_minute, sync_interval));
         // Its own connection: the shared pool never waits on the sync.
-        let sync_db = db::connect_with(&config.database_url, &db::PoolSettings::with_size(1))
+        let sync_db = db::connect_or_explain(&config.database_url, &db::PoolSettings::with_size(1))
             .await
             .map_err(StartupError::Connect)?;
         (rates.clone(), Some(RateSync::new(sync_db, rates)))

@@ -20,6 +20,8 @@ pub enum BootstrapError {
     #[error("DATABASE_URL and MIGRATION_DATABASE_URL name different databases")]
     DatabaseMismatch,
     #[error(transparent)]
+    Connect(#[from] super::ConnectError),
+    #[error(transparent)]
     Db(#[from] DbErr),
 }
 
@@ -76,7 +78,7 @@ pub async fn bootstrap(
     if app.database != owner.database {
         return Err(BootstrapError::DatabaseMismatch);
     }
-    let admin = super::connect(admin_url, 1).await?;
+    let admin = super::connect_or_explain(admin_url, &super::PoolSettings::with_size(1)).await?;
     let run = |sql: String| {
         let admin = &admin;
         async move { admin.execute_unprepared(&sql).await.map(|_| ()) }

@@ -58,6 +58,94 @@ pub async fn connect_with(
     Database::connect(options).await
 }
 
+/// A connection that failed, said once and plainly: what is wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot reach PostgreSQL at {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("database \"{0}\" does not exist: run `leadgraph db-init` (scripts/demo.sh does)")]
+    NoDatabase(String),
+    #[error(
+        "PostgreSQL refused role \"{role}\": {reason}; check the URL's user and password \
+         (`leadgraph db-init` creates the roles)"
+    )]
+    LoginRefused { role: String, reason: String },
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Other(String),
+}
+
+/// Why connecting with `url` fails, found by one direct attempt: the pool only reports that it
+/// timed out.
+pub async fn diagnose(url: &Secret) -> ConnectError {
+    use sqlx::{ConnectOptions, postgres::PgConnectOptions};
+    let options: PgConnectOptions = match url.expose().parse() {
+        Ok(options) => options,
+        Err(err) => return ConnectError::Other(format!("the URL is not valid: {err}")),
+    };
+    let address = format!("{}:{}", options.get_host(), options.get_port());
+    let attempt = tokio::time::timeout(Duration::from_secs(5), options.connect()).await;
+    let err = match attempt {
+        Err(_) => {
+            return ConnectError::Unreachable {
+                address,
+                reason: "no answer within 5 s".into(),
+            };
+        }
+        Ok(Ok(_connection)) => {
+            return ConnectError::Other("it answers now; it did not a moment ago".into());
+        }
+        Ok(Err(err)) => err,
+    };
+    match err {
+        sqlx::Error::Io(io) => ConnectError::Unreachable {
+            address,
+            reason: match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+                _ => io.to_string(),
+            },
+        },
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("3D000") => {
+                ConnectError::NoDatabase(options.get_database().unwrap_or_default().to_owned())
+            }
+            Some("28P01" | "28000") => ConnectError::LoginRefused {
+                role: options.get_username().to_owned(),
+                reason: db.message().to_owned(),
+            },
+            _ => ConnectError::Other(db.message().to_owned()),
+        },
+        other => ConnectError::Other(other.to_string()),
+    }
+}
+
+/// Connects for a command, or says plainly why it cannot.
+pub async fn connect_or_explain(
+    url: &Secret,
+    settings: &PoolSettings,
+) -> Result<DatabaseConnection, ConnectError> {
+    match connect_with(url, settings).await {
+        Ok(db) => Ok(db),
+        Err(_) => Err(diagnose(url).await),
+    }
+}
+
+/// The database has every migration, or the command is told to run them first.
+pub async fn require_migrated(db: &DatabaseConnection) -> Result<(), NotMigrated> {
+    match pending_migrations(db).await {
+        Ok(pending) if pending.is_empty() => Ok(()),
+        Ok(pending) => Err(NotMigrated(format!(
+            "{} migration(s) pending, first {}",
+            pending.len(),
+            pending[0]
+        ))),
+        Err(_) => Err(NotMigrated("no migration has run".into())),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the database is not migrated ({0}): run `leadgraph migrate up` first")]
+pub struct NotMigrated(String);
+
 /// Names of migrations defined in code that the database has not applied.
 pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
     let applied: Vec<String> = db

@@ -332,6 +332,43 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
             assert_eq!(leads.at("/leads/totalCount"), 30, "{email}");
         }
     }
+    // The two organizations look different at a glance: no company or person in common.
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
+        let email = leadgraph::seed::demo_email(leadgraph::tenancy::Role::Agent, org.slug);
+        let login = app
+            .login(org.slug, &email, leadgraph::seed::DEMO_PASSWORD)
+            .await;
+        let token = login.ok()["login"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let page = app
+            .gql(
+                Some(&token),
+                "{ leads(first: 30) { nodes { fullName company { name headquartersLocation } } } }",
+                json!({}),
+            )
+            .await;
+        let words = page
+            .at("/leads/nodes")
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|lead| {
+                [
+                    lead["fullName"].as_str().unwrap().to_owned(),
+                    lead["company"]["name"].as_str().unwrap().to_owned(),
+                    lead["company"]["headquartersLocation"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ]
+            });
+        seen.push(words.collect());
+    }
+    let shared: Vec<&String> = seen[0].iter().filter(|w| seen[1].contains(w)).collect();
+    assert!(shared.is_empty(), "seen in both organizations: {shared:?}");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod availability;
 mod cors;
+mod examples;
 mod event_log;
 mod fuzz;
 mod graphiql;

@@ -308,3 +308,53 @@ async fn the_server_refuses_to_start_when_a_definer_function_search_path_changes
     );
     assert!(err.to_string().contains("search_path"), "{err}");
 }
+
+/// Why `prepare` refuses `config`, as the operator reads it.
+async fn startup_refusal(config: &leadgraph::config::Config) -> server::StartupError {
+    server::prepare(config).await.err().expect("must refuse")
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_named_by_its_address_once() {
+    let port = {
+        let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        unused.local_addr().unwrap().port()
+    };
+    let mut config = TestApp::config_for("leadgraph");
+    config.database_url = leadgraph::config::Secret::new(format!(
+        "postgres://leadgraph_app:secret@127.0.0.1:{port}/leadgraph"
+    ));
+    let err = startup_refusal(&config).await;
+    assert_eq!(
+        format!("{:#}", anyhow::Error::from(err)),
+        format!("DATABASE_URL: cannot reach PostgreSQL at 127.0.0.1:{port}: connection refused")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_database_says_to_run_db_init() {
+    let err = startup_refusal(&TestApp::config_for("lg_no_such_database")).await;
+    assert_eq!(
+        format!("{:#}", anyhow::Error::from(err)),
+        "DATABASE_URL: database \"lg_no_such_database\" does not exist: run `leadgraph db-init` \
+         (scripts/demo.sh does)"
+    );
+}
+
+#[tokio::test]
+async fn a_database_behind_on_migrations_says_to_migrate_first() {
+    let app = TestApp::spawn().await;
+    app.owner_sql(
+        uuid::Uuid::nil(),
+        "DELETE FROM seaql_migrations WHERE version = (SELECT max(version) FROM seaql_migrations)",
+    )
+    .await;
+    let err = startup_refusal(&TestApp::config_for(&app.db.name)).await;
+    assert!(matches!(err, server::StartupError::NotMigrated(_)), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("1 migration(s) pending"), "{message}");
+    assert!(
+        message.ends_with("run `leadgraph migrate up` first"),
+        "{message}"
+    );
+}
