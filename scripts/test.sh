@@ -11,6 +11,12 @@ export LEADGRAPH_TEST_ADMIN_URL
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The README's Node examples, which tests/api/examples.rs runs, need their packages.
+if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix examples/node --no-audit --no-fund --silent ||
+        echo "npm could not install examples/node's packages: their test will fail" >&2
+fi
+
 # Tests are I/O-bound on PostgreSQL: more threads than cores keeps both cores busy.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -29,7 +29,11 @@ fn node_examples() -> Option<PathBuf> {
 }
 
 /// Starts `node <script>` in `dir` with `env`; its stdout, line by line.
-fn start(dir: &PathBuf, script: &str, env: &[(&str, String)]) -> (Child, Lines<BufReader<ChildStdout>>) {
+fn start(
+    dir: &PathBuf,
+    script: &str,
+    env: &[(&str, String)],
+) -> (Child, Lines<BufReader<ChildStdout>>) {
     let mut command = Command::new("node");
     command
         .arg(script)
@@ -45,7 +49,10 @@ fn start(dir: &PathBuf, script: &str, env: &[(&str, String)]) -> (Child, Lines<B
 }
 
 /// The first line `wanted` accepts, within 15 s.
-async fn line_where(lines: &mut Lines<BufReader<ChildStdout>>, wanted: impl Fn(&str) -> bool) -> String {
+async fn line_where(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
     tokio::time::timeout(Duration::from_secs(15), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if wanted(&line) {
@@ -102,7 +109,11 @@ async fn the_webhook_receiver_example_verifies_real_deliveries() {
             json!({ "url": format!("http://127.0.0.1:{port}/hook") }),
         )
         .await;
-    let secret = created.at("/createWebhookEndpoint/signingSecret").as_str().unwrap().to_owned();
+    let secret = created
+        .at("/createWebhookEndpoint/signingSecret")
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (_child, mut lines) = start(
         &dir,
         "webhook-receiver.mjs",
