@@ -182,6 +182,8 @@ pub struct Config {
     pub jwt_secret: Option<Secret>,
     /// Bearer token that `GET /metrics` requires; unset, metrics are not served.
     pub metrics_token: Option<Secret>,
+    /// OpenTelemetry trace export; off unless an OTLP endpoint is set.
+    pub traces: Option<crate::traces::TraceSettings>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,
@@ -330,6 +332,7 @@ impl Config {
                     }
                 })?,
             },
+            traces: traces_from(&env)?,
             cors_allowed_origins: match env.optional("CORS_ALLOWED_ORIGINS") {
                 None => crate::cors::AllowedOrigins::of_server(bind_addr),
                 Some(list) => crate::cors::AllowedOrigins::parse(&list).map_err(|reason| {
@@ -407,6 +410,43 @@ impl Config {
             .as_ref()
             .ok_or(ConfigError::Missing("ADMIN_DATABASE_URL"))
     }
+}
+
+/// The standard OpenTelemetry variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (a full URL) or
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (a base URL, `/v1/traces` added), `OTEL_EXPORTER_OTLP_HEADERS`,
+/// `OTEL_SERVICE_NAME`, `OTEL_BSP_SCHEDULE_DELAY`.
+fn traces_from(env: &Env) -> Result<Option<crate::traces::TraceSettings>, ConfigError> {
+    let endpoint = match (
+        env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        env.optional("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ) {
+        (Some(full), _) => full,
+        (None, Some(base)) => format!("{}/v1/traces", base.trim_end_matches('/')),
+        (None, None) => return Ok(None),
+    };
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(ConfigError::Invalid {
+            name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+            reason: "must be an http(s) URL (OTLP over HTTP)".into(),
+        });
+    }
+    let headers = match env.optional("OTEL_EXPORTER_OTLP_HEADERS") {
+        None => Vec::new(),
+        Some(list) => {
+            crate::traces::parse_headers(&list).map_err(|reason| ConfigError::Invalid {
+                name: "OTEL_EXPORTER_OTLP_HEADERS",
+                reason,
+            })?
+        }
+    };
+    Ok(Some(crate::traces::TraceSettings {
+        endpoint,
+        headers,
+        service_name: env
+            .optional("OTEL_SERVICE_NAME")
+            .unwrap_or_else(|| "leadgraph".into()),
+        flush_every: Duration::from_millis(env.positive_or("OTEL_BSP_SCHEDULE_DELAY", 5_000)?),
+    }))
 }
 
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);

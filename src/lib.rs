@@ -4,7 +4,7 @@
 //! - shared machinery: [`config`], [`db`], [`tenancy`] (principal, tenant transaction,
 //!   self-check), [`auth`], [`graphql`] (schema, HTTP, document guard, pagination, loaders),
 //!   [`admission`] (each tenant's share of the pool, rate limits), [`cors`], [`error`],
-//!   [`metrics`], [`server`], [`graphiql`] (the embedded GraphiQL page);
+//!   [`metrics`], [`traces`] (OpenTelemetry), [`server`], [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
 //! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
@@ -36,6 +36,7 @@ pub mod state;
 pub mod telemetry;
 pub mod tenancy;
 mod text_enum;
+pub mod traces;
 pub mod users;
 pub mod validation;
 pub mod webhooks;

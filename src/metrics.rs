@@ -57,6 +57,8 @@ pub struct RequestFacts {
     pub organization_id: Option<Uuid>,
     /// `OK`, or the first error's code.
     pub outcome: String,
+    /// The sanitised document, when traces are exported.
+    pub document: Option<String>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -311,6 +313,7 @@ mod tests {
             operation_name: name.map(str::to_owned),
             organization_id,
             outcome: "OK".into(),
+            document: None,
         }
     }
 

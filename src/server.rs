@@ -16,6 +16,7 @@ use axum::{
     routing::get,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tower_http::{
@@ -39,6 +40,7 @@ use crate::{
     metrics::{self, Metrics, PoolReading, RequestFacts},
     state::AppState,
     tenancy::{SelfCheckError, self_check},
+    traces::Tracer,
     webhooks::WebhookWorker,
 };
 
@@ -92,10 +94,21 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         config.limits.request_timeout,
         metrics.clone(),
     );
-    // Statements are counted where requests and subscriptions run them: through this handle
-    // (the background jobs above have their own).
+    let tracer = config.traces.clone().map(|settings| {
+        let (tracer, exporter) = Tracer::new(settings);
+        tokio::spawn(exporter.run());
+        tracer
+    });
+    // Statements are counted (and traced) where requests and subscriptions run them: through
+    // this handle (the background jobs above have their own).
     let counter = metrics.clone();
-    db.set_metric_callback(move |_| counter.statement());
+    let statement_spans = tracer.clone();
+    db.set_metric_callback(move |info| {
+        counter.statement();
+        if let Some(tracer) = &statement_spans {
+            tracer.statement(&info.statement.sql, info.elapsed, info.failed);
+        }
+    });
     Ok(AppState {
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
@@ -116,6 +129,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         webhook_worker,
         metrics,
         metrics_token: config.metrics_token.clone(),
+        tracer,
         events,
         webhooks: config.webhooks.clone(),
         db,
@@ -130,7 +144,13 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(readyz))
         .with_state(app.db.clone());
     let cors = app.cors.layer();
-    let observed = axum::middleware::from_fn_with_state(app.metrics.clone(), observe);
+    let observed = axum::middleware::from_fn_with_state(
+        Observer {
+            metrics: app.metrics.clone(),
+            tracer: app.tracer.clone(),
+        },
+        observe,
+    );
     let metrics = Router::new()
         .route("/metrics", get(metrics_text))
         .with_state(app.clone());
@@ -159,23 +179,68 @@ pub fn router(app: AppState) -> Router {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-/// One log line and the metrics of each GraphQL request (WebSocket upgrades carry no facts:
-/// their subscriptions are counted as they deliver).
+#[derive(Clone)]
+struct Observer {
+    metrics: Arc<Metrics>,
+    tracer: Option<Tracer>,
+}
+
+/// One log line, the metrics and (when exporting) the trace span of each GraphQL request.
+/// WebSocket upgrades carry no facts: their subscriptions are counted as they deliver.
 async fn observe(
-    State(metrics): State<Arc<Metrics>>,
+    State(observer): State<Observer>,
     request: Request<axum::body::Body>,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let (response, statements) = metrics::count_statements(next.run(request)).await;
-    if let Some(facts) = response.extensions().get::<RequestFacts>() {
-        metrics.request(&request_id, facts, started.elapsed(), statements);
+    let headers = request.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let request_id = header("x-request-id").unwrap_or_default().to_owned();
+    let span = observer
+        .tracer
+        .as_ref()
+        .map(|tracer| tracer.start_request(header("traceparent")));
+    let counted = metrics::count_statements(next.run(request));
+    let (response, statements) = match span {
+        Some(span) => Tracer::within(span, counted).await,
+        None => counted.await,
+    };
+    let Some(facts) = response.extensions().get::<RequestFacts>() else {
+        return response;
+    };
+    observer
+        .metrics
+        .request(&request_id, facts, started.elapsed(), statements);
+    if let (Some(tracer), Some(span)) = (&observer.tracer, span) {
+        // Named as the OTel GraphQL conventions say: `query Dashboard`.
+        let name = match (facts.operation_type, &facts.operation_name) {
+            ("", _) => "GraphQL".to_owned(),
+            (kind, Some(name)) => format!("{kind} {name}"),
+            (kind, None) => kind.to_owned(),
+        };
+        let mut attributes = vec![
+            ("graphql.operation.type", json!(facts.operation_type)),
+            (
+                "http.response.status_code",
+                json!(response.status().as_u16()),
+            ),
+            ("leadgraph.outcome", json!(facts.outcome)),
+            ("leadgraph.statements", json!(statements)),
+            ("leadgraph.request_id", json!(request_id)),
+        ];
+        if let Some(name) = &facts.operation_name {
+            attributes.push(("graphql.operation.name", json!(name)));
+        }
+        if let Some(document) = &facts.document {
+            attributes.push(("graphql.document", json!(document)));
+        }
+        if let Some(organization_id) = facts.organization_id {
+            attributes.push((
+                "leadgraph.organization_id",
+                json!(organization_id.to_string()),
+            ));
+        }
+        tracer.end_request(span, name, attributes, facts.outcome != "OK");
     }
     response
 }

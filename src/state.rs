@@ -12,6 +12,7 @@ use crate::{
     cors::AllowedOrigins,
     events::{EventFeed, Retention},
     metrics::Metrics,
+    traces::Tracer,
     webhooks::WebhookWorker,
 };
 
@@ -34,6 +35,8 @@ pub struct AppState {
     /// Counters and histograms for `/metrics`, and the token that reads them.
     pub metrics: Arc<Metrics>,
     pub metrics_token: Option<Secret>,
+    /// Records request and statement spans when trace export is on.
+    pub tracer: Option<Tracer>,
     /// Room for WebSocket connections that have not initialised yet.
     pub pending_ws_inits: Arc<tokio::sync::Semaphore>,
     /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).

@@ -162,6 +162,9 @@ async fn answer(
     facts: &mut RequestFacts,
 ) -> axum::response::Response {
     let limits = &state.app.limits;
+    if state.app.tracer.is_some() {
+        facts.document = Some(crate::traces::sanitise(&request.query));
+    }
     let checked = match document::check(
         &request.query,
         request.operation_name.as_deref(),

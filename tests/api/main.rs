@@ -22,4 +22,5 @@ mod schema;
 mod self_check;
 mod statements;
 mod subscriptions;
+mod traces;
 mod webhooks;
