@@ -88,6 +88,15 @@ struct AttemptLabels {
     outcome: &'static str,
 }
 
+/// A request waiting for the pool (see [`Metrics::waiting_for_pool`]).
+pub struct Waiting(Gauge);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Readings taken when scraped.
 pub struct PoolReading {
     pub max: u32,
@@ -102,6 +111,7 @@ pub struct Metrics {
     statements: Family<OperationLabels, Histogram>,
     statements_total: AtomicU64,
     pool: Family<StateLabels, Gauge>,
+    waiting: Gauge,
     busiest_tenants: Family<TenantLabels, Gauge>,
     subscribers: Gauge,
     subscription_results: Counter,
@@ -149,6 +159,12 @@ impl Metrics {
              in use by requests (in_use)",
             pool.clone(),
         );
+        let waiting = Gauge::default();
+        registry.register(
+            "pool_waiting",
+            "GraphQL requests waiting for their organization's turn or for a pooled connection",
+            waiting.clone(),
+        );
         let busiest_tenants = Family::<TenantLabels, Gauge>::default();
         registry.register(
             "tenant_graphql_requests",
@@ -180,6 +196,7 @@ impl Metrics {
             statements,
             statements_total: AtomicU64::new(0),
             pool,
+            waiting,
             busiest_tenants,
             subscribers,
             subscription_results,
@@ -254,6 +271,12 @@ impl Metrics {
         } else {
             "other".to_owned()
         }
+    }
+
+    /// Counts a request as waiting for the pool until the guard is dropped.
+    pub fn waiting_for_pool(&self) -> Waiting {
+        self.waiting.inc();
+        Waiting(self.waiting.clone())
     }
 
     pub fn subscription_result(&self) {
@@ -418,6 +441,18 @@ mod tests {
         assert!(!text.contains(&tenants[0].to_string()));
         assert!(text.contains("leadgraph_pool_connections{state=\"in_use\"} 2"));
         assert!(text.contains("leadgraph_subscriptions 4"));
+        let waiting = metrics.waiting_for_pool();
+        assert!(
+            metrics
+                .encode(reading(), 4)
+                .contains("leadgraph_pool_waiting 1")
+        );
+        drop(waiting);
+        assert!(
+            metrics
+                .encode(reading(), 4)
+                .contains("leadgraph_pool_waiting 0")
+        );
         assert!(text.contains(
             "leadgraph_graphql_requests_total{operation_type=\"query\",operation_name=\"Dash\",outcome=\"OK\"} 78"
         ));

@@ -274,6 +274,7 @@ async fn run(
     }
     admitted?;
     // Waits for the organization's turn before taking a connection from the shared pool.
+    let waiting = app.metrics.waiting_for_pool();
     let _turn = app.shares.turn(identity.tenant.organization_id).await?;
     let tx = TenantTx::begin(
         &app.db,
@@ -282,6 +283,7 @@ async fn run(
         Some(identity.tenant),
     )
     .await?;
+    drop(waiting);
     let principal = load_principal(&tx, identity).await?;
     let organization_id = principal.organization_id;
     let tx: Arc<RequestTransaction> = Arc::new(tx.into());

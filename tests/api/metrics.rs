@@ -53,6 +53,7 @@ async fn requests_are_counted_by_operation_and_outcome_with_their_statements() {
         r#"leadgraph_graphql_requests_total{operation_type="mutation",operation_name="",outcome="OK"} 1"#,
         r#"leadgraph_graphql_request_duration_seconds_count{operation_type="query"} 3"#,
         r#"leadgraph_pool_connections{state="max"} 4"#,
+        "leadgraph_pool_waiting 0",
         "leadgraph_subscriptions 0",
         "# EOF",
     ] {
