@@ -53,6 +53,7 @@ ADMIN_URL="postgres://postgres@$HOST:$PORT/postgres"
 if ! psql "$ADMIN_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
     ADMIN_URL="postgres://postgres:postgres@$HOST:$PORT/postgres"
     if ! psql "$ADMIN_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+        echo "the local postgres role cannot log in over TCP; giving it the password 'postgres'" >&2
         as_root runuser -u postgres -- psql -qc "ALTER ROLE postgres PASSWORD 'postgres'" >&2
     fi
 fi

@@ -98,10 +98,13 @@ impl Drop for Waiting {
 }
 
 /// Readings taken when scraped.
-pub struct PoolReading {
-    pub max: u32,
-    pub open: u32,
-    pub idle: u32,
+pub struct Readings {
+    pub pool_max: u32,
+    pub pool_open: u32,
+    pub pool_idle: u32,
+    pub subscribers: usize,
+    /// Webhook deliveries due and not yet made, when the database could say.
+    pub webhook_backlog: Option<i64>,
 }
 
 pub struct Metrics {
@@ -116,6 +119,7 @@ pub struct Metrics {
     subscribers: Gauge,
     subscription_results: Counter,
     webhook_attempts: Family<AttemptLabels, Counter>,
+    webhook_backlog: Gauge,
     operation_names: Mutex<HashSet<String>>,
     per_tenant: Mutex<HashMap<Uuid, u64>>,
 }
@@ -189,6 +193,12 @@ impl Metrics {
             "Webhook delivery attempts by outcome (delivered, failed)",
             webhook_attempts.clone(),
         );
+        let webhook_backlog = Gauge::default();
+        registry.register(
+            "webhook_backlog",
+            "Webhook deliveries due and not yet made, all organizations",
+            webhook_backlog.clone(),
+        );
         Self {
             registry,
             requests,
@@ -201,6 +211,7 @@ impl Metrics {
             subscribers,
             subscription_results,
             webhook_attempts,
+            webhook_backlog,
             operation_names: Mutex::default(),
             per_tenant: Mutex::default(),
         }
@@ -291,18 +302,24 @@ impl Metrics {
     }
 
     /// The exposition, with the readings taken now.
-    pub fn encode(&self, pool: PoolReading, subscribers: usize) -> String {
+    pub fn encode(&self, readings: Readings) -> String {
         for (state, value) in [
-            ("max", pool.max),
-            ("open", pool.open),
-            ("idle", pool.idle),
-            ("in_use", pool.open.saturating_sub(pool.idle)),
+            ("max", readings.pool_max),
+            ("open", readings.pool_open),
+            ("idle", readings.pool_idle),
+            (
+                "in_use",
+                readings.pool_open.saturating_sub(readings.pool_idle),
+            ),
         ] {
             self.pool
                 .get_or_create(&StateLabels { state })
                 .set(i64::from(value));
         }
-        self.subscribers.set(subscribers as i64);
+        self.subscribers.set(readings.subscribers as i64);
+        if let Some(backlog) = readings.webhook_backlog {
+            self.webhook_backlog.set(backlog);
+        }
         let mut busiest: Vec<(Uuid, u64)> = self
             .per_tenant
             .lock()
@@ -340,11 +357,13 @@ mod tests {
         }
     }
 
-    fn reading() -> PoolReading {
-        PoolReading {
-            max: 10,
-            open: 3,
-            idle: 1,
+    fn reading() -> Readings {
+        Readings {
+            pool_max: 10,
+            pool_open: 3,
+            pool_idle: 1,
+            subscribers: 4,
+            webhook_backlog: Some(7),
         }
     }
 
@@ -432,7 +451,7 @@ mod tests {
                 metrics.request("r", &facts(Some("Dash"), Some(*tenant)), Duration::ZERO, 1);
             }
         }
-        let text = metrics.encode(reading(), 4);
+        let text = metrics.encode(reading());
         assert_eq!(
             text.matches("leadgraph_tenant_graphql_requests{").count(),
             10
@@ -441,16 +460,17 @@ mod tests {
         assert!(!text.contains(&tenants[0].to_string()));
         assert!(text.contains("leadgraph_pool_connections{state=\"in_use\"} 2"));
         assert!(text.contains("leadgraph_subscriptions 4"));
+        assert!(text.contains("leadgraph_webhook_backlog 7"));
         let waiting = metrics.waiting_for_pool();
         assert!(
             metrics
-                .encode(reading(), 4)
+                .encode(reading())
                 .contains("leadgraph_pool_waiting 1")
         );
         drop(waiting);
         assert!(
             metrics
-                .encode(reading(), 4)
+                .encode(reading())
                 .contains("leadgraph_pool_waiting 0")
         );
         assert!(text.contains(

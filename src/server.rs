@@ -37,7 +37,7 @@ use crate::{
         http::{HttpState, graphql_get, graphql_post},
         ws::graphql_ws,
     },
-    metrics::{self, Metrics, PoolReading, RequestFacts},
+    metrics::{self, Metrics, Readings, RequestFacts},
     state::AppState,
     tenancy::{SelfCheckError, self_check},
     traces::Tracer,
@@ -277,12 +277,28 @@ async fn metrics_text(
             .into_response();
     }
     let pool = app.db.get_postgres_connection_pool();
-    let reading = PoolReading {
-        max: pool.options().get_max_connections(),
-        open: pool.size(),
-        idle: pool.num_idle() as u32,
+    let backlog = tokio::time::timeout(
+        Duration::from_secs(2),
+        app.db.query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT webhook_backlog()",
+        )),
+    )
+    .await;
+    let webhook_backlog = match backlog {
+        Ok(Ok(Some(row))) => row.try_get_by_index::<i64>(0).ok(),
+        _ => {
+            tracing::warn!("the webhook backlog could not be read for /metrics");
+            None
+        }
     };
-    let text = app.metrics.encode(reading, app.events.subscriber_count());
+    let text = app.metrics.encode(Readings {
+        pool_max: pool.options().get_max_connections(),
+        pool_open: pool.size(),
+        pool_idle: pool.num_idle() as u32,
+        subscribers: app.events.subscriber_count(),
+        webhook_backlog,
+    });
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -13,6 +13,7 @@ mod m20261122_000006_webhooks;
 mod m20261204_000007_hardening;
 mod m20261204_000008_sign_in_throttle;
 mod m20261204_000009_shared_rate_limits;
+mod m20261204_000010_webhook_backlog;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -32,7 +33,7 @@ pub mod roles {
 /// SECURITY DEFINER function belongs to [`roles::OWNER`] (which FORCE keeps under the tenant
 /// policies) and nobody else may execute it. The server's start-up self-check refuses a
 /// database where either differs, so a migration adding such a function lists it here.
-pub const BYPASSRLS_FUNCTIONS: [&str; 9] = [
+pub const BYPASSRLS_FUNCTIONS: [&str; 10] = [
     "auth_login_candidate(text, text)",
     "auth_api_key(text, text)",
     "auth_rotate_refresh_token(text, text, timestamptz)",
@@ -42,6 +43,7 @@ pub const BYPASSRLS_FUNCTIONS: [&str; 9] = [
     "auth_sign_in_attempt(text, text, integer, integer, interval, interval)",
     "auth_sign_in_succeeded(text, text)",
     "rate_limit_sync(uuid, interval, text[], bigint[], boolean[], bigint[], bigint[])",
+    "webhook_backlog()",
 ];
 
 /// The `search_path` each kind of SECURITY DEFINER function is pinned to: the BYPASSRLS ones
@@ -66,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_hardening::Migration),
             Box::new(m20261204_000008_sign_in_throttle::Migration),
             Box::new(m20261204_000009_shared_rate_limits::Migration),
+            Box::new(m20261204_000010_webhook_backlog::Migration),
         ]
     }
 }

@@ -55,6 +55,7 @@ async fn requests_are_counted_by_operation_and_outcome_with_their_statements() {
         r#"leadgraph_pool_connections{state="max"} 4"#,
         "leadgraph_pool_waiting 0",
         "leadgraph_subscriptions 0",
+        "leadgraph_webhook_backlog 0",
         "# EOF",
     ] {
         assert!(text.contains(expected), "{expected} in\n{text}");
