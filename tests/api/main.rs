@@ -19,6 +19,7 @@ mod metrics;
 mod outage;
 mod rate_limits;
 mod schema;
+mod schema_rules;
 mod self_check;
 mod statements;
 mod subscriptions;
