@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::support::{Tenant, TestApp, tenant::uuid_of};
 
-/// Every tenant table, with the column that names the tenant.
+/// Every tenant table: `organizations` (the tenant itself) and each table with an
+/// `organization_id` column. The first test holds this list to the catalog, so a new tenant
+/// table cannot be left out of the matrix.
 const TENANT_TABLES: [&str; 14] = [
     "organizations",
     "users",
@@ -92,6 +94,34 @@ async fn snapshot_all(app: &TestApp, organization: Uuid) -> Vec<Vec<serde_json::
         tables.push(app.snapshot(organization, table).await);
     }
     tables
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_tenant_table_in_the_catalog() {
+    let app = TestApp::spawn().await;
+    let db = app.admin_db().await;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT c.relname::text FROM pg_class c
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organization_id'
+                                AND NOT a.attisdropped
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+             UNION SELECT 'organizations' ORDER BY 1",
+        ))
+        .await
+        .unwrap();
+    let catalog: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get_by_index(0).unwrap())
+        .collect();
+    let mut covered: Vec<&str> = TENANT_TABLES.to_vec();
+    covered.sort_unstable();
+    assert_eq!(
+        catalog, covered,
+        "tenant tables in the catalog vs the isolation matrix: register each new table here \
+         (and give `seed` a row of it)"
+    );
 }
 
 #[tokio::test]
