@@ -308,6 +308,18 @@ async fn companies_list_their_leads_and_deleting_a_company_keeps_its_leads() {
     assert_eq!(orphan.at("/lead/company"), &Value::Null);
 }
 
+/// An access token of the demo user of `role` in organization `slug`.
+async fn demo_login(app: &TestApp, slug: &str, role: leadgraph::tenancy::Role) -> String {
+    let email = leadgraph::seed::demo_email(role, slug);
+    let login = app
+        .login(slug, &email, leadgraph::seed::DEMO_PASSWORD)
+        .await;
+    login.ok()["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{email} logs in"))
+        .to_owned()
+}
+
 #[tokio::test]
 async fn the_demo_seed_is_idempotent_and_its_logins_work() {
     let app = TestApp::spawn().await;
@@ -318,31 +330,23 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
     assert_eq!(second, leadgraph::seed::SeedCounts::default());
     for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
         for role in leadgraph::seed::DEMO_ROLES {
-            let email = leadgraph::seed::demo_email(role, org.slug);
-            let login = app
-                .login(org.slug, &email, leadgraph::seed::DEMO_PASSWORD)
-                .await;
-            let token = login.ok()["login"]["accessToken"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let token = demo_login(&app, org.slug, role).await;
             let leads = app
                 .gql(Some(&token), "{ leads { totalCount } }", json!({}))
                 .await;
-            assert_eq!(leads.at("/leads/totalCount"), 30, "{email}");
+            assert_eq!(
+                leads.at("/leads/totalCount"),
+                30,
+                "{} of {}",
+                role.as_db(),
+                org.slug
+            );
         }
     }
     // The two organizations look different at a glance: no company or person in common.
     let mut seen: Vec<Vec<String>> = Vec::new();
     for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
-        let email = leadgraph::seed::demo_email(leadgraph::tenancy::Role::Agent, org.slug);
-        let login = app
-            .login(org.slug, &email, leadgraph::seed::DEMO_PASSWORD)
-            .await;
-        let token = login.ok()["login"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let token = demo_login(&app, org.slug, leadgraph::tenancy::Role::Agent).await;
         let page = app
             .gql(
                 Some(&token),

@@ -173,22 +173,20 @@ impl WsClient {
     /// The next `next` (or legacy `data`) message as the server wrote it.
     pub async fn next_text(&mut self) -> String {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.socket.next())
-                .await
-                .expect("no message from the server in time")
-                .expect("socket open")
-                .expect("frame");
-            if let Message::Text(text) = frame {
-                let value: Value = serde_json::from_str(&text).unwrap();
-                if matches!(value["type"].as_str(), Some("next" | "data")) {
-                    return text.to_string();
-                }
+            let (kind, text) = self.next_text_frame().await;
+            if matches!(kind.as_str(), "next" | "data") {
+                return text;
             }
         }
     }
 
     /// The `type` of the next text message, keep-alives included.
     pub async fn recv_raw_type(&mut self) -> String {
+        self.next_text_frame().await.0
+    }
+
+    /// The next text message: its `type` and the text as written.
+    async fn next_text_frame(&mut self) -> (String, String) {
         loop {
             let frame = tokio::time::timeout(WAIT, self.socket.next())
                 .await
@@ -197,7 +195,8 @@ impl WsClient {
                 .expect("frame");
             if let Message::Text(text) = frame {
                 let value: Value = serde_json::from_str(&text).unwrap();
-                return value["type"].as_str().unwrap_or_default().to_owned();
+                let kind = value["type"].as_str().unwrap_or_default().to_owned();
+                return (kind, text.to_string());
             }
         }
     }
