@@ -402,6 +402,9 @@ mod tests {
             .finish();
         let organization = Uuid::new_v4();
         tracing::subscriber::with_default(subscriber, || {
+            // Another test may have registered the log line's callsite, racing this
+            // subscriber's creation, and left it cached as uninteresting.
+            tracing::callsite::rebuild_interest_cache();
             Metrics::new().request(
                 "req-1",
                 &RequestFacts {

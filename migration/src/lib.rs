@@ -14,6 +14,7 @@ mod m20261204_000007_hardening;
 mod m20261204_000008_sign_in_throttle;
 mod m20261204_000009_shared_rate_limits;
 mod m20261204_000010_webhook_backlog;
+mod m20261204_000011_list_indexes;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_sign_in_throttle::Migration),
             Box::new(m20261204_000009_shared_rate_limits::Migration),
             Box::new(m20261204_000010_webhook_backlog::Migration),
+            Box::new(m20261204_000011_list_indexes::Migration),
         ]
     }
 }

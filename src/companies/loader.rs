@@ -33,3 +33,5 @@ impl ChildRelation for CompanyLeads {
         condition: "AND t.deleted_at IS NULL",
     };
 }
+
+crate::timestamped!(companies::Model);

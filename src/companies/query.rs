@@ -1,12 +1,8 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object};
-use entity::companies;
+use async_graphql::{Context, ID, InputObject, Object};
 
 use super::{Company, CompanyId};
 use crate::{
-    graphql::{
-        ContextExt, CountSource, KeysetCursor, NodeKind, OrderDirection, Page, PageArgs, Sort,
-        connection, decode_id, encode_cursor, keyset_page, timestamp_key,
-    },
+    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, decode_id, list},
     sql::{SqlBuilder, contains_pattern},
 };
 
@@ -17,17 +13,9 @@ pub struct CompanyFilter {
     pub industry: Option<String>,
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum CompanyOrderField {
-    Name,
-    CreatedAt,
-}
-
-#[derive(InputObject)]
-pub struct CompanyOrder {
-    pub field: CompanyOrderField,
-    #[graphql(default)]
-    pub direction: OrderDirection,
+crate::orderings! {
+    /// What companies can be ordered by.
+    CompanyOrderField, CompanyOrder for companies { Name, CreatedAt, FortuneRank }
 }
 
 #[derive(Default)]
@@ -48,34 +36,7 @@ impl CompanyQuery {
         filter: Option<CompanyFilter>,
         order_by: Option<CompanyOrder>,
     ) -> async_graphql::Result<Page<Company>> {
-        let principal = ctx.principal()?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window()?;
         let filter = filter.unwrap_or_default();
-        let (field, direction) = order_by
-            .map(|o| (o.field, o.direction))
-            .unwrap_or((CompanyOrderField::Name, OrderDirection::Asc));
-        let sort = match field {
-            CompanyOrderField::Name => Sort {
-                column: "name",
-                sql_type: "text",
-                descending: false,
-            },
-            CompanyOrderField::CreatedAt => Sort {
-                column: "created_at",
-                sql_type: "timestamptz",
-                descending: false,
-            },
-        };
-        let sort = Sort {
-            descending: direction == OrderDirection::Desc,
-            ..sort
-        };
         let conditions = |sql: &mut SqlBuilder| {
             if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
                 let pattern = sql.bind(contains_pattern(search));
@@ -88,27 +49,14 @@ impl CompanyQuery {
                 sql.push(&format!(" AND t.industry = {industry}"));
             }
         };
-        let (slice, count) = keyset_page::<companies::Model>(
-            ctx.db()?,
-            "companies",
-            principal.organization_id,
-            &conditions,
-            sort,
-            &window,
-        )
-        .await?;
-        Ok(connection(
-            slice,
-            CountSource::Sql(count),
-            move |m| {
-                let key = match field {
-                    CompanyOrderField::Name => m.name.clone(),
-                    CompanyOrderField::CreatedAt => timestamp_key(&m.created_at),
-                };
-                encode_cursor(&KeysetCursor(key, m.id))
-            },
-            Company,
-        ))
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let sorted = CompanyOrder::or(order_by, CompanyOrderField::Name, OrderDirection::Asc);
+        list(ctx, "companies", args, sorted, &conditions, Company).await
     }
 
     /// One company, or null when there is none with this id in your organization.

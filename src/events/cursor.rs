@@ -34,7 +34,7 @@ impl EventCursor {
     }
 
     pub fn decode(cursor: &str, organization_id: Uuid) -> ApiResult<Self> {
-        let encoded: Encoded = decode_cursor(cursor)?;
+        let encoded: Encoded = decode_cursor(cursor, "after")?;
         if encoded.o != tag(organization_id) || encoded.p < 0 {
             return Err(ApiError::bad_input(
                 "after",

@@ -9,10 +9,12 @@ use chrono::{DateTime, FixedOffset};
 use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
+use crate::error::ApiError;
+
 use super::{
     ContextExt,
     loader::{ChildCount, ChildCursor, ChildPageKey, ChildTable, LoadResult, TenantLoader},
-    pagination::{CountSource, Page, PageArgs, connection, encode_cursor},
+    pagination::{CountSource, CursorScope, Page, PageArgs, connection},
 };
 
 /// A row with the columns keyset cursors are made of.
@@ -87,12 +89,23 @@ pub async fn child_page<R: ChildRelation, N: OutputType>(
     after: Option<String>,
     node: impl Fn(R::Row) -> N,
 ) -> async_graphql::Result<Page<N>> {
+    // Children of every parent are one list, newest first.
+    let scope = CursorScope {
+        list: R::CHILDREN.table,
+        ordering: "created_at",
+        descending: true,
+    };
     let window = PageArgs {
         first,
         after,
         ..Default::default()
     }
-    .window::<ChildCursor>()?;
+    .window(|cursor, field| {
+        let (created_at, id) = scope.decode(cursor, field)?;
+        let created_at = serde_json::from_value(created_at)
+            .map_err(|_| ApiError::bad_input(field, format!("`{field}` is not a valid cursor")))?;
+        Ok(ChildCursor { created_at, id })
+    })?;
     let key = ChildPageKey {
         parent_id,
         limit: window.fetch_limit(),
@@ -109,12 +122,7 @@ pub async fn child_page<R: ChildRelation, N: OutputType>(
             children: R::CHILDREN,
             parent_id,
         }),
-        |row| {
-            encode_cursor(&ChildCursor {
-                created_at: row.created_at(),
-                id: row.id(),
-            })
-        },
+        |row| scope.encode(serde_json::json!(row.created_at()), row.id()),
         node,
     ))
 }

@@ -19,10 +19,15 @@ pub mod ws;
 pub use children::{ChildRelation, Timestamped, child_page};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use ids::{NodeKind, decode as decode_id, decode_any};
-pub use listing::{KeysetCursor, Sort, keyset_page, list_by_created, timestamp_key};
+pub use listing::{
+    Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,
+    list, list_by_created,
+};
 pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
-pub use pagination::{CountSource, Page, PageArgs, connection, decode_cursor, encode_cursor};
-pub use schema::{AppSchema, Schemas, build_schemas, export_sdl};
+pub use pagination::{
+    CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
+};
+pub use schema::{AppSchema, Schemas, build_schemas, export_sdl, list_orderings};
 
 use async_graphql::{Enum, MaybeUndefined};
 

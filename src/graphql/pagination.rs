@@ -7,7 +7,8 @@ use async_graphql::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{ConnectionTrait, Statement};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use uuid::Uuid;
 
 use super::{context::ContextExt, loader::ChildCount};
 use crate::error::{ApiError, ApiResult};
@@ -33,7 +34,12 @@ pub struct Window<C> {
 }
 
 impl PageArgs {
-    pub fn window<C: DeserializeOwned>(self) -> ApiResult<Window<C>> {
+    /// Checks the sizes and directions, and reads the cursor with `decode` (given the cursor
+    /// and the name of the argument it came in, for errors).
+    pub fn window<C>(
+        self,
+        decode: impl Fn(&str, &'static str) -> ApiResult<C>,
+    ) -> ApiResult<Window<C>> {
         let size = |value: i32, field: &'static str| {
             if !(0..=MAX_PAGE_SIZE).contains(&value) {
                 return Err(ApiError::bad_input(
@@ -58,9 +64,8 @@ impl PageArgs {
                     cursor: self
                         .before
                         .as_deref()
-                        .map(decode_cursor)
-                        .transpose()
-                        .map_err(|_| ApiError::bad_input("before", "invalid cursor"))?,
+                        .map(|c| decode(c, "before"))
+                        .transpose()?,
                 })
             }
             (first, None) => {
@@ -70,7 +75,11 @@ impl PageArgs {
                 Ok(Window {
                     limit: size(first.unwrap_or(DEFAULT_PAGE_SIZE), "first")?,
                     backward: false,
-                    cursor: self.after.as_deref().map(decode_cursor).transpose()?,
+                    cursor: self
+                        .after
+                        .as_deref()
+                        .map(|c| decode(c, "after"))
+                        .transpose()?,
                 })
             }
         }
@@ -127,12 +136,62 @@ pub fn encode_cursor<C: Serialize>(cursor: &C) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursor serializes"))
 }
 
-pub fn decode_cursor<C: DeserializeOwned>(cursor: &str) -> ApiResult<C> {
+/// Reads a cursor made by [`encode_cursor`]; `field` names the argument it came in.
+pub fn decode_cursor<C: DeserializeOwned>(cursor: &str, field: &'static str) -> ApiResult<C> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| ApiError::bad_input("after", "invalid cursor"))
+        .ok_or_else(|| ApiError::bad_input(field, format!("`{field}` is not a valid cursor")))
+}
+
+/// What a list cursor belongs to: a list and one of its orderings, direction included. A
+/// cursor of another list or ordering is refused, not misread as a position in this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CursorScope {
+    pub list: &'static str,
+    pub ordering: &'static str,
+    pub descending: bool,
+}
+
+/// A list cursor as encoded: its scope, the row's sort key and the row's id.
+#[derive(Serialize, Deserialize)]
+struct ScopedCursor {
+    l: String,
+    o: String,
+    d: bool,
+    k: serde_json::Value,
+    i: Uuid,
+}
+
+impl CursorScope {
+    /// The cursor of a row with sort key `key` (JSON, exact) and id `id`.
+    pub fn encode(&self, key: serde_json::Value, id: Uuid) -> String {
+        encode_cursor(&ScopedCursor {
+            l: self.list.to_owned(),
+            o: self.ordering.to_owned(),
+            d: self.descending,
+            k: key,
+            i: id,
+        })
+    }
+
+    /// The sort key and id of a cursor of this scope; anything else is BAD_USER_INPUT naming
+    /// `field`.
+    pub fn decode(
+        &self,
+        cursor: &str,
+        field: &'static str,
+    ) -> ApiResult<(serde_json::Value, Uuid)> {
+        let decoded: ScopedCursor = decode_cursor(cursor, field)?;
+        if decoded.l != self.list || decoded.o != self.ordering || decoded.d != self.descending {
+            return Err(ApiError::bad_input(
+                field,
+                format!("`{field}` is a cursor of another list or ordering"),
+            ));
+        }
+        Ok((decoded.k, decoded.i))
+    }
 }
 
 /// Where `totalCount` comes from, computed only when selected.
@@ -198,7 +257,7 @@ mod tests {
             last,
             ..Default::default()
         }
-        .window()
+        .window(decode_cursor)
     }
 
     #[test]
@@ -241,9 +300,48 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let encoded = encode_cursor(&(42, "x"));
         assert_eq!(
-            decode_cursor::<(i32, String)>(&encoded).unwrap(),
+            decode_cursor::<(i32, String)>(&encoded, "after").unwrap(),
             (42, "x".into())
         );
-        assert!(decode_cursor::<(i32, String)>("%%%").is_err());
+        assert!(decode_cursor::<(i32, String)>("%%%", "after").is_err());
+    }
+
+    #[test]
+    fn a_cursor_answers_only_to_its_own_list_and_ordering() {
+        let by_name = CursorScope {
+            list: "companies",
+            ordering: "name",
+            descending: false,
+        };
+        let id = Uuid::from_u128(7);
+        let cursor = by_name.encode(serde_json::json!("Initech"), id);
+        assert_eq!(
+            by_name.decode(&cursor, "after").unwrap(),
+            (serde_json::json!("Initech"), id)
+        );
+        for other in [
+            CursorScope {
+                list: "leads",
+                ..by_name
+            },
+            CursorScope {
+                ordering: "created_at",
+                ..by_name
+            },
+            CursorScope {
+                descending: true,
+                ..by_name
+            },
+        ] {
+            let err = other.decode(&cursor, "before").unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{other:?}");
+            assert!(matches!(
+                err,
+                ApiError::BadUserInput {
+                    field: Some("before"),
+                    ..
+                }
+            ));
+        }
     }
 }

@@ -3,21 +3,21 @@
 
 use async_graphql::{MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder};
 
-use super::node::NodeQuery;
+use super::{listing::ListOrderings, node::NodeQuery};
 use crate::{
-    activities::ActivityMutation,
+    activities::{ActivityMutation, LeadActivities},
     api_keys::{ApiKeyMutation, ApiKeyQuery},
     audit::AuditQuery,
     auth::graphql::AuthMutation,
-    companies::{CompanyMutation, CompanyQuery},
+    companies::{CompanyLeads, CompanyMutation, CompanyOrderField, CompanyQuery},
     config::Limits,
     events::{EventQuery, EventSubscription},
-    leads::{LeadMutation, LeadQuery},
-    notes::NoteMutation,
+    leads::{LeadMutation, LeadOrderField, LeadQuery},
+    notes::{LeadNotes, NoteMutation},
     organizations::{OrganizationMutation, OrganizationQuery},
     state::AppState,
     users::{UserMutation, UserQuery},
-    webhooks::{WebhookMutation, WebhookQuery},
+    webhooks::{DeliveryAttempts, WebhookMutation, WebhookQuery},
 };
 
 #[derive(MergedObject, Default)]
@@ -118,4 +118,30 @@ pub fn export_sdl() -> String {
                 .sorted_arguments()
                 .sorted_enum_items(),
         )
+}
+
+/// Every list of the schema with the orderings it offers: the list-ordering test holds each
+/// to an index and checks this against the lists introspection shows, so none is missed.
+pub fn list_orderings() -> Vec<ListOrderings> {
+    use crate::graphql::ChildRelation;
+    let nested = |field, children: super::ChildTable| {
+        ListOrderings::by_creation(field, children.table, Some(children.parent_column))
+    };
+    vec![
+        ListOrderings::declared::<CompanyOrderField>("Query.companies"),
+        ListOrderings::declared::<LeadOrderField>("Query.leads"),
+        ListOrderings::by_creation("Query.users", "users", None),
+        ListOrderings::by_creation("Query.apiKeys", "api_keys", None),
+        ListOrderings::by_creation("Query.auditLogs", "audit_logs", None),
+        ListOrderings::by_creation("Query.webhookEndpoints", "webhook_endpoints", None),
+        ListOrderings::by_creation(
+            "Query.webhookDeliveries",
+            "webhook_deliveries",
+            Some("endpoint_id"),
+        ),
+        nested("Company.leads", CompanyLeads::CHILDREN),
+        nested("Lead.activities", LeadActivities::CHILDREN),
+        nested("Lead.notes", LeadNotes::CHILDREN),
+        nested("WebhookDelivery.attempts", DeliveryAttempts::CHILDREN),
+    ]
 }

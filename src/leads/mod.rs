@@ -10,7 +10,7 @@ mod types;
 pub use enums::{LeadSource, LeadStatus, Seniority, Temperature};
 pub use loader::LeadId;
 pub use mutation::LeadMutation;
-pub use query::{LeadFilter, LeadQuery, filtered_leads};
+pub use query::{LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
 pub use types::Lead;
 
 use async_graphql::Context;

@@ -1,14 +1,10 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entity::leads;
 
 use super::{Lead, LeadId, LeadStatus, Temperature};
 use crate::{
     error::{ApiError, ApiResult},
-    graphql::{
-        ContextExt, CountSource, KeysetCursor, NodeKind, OrderDirection, Page, PageArgs, Sort,
-        connection, decode_id, encode_cursor, keyset_page, timestamp_key,
-    },
+    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, decode_id, list},
     sql::{SqlBuilder, contains_pattern},
 };
 
@@ -36,45 +32,9 @@ pub struct LeadFilter {
     pub deleted: Option<bool>,
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
-pub enum LeadOrderField {
-    Score,
-    CreatedAt,
-    UpdatedAt,
-    LastName,
-}
-
-/// Ties are broken by id, in the same direction, so pages never overlap or skip.
-#[derive(InputObject)]
-pub struct LeadOrder {
-    pub field: LeadOrderField,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl LeadOrderField {
-    fn sort(self, descending: bool) -> Sort {
-        let (column, sql_type) = match self {
-            Self::Score => ("score", "integer"),
-            Self::CreatedAt => ("created_at", "timestamptz"),
-            Self::UpdatedAt => ("updated_at", "timestamptz"),
-            Self::LastName => ("last_name", "text"),
-        };
-        Sort {
-            column,
-            sql_type,
-            descending,
-        }
-    }
-
-    fn key(self, lead: &leads::Model) -> String {
-        match self {
-            Self::Score => lead.score.to_string(),
-            Self::CreatedAt => timestamp_key(&lead.created_at),
-            Self::UpdatedAt => timestamp_key(&lead.updated_at),
-            Self::LastName => lead.last_name.clone(),
-        }
-    }
+crate::orderings! {
+    /// What leads can be ordered by.
+    LeadOrderField, LeadOrder for leads { Score, CreatedAt, UpdatedAt, LastName }
 }
 
 /// The filter as SQL conditions on `t` (leads), every value bound.
@@ -270,33 +230,23 @@ impl LeadQuery {
         filter: Option<LeadFilter>,
         order_by: Option<LeadOrder>,
     ) -> async_graphql::Result<Page<Lead>> {
-        let principal = ctx.principal()?;
-        let window = PageArgs {
+        let conditions = LeadConditions::parse(filter.unwrap_or_default())?;
+        let args = PageArgs {
             first,
             after,
             last,
             before,
-        }
-        .window()?;
-        let conditions = LeadConditions::parse(filter.unwrap_or_default())?;
-        let (field, direction) = order_by
-            .map(|o| (o.field, o.direction))
-            .unwrap_or((LeadOrderField::CreatedAt, OrderDirection::Desc));
-        let (slice, count) = keyset_page::<leads::Model>(
-            ctx.db()?,
+        };
+        let sorted = LeadOrder::or(order_by, LeadOrderField::CreatedAt, OrderDirection::Desc);
+        list(
+            ctx,
             "leads",
-            principal.organization_id,
+            args,
+            sorted,
             &|sql| conditions.apply(sql),
-            field.sort(direction == OrderDirection::Desc),
-            &window,
-        )
-        .await?;
-        Ok(connection(
-            slice,
-            CountSource::Sql(count),
-            move |lead| encode_cursor(&KeysetCursor(field.key(lead), lead.id)),
             Lead,
-        ))
+        )
+        .await
     }
 
     /// One lead (also when soft-deleted), or null when there is none with this id in your

@@ -15,8 +15,7 @@ use crate::{
     error::{ApiError, ApiResult},
     events::{LeadEventKind, store},
     graphql::{
-        ContextExt, KeysetCursor, NodeKind, Page, PageArgs, Sort, connection, decode_id,
-        encode_cursor, keyset_page, list_by_created, timestamp_key,
+        ContextExt, Creation, NodeKind, Page, PageArgs, Sorted, decode_id, list, list_by_created,
     },
     sql::{Changes, SqlBuilder, one_or_not_found, returning_row},
     validation,
@@ -131,15 +130,8 @@ impl WebhookQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<WebhookDelivery>> {
-        let principal = ctx.admin()?;
+        ctx.admin()?;
         let endpoint = decode_id(&endpoint_id, NodeKind::WebhookEndpoint, "endpointId")?;
-        let window = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        }
-        .window()?;
         let filter = move |sql: &mut SqlBuilder| {
             let endpoint = sql.bind(endpoint);
             sql.push(&format!(" AND t.endpoint_id = {endpoint}"));
@@ -148,26 +140,25 @@ impl WebhookQuery {
                 sql.push(&format!(" AND t.status = {status}"));
             }
         };
-        let sort = Sort {
-            column: "created_at",
-            sql_type: "timestamptz",
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let newest_first = Sorted {
+            by: Creation::<DeliveryRow>::default(),
             descending: true,
         };
-        let (slice, count) = keyset_page::<DeliveryRow>(
-            ctx.db()?,
+        list(
+            ctx,
             "webhook_deliveries",
-            principal.organization_id,
+            args,
+            newest_first,
             &filter,
-            sort,
-            &window,
-        )
-        .await?;
-        Ok(connection(
-            slice,
-            crate::graphql::CountSource::Sql(count),
-            |row| encode_cursor(&KeysetCursor(timestamp_key(&row.created_at), row.id)),
             WebhookDelivery,
-        ))
+        )
+        .await
     }
 }
 

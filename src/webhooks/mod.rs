@@ -13,6 +13,7 @@ mod worker;
 
 pub use graphql::{WebhookMutation, WebhookQuery};
 pub use types::{
-    WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEndpointHealth,
+    DeliveryAttempts, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint,
+    WebhookEndpointHealth,
 };
 pub use worker::WebhookWorker;

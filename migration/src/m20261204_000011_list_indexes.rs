@@ -1,0 +1,35 @@
+//! An index `(organization_id, column, id)` for every ordering a list offers that had none:
+//! companies by creation and by Fortune rank, users and webhook endpoints by creation. The
+//! list-ordering test holds every declared ordering to such an index.
+
+use sea_orm_migration::prelude::*;
+
+use crate::run_sql;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const SQL: &str = r#"
+CREATE INDEX companies_by_created ON companies (organization_id, created_at, id);
+CREATE INDEX companies_by_fortune_rank ON companies (organization_id, fortune_rank, id);
+CREATE INDEX users_listing ON users (organization_id, created_at, id);
+CREATE INDEX webhook_endpoints_listing ON webhook_endpoints (organization_id, created_at, id);
+"#;
+
+const UNDO: &str = r#"
+DROP INDEX companies_by_created;
+DROP INDEX companies_by_fortune_rank;
+DROP INDEX users_listing;
+DROP INDEX webhook_endpoints_listing;
+"#;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_sql(manager, SQL).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        run_sql(manager, UNDO).await
+    }
+}
