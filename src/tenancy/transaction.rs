@@ -1,13 +1,11 @@
 //! The request's one transaction. It begins by setting the tenant **transaction-locally**
-//! (`set_config(..., true)`), so a pooled connection never carries a tenant into the next
-//! request, and the policies fail closed when nothing is set.
+//! (`SET LOCAL`, which Citus forwards to its workers, unlike `set_config`), so a pooled
+//! connection never carries a tenant into the next request, and the policies fail closed when
+//! nothing is set.
 
 use std::time::Duration;
 
-use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement,
-    TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use uuid::Uuid;
 
 /// What the transaction-local settings say about the caller.
@@ -23,7 +21,7 @@ pub struct TenantTx {
 
 impl TenantTx {
     /// Begins a transaction (read-only for queries) with a statement timeout and, when known,
-    /// the tenant: one statement after BEGIN.
+    /// the tenant: one round trip after BEGIN.
     pub async fn begin(
         db: &DatabaseConnection,
         read_only: bool,
@@ -65,23 +63,12 @@ impl TenantTx {
         organization_id: Option<Uuid>,
         user_id: Option<Uuid>,
     ) -> Result<Self, DbErr> {
-        let mode = if read_only {
-            AccessMode::ReadOnly
-        } else {
-            AccessMode::ReadWrite
-        };
-        let tx = db.begin_with_config(None, Some(mode)).await?;
-        let setting = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
-        tx.execute_raw(Statement::from_sql_and_values(
-            tx.get_database_backend(),
-            "SELECT set_config('statement_timeout', $1, true), \
-                    set_config('app.current_organization_id', $2, true), \
-                    set_config('app.current_user_id', $3, true)",
-            [
-                statement_timeout.as_millis().to_string().into(),
-                setting(organization_id).into(),
-                setting(user_id).into(),
-            ],
+        let tx = db.begin().await?;
+        tx.execute_unprepared(&settings(
+            read_only,
+            statement_timeout,
+            organization_id,
+            user_id,
         ))
         .await?;
         Ok(Self { tx })
@@ -97,5 +84,47 @@ impl TenantTx {
 
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.tx.rollback().await
+    }
+}
+
+/// The transaction's settings as one simple-protocol batch (SET takes no parameters). Every
+/// value is formatted from a parsed type (UUIDs, milliseconds), never from client text; an
+/// unknown tenant or user is the empty string, which the policies treat as none.
+fn settings(
+    read_only: bool,
+    statement_timeout: Duration,
+    organization_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+) -> String {
+    let setting = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    format!(
+        "{}SET LOCAL statement_timeout = {}; \
+         SET LOCAL app.current_organization_id = '{}'; \
+         SET LOCAL app.current_user_id = '{}'",
+        if read_only {
+            "SET TRANSACTION READ ONLY; "
+        } else {
+            ""
+        },
+        statement_timeout.as_millis(),
+        setting(organization_id),
+        setting(user_id),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_are_formatted_from_parsed_values_only() {
+        let org = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        assert_eq!(
+            settings(true, Duration::from_secs(5), Some(org), None),
+            "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = 5000; \
+             SET LOCAL app.current_organization_id = '01234567-89ab-cdef-0123-456789abcdef'; \
+             SET LOCAL app.current_user_id = ''"
+        );
+        assert!(!settings(false, Duration::from_millis(250), None, None).contains("READ ONLY"));
     }
 }
