@@ -28,6 +28,7 @@ pub mod graphql;
 pub mod leads;
 pub mod metrics;
 pub mod notes;
+pub mod numbers;
 pub mod organizations;
 pub mod seed;
 pub mod server;

@@ -30,6 +30,8 @@ pub struct DemoMarket {
     pub last_names: &'static [&'static str],
     /// Domain suffix of its customers' web sites and e-mail addresses.
     pub domain: &'static str,
+    /// ISO 4217 code of its deal values and its customers' revenue.
+    pub currency: &'static str,
 }
 
 pub const DEMO_ORGANIZATIONS: [DemoOrganization; 2] = [
@@ -86,6 +88,7 @@ pub const DEMO_ORGANIZATIONS: [DemoOrganization; 2] = [
                 "Thompson", "Allen", "Dijkstra", "Perlman", "Diffie", "Knuth",
             ],
             domain: "example.com",
+            currency: "USD",
         },
     },
     DemoOrganization {
@@ -142,6 +145,7 @@ pub const DEMO_ORGANIZATIONS: [DemoOrganization; 2] = [
                 "Novak",
             ],
             domain: "example.eu",
+            currency: "EUR",
         },
     },
 ];
@@ -233,6 +237,7 @@ pub async fn seed_demo(db: &DatabaseConnection, leads: u32) -> Result<SeedCounts
                 words(market.sectors),
                 words(market.cities),
                 market.domain.into(),
+                market.currency.into(),
             ],
         )
         .await?;
@@ -247,6 +252,7 @@ pub async fn seed_demo(db: &DatabaseConnection, leads: u32) -> Result<SeedCounts
                 words(market.first_names),
                 words(market.last_names),
                 market.domain.into(),
+                market.currency.into(),
             ],
         )
         .await?;
@@ -274,7 +280,8 @@ fn capitalize(word: &str) -> String {
 // Derived ids: md5 of (organization, kind, row number) read as a uuid.
 const COMPANIES: &str = r#"
 INSERT INTO companies (organization_id, id, name, domain, industry, employee_count,
-                       annual_revenue, fortune_rank, headquarters_location, website)
+                       annual_revenue, annual_revenue_currency, fortune_rank,
+                       headquarters_location, website)
 SELECT $1, md5($1::text || ':company:' || n)::uuid,
        ($3::text[])[1 + n % cardinality($3::text[])] || ' ' ||
        ($4::text[])[1 + n % cardinality($4::text[])]
@@ -282,7 +289,7 @@ SELECT $1, md5($1::text || ':company:' || n)::uuid,
        'company' || n || '.' || $6,
        (ARRAY['finance','healthcare','energy','retail','logistics','telecom','insurance','food'])[1 + n % 8],
        500 + (n * 7919) % 200000,
-       (10000000 + (n::bigint * 104729) % 90000000000),
+       (10000000 + (n::bigint * 104729) % 90000000000), $7,
        CASE WHEN n % 3 = 0 THEN 1 + n % 500 END,
        ($5::text[])[1 + n % cardinality($5::text[])],
        'https://company' || n || '.' || $6
@@ -293,8 +300,8 @@ ON CONFLICT DO NOTHING
 const LEADS: &str = r#"
 INSERT INTO leads (organization_id, id, company_id, assigned_to_id, first_name, last_name, email,
                    phone, job_title, department, seniority, source, status, score, temperature,
-                   estimated_deal_value, probability_to_close, tags, custom_fields,
-                   expected_close_date, created_at, updated_at)
+                   estimated_deal_value, estimated_deal_currency, probability_to_close, tags,
+                   custom_fields, expected_close_date, created_at, updated_at)
 SELECT $1, md5($1::text || ':lead:' || n)::uuid,
        md5($1::text || ':company:' || (1 + n % $3::int))::uuid,
        CASE n % 3 WHEN 0 THEN NULL WHEN 1 THEN $4::uuid ELSE $5::uuid END,
@@ -308,7 +315,7 @@ SELECT $1, md5($1::text || ':lead:' || n)::uuid,
        (ARRAY['new','contacted','qualified','demo_scheduled','proposal_sent','closed_won','closed_lost'])[1 + n % 7],
        (n * 37) % 101,
        (ARRAY['hot','warm','cold'])[1 + n % 3],
-       (n % 50 + 1) * 10000,
+       (n % 50 + 1) * 10000 + (n % 100) / 100.0, $9,
        (n * 13) % 101,
        CASE n % 5 WHEN 0 THEN ARRAY['enterprise','fortune500'] WHEN 1 THEN ARRAY['smb','inbound']
                   WHEN 2 THEN ARRAY['enterprise','pentest'] WHEN 3 THEN ARRAY['compliance','soc2']

@@ -53,6 +53,28 @@ impl Changes {
         self.audit.insert(field.to_owned(), shown);
     }
 
+    /// Sets an amount column and its currency column from `money` (`None` clears the amount
+    /// and leaves the currency); the audit log records them as one `field`.
+    pub fn set_money(
+        &mut self,
+        (amount_column, currency_column): (&'static str, &'static str),
+        money: Option<(rust_decimal::Decimal, String)>,
+        field: &str,
+    ) {
+        let Some((amount, currency)) = money else {
+            self.set(
+                amount_column,
+                Option::<rust_decimal::Decimal>::None,
+                field,
+                serde_json::Value::Null,
+            );
+            return;
+        };
+        let shown = serde_json::json!({ "amount": amount.to_string(), "currency": currency });
+        self.set(amount_column, amount, field, shown);
+        self.assignments.push((currency_column, currency.into()));
+    }
+
     pub fn is_empty(&self) -> bool {
         self.assignments.is_empty()
     }

@@ -24,7 +24,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub industry: Option<String>,
     pub employee_count: Option<i32>,
-    pub annual_revenue: Option<i64>,
+    #[sea_orm(column_type = "Decimal(Some((22, 4)))", nullable)]
+    pub annual_revenue: Option<Decimal>,
     pub fortune_rank: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
     pub headquarters_location: Option<String>,
@@ -32,6 +33,8 @@ pub struct Model {
     pub website: Option<String>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(column_type = "Char(Some(3u32))")]
+    pub annual_revenue_currency: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

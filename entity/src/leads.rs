@@ -32,7 +32,8 @@ pub struct Model {
     pub score: i32,
     #[sea_orm(column_type = "Text")]
     pub temperature: String,
-    pub estimated_deal_value: Option<i64>,
+    #[sea_orm(column_type = "Decimal(Some((22, 4)))", nullable)]
+    pub estimated_deal_value: Option<Decimal>,
     pub probability_to_close: Option<i32>,
     pub tags: Vec<String>,
     #[sea_orm(column_type = "JsonBinary")]
@@ -45,6 +46,8 @@ pub struct Model {
     pub deleted_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(column_type = "Char(Some(3u32))")]
+    pub estimated_deal_currency: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ use crate::{
     auth::{ApiKeySecret, sha256},
     error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, Page, PageArgs, decode_id, list_by_created},
+    numbers::BigInt,
     sql::{one_or_not_found, returning_row},
     tenancy::Scope,
     users::User,
@@ -46,8 +47,9 @@ impl ApiKey {
     async fn rate_limit_per_hour(&self) -> i32 {
         self.0.rate_limit_per_hour
     }
-    async fn usage_count(&self) -> i64 {
-        self.0.usage_count
+    /// Requests made with the key, ever (a BigInt: it outgrows 32 bits).
+    async fn usage_count(&self) -> BigInt {
+        BigInt(self.0.usage_count)
     }
     async fn last_used_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_used_at.map(Into::into)

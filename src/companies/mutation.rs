@@ -1,6 +1,10 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::companies;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, FromQueryResult, Statement};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, FromQueryResult, Statement,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -9,6 +13,7 @@ use crate::{
     audit,
     error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, decode_id, patch},
+    numbers::MoneyInput,
     sql::Changes,
     validation,
 };
@@ -19,7 +24,7 @@ pub struct CreateCompanyInput {
     pub domain: Option<String>,
     pub industry: Option<String>,
     pub employee_count: Option<i32>,
-    pub annual_revenue: Option<i64>,
+    pub annual_revenue: Option<MoneyInput>,
     pub fortune_rank: Option<i32>,
     pub headquarters_location: Option<String>,
     pub website: Option<String>,
@@ -33,7 +38,7 @@ pub struct UpdateCompanyInput {
     pub domain: MaybeUndefined<String>,
     pub industry: MaybeUndefined<String>,
     pub employee_count: MaybeUndefined<i32>,
-    pub annual_revenue: MaybeUndefined<i64>,
+    pub annual_revenue: MaybeUndefined<MoneyInput>,
     pub fortune_rank: MaybeUndefined<i32>,
     pub headquarters_location: MaybeUndefined<String>,
     pub website: MaybeUndefined<String>,
@@ -94,6 +99,10 @@ impl CompanyMutation {
         input: CreateCompanyInput,
     ) -> async_graphql::Result<CompanyPayload> {
         let principal = ctx.writer()?;
+        let revenue = input
+            .annual_revenue
+            .map(|v| v.validate("annualRevenue"))
+            .transpose()?;
         let company = companies::ActiveModel {
             organization_id: Set(principal.organization_id),
             id: Set(Uuid::new_v4()),
@@ -108,10 +117,8 @@ impl CompanyMutation {
                 .employee_count
                 .map(|v| non_negative("employeeCount", v))
                 .transpose()?),
-            annual_revenue: Set(input
-                .annual_revenue
-                .map(|v| non_negative("annualRevenue", v))
-                .transpose()?),
+            annual_revenue: Set(revenue.as_ref().map(|(amount, _)| *amount)),
+            annual_revenue_currency: revenue.map_or(NotSet, |(_, currency)| Set(currency)),
             fortune_rank: Set(input.fortune_rank.map(fortune_rank).transpose()?),
             headquarters_location: Set(validation::optional_text(
                 "headquartersLocation",
@@ -168,10 +175,11 @@ impl CompanyMutation {
             changes.set("employee_count", value, "employeeCount", json!(value));
         }
         if let Some(value) = patch(input.annual_revenue) {
-            let value = value
-                .map(|v| non_negative("annualRevenue", v))
-                .transpose()?;
-            changes.set("annual_revenue", value, "annualRevenue", json!(value));
+            changes.set_money(
+                ("annual_revenue", "annual_revenue_currency"),
+                value.map(|v| v.validate("annualRevenue")).transpose()?,
+                "annualRevenue",
+            );
         }
         if let Some(value) = patch(input.fortune_rank) {
             let value = value.map(fortune_rank).transpose()?;

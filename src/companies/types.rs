@@ -6,6 +6,7 @@ use super::CompanyLeads;
 use crate::{
     graphql::{NodeKind, Page, child_page},
     leads::Lead,
+    numbers::Money,
 };
 
 pub struct Company(pub companies::Model);
@@ -28,8 +29,8 @@ impl Company {
     async fn employee_count(&self) -> Option<i32> {
         self.0.employee_count
     }
-    async fn annual_revenue(&self) -> Option<i64> {
-        self.0.annual_revenue
+    async fn annual_revenue(&self) -> Option<Money> {
+        Money::from_columns(self.0.annual_revenue, &self.0.annual_revenue_currency)
     }
     async fn fortune_rank(&self) -> Option<i32> {
         self.0.fortune_rank

@@ -40,11 +40,24 @@ impl LeadEvent {
     }
 }
 
+/// The Lead fields changed columns are exposed as, each once, in the columns' order.
+pub fn field_names(columns: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(columns.len());
+    for name in columns.iter().map(|c| field_name(c)) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// The Lead field a changed column is exposed as.
-pub fn field_name(column: &str) -> String {
+fn field_name(column: &str) -> String {
     let column = match column {
         "company_id" => "company",
         "assigned_to_id" => "assigned_to",
+        // Money is one field of two columns.
+        "estimated_deal_currency" => "estimated_deal_value",
         other => other,
     };
     let mut name = String::with_capacity(column.len());
@@ -76,11 +89,7 @@ impl LeadEvent {
     }
     /// The Lead fields the change touched (e.g. `status`, `assignedTo`).
     async fn changed_fields(&self) -> Vec<String> {
-        self.record()
-            .changed_fields
-            .iter()
-            .map(|c| field_name(c))
-            .collect()
+        field_names(&self.record().changed_fields)
     }
     /// The note (NOTE_ADDED) or activity (ACTIVITY_LOGGED) the event is about.
     async fn subject_id(&self) -> Option<ID> {
@@ -257,7 +266,7 @@ impl From<&crate::tenancy::Principal> for Identity {
 
 #[cfg(test)]
 mod tests {
-    use super::field_name;
+    use super::{field_name, field_names};
 
     #[test]
     fn changed_columns_are_named_as_lead_fields() {
@@ -265,5 +274,7 @@ mod tests {
         assert_eq!(field_name("assigned_to_id"), "assignedTo");
         assert_eq!(field_name("company_id"), "company");
         assert_eq!(field_name("probability_to_close"), "probabilityToClose");
+        let money = ["estimated_deal_value", "estimated_deal_currency", "score"].map(String::from);
+        assert_eq!(field_names(&money), ["estimatedDealValue", "score"]);
     }
 }

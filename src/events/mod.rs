@@ -14,7 +14,7 @@ mod stream;
 
 pub use cursor::EventCursor;
 pub use feed::{EventFeed, FeedSubscription};
-pub use graphql::{EventQuery, EventSubscription, LeadEvent, field_name};
+pub use graphql::{EventQuery, EventSubscription, LeadEvent, field_names};
 pub use kind::LeadEventKind;
 pub use retention::{Retention, prune_expired};
 pub use store::{EventBatch, EventRecord, notify_listeners};

@@ -209,22 +209,29 @@ pub struct TotalCount(pub CountSource);
 impl TotalCount {
     /// Rows matching the filter across all pages. Costs a count query: select it only when
     /// needed.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        match &self.0 {
+    /// A GraphQL Int (32 bits): a filter matching more rows is refused (narrow it) rather
+    /// than answered with a wrong number.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        let count = match &self.0 {
             CountSource::Sql(statement) => {
                 let row = ctx
                     .db()?
                     .query_one_raw(statement.clone())
                     .await
                     .map_err(ApiError::from)?;
-                Ok(row
-                    .map(|r| r.try_get_by_index::<i64>(0))
+                row.map(|r| r.try_get_by_index::<i64>(0))
                     .transpose()
                     .map_err(ApiError::from)?
-                    .unwrap_or(0))
+                    .unwrap_or(0)
             }
-            CountSource::Children(key) => Ok(ctx.loader()?.load_one(*key).await?.unwrap_or(0)),
-        }
+            CountSource::Children(key) => ctx.loader()?.load_one(*key).await?.unwrap_or(0),
+        };
+        Ok(i32::try_from(count).map_err(|_| {
+            ApiError::bad_input(
+                "totalCount",
+                "more rows match than `totalCount` can count: narrow the filter",
+            )
+        })?)
     }
 }
 

@@ -1,7 +1,12 @@
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::leads;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, FromQueryResult};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    FromQueryResult,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -10,6 +15,7 @@ use crate::{
     audit,
     error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, decode_id, patch},
+    numbers::MoneyInput,
     sql::Changes,
     validation,
 };
@@ -29,7 +35,7 @@ pub struct CreateLeadInput {
     /// 0 to 100; default 0.
     pub score: Option<i32>,
     pub temperature: Option<Temperature>,
-    pub estimated_deal_value: Option<i64>,
+    pub estimated_deal_value: Option<MoneyInput>,
     /// Percent, 0 to 100.
     pub probability_to_close: Option<i32>,
     pub tags: Option<Vec<String>>,
@@ -56,7 +62,7 @@ pub struct UpdateLeadInput {
     pub status: Option<LeadStatus>,
     pub score: Option<i32>,
     pub temperature: Option<Temperature>,
-    pub estimated_deal_value: MaybeUndefined<i64>,
+    pub estimated_deal_value: MaybeUndefined<MoneyInput>,
     pub probability_to_close: MaybeUndefined<i32>,
     pub tags: Option<Vec<String>>,
     pub custom_fields: Option<Json<serde_json::Value>>,
@@ -91,8 +97,8 @@ fn probability(value: i32) -> ApiResult<i32> {
     validation::range("probabilityToClose", value, 0, 100)
 }
 
-fn deal_value(value: i64) -> ApiResult<i64> {
-    validation::range("estimatedDealValue", value, 0, i64::MAX)
+fn deal_value(value: MoneyInput) -> ApiResult<(Decimal, String)> {
+    value.validate("estimatedDealValue")
 }
 
 fn tags(values: Vec<String>) -> ApiResult<Vec<String>> {
@@ -179,6 +185,7 @@ impl LeadMutation {
             Some(id) => Some(assignable_user(ctx, id, "assignedToId").await?),
             None => None,
         };
+        let deal = input.estimated_deal_value.map(deal_value).transpose()?;
         let lead = leads::ActiveModel {
             organization_id: Set(principal.organization_id),
             id: Set(Uuid::new_v4()),
@@ -211,7 +218,8 @@ impl LeadMutation {
                 .unwrap_or(Temperature::Cold)
                 .as_db()
                 .to_owned()),
-            estimated_deal_value: Set(input.estimated_deal_value.map(deal_value).transpose()?),
+            estimated_deal_value: Set(deal.as_ref().map(|(amount, _)| *amount)),
+            estimated_deal_currency: deal.map_or(NotSet, |(_, currency)| Set(currency)),
             probability_to_close: Set(input.probability_to_close.map(probability).transpose()?),
             tags: Set(tags(input.tags.unwrap_or_default())?),
             custom_fields: Set(input
@@ -302,8 +310,11 @@ impl LeadMutation {
             );
         }
         if let Some(v) = patch(input.estimated_deal_value) {
-            let v = v.map(deal_value).transpose()?;
-            changes.set("estimated_deal_value", v, "estimatedDealValue", json!(v));
+            changes.set_money(
+                ("estimated_deal_value", "estimated_deal_currency"),
+                v.map(deal_value).transpose()?,
+                "estimatedDealValue",
+            );
         }
         if let Some(v) = patch(input.probability_to_close) {
             let v = v.map(probability).transpose()?;

@@ -8,6 +8,7 @@ use crate::{
     companies::{Company, CompanyId},
     graphql::{ContextExt, NodeKind, Page, child_page},
     notes::{LeadNotes, Note},
+    numbers::Money,
     users::User,
     users::via,
 };
@@ -61,8 +62,8 @@ impl Lead {
     async fn temperature(&self) -> async_graphql::Result<Temperature> {
         Ok(Temperature::from_db(&self.0.temperature)?)
     }
-    async fn estimated_deal_value(&self) -> Option<i64> {
-        self.0.estimated_deal_value
+    async fn estimated_deal_value(&self) -> Option<Money> {
+        Money::from_columns(self.0.estimated_deal_value, &self.0.estimated_deal_currency)
     }
     /// Percent, 0 to 100.
     async fn probability_to_close(&self) -> Option<i32> {

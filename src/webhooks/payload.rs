@@ -39,7 +39,7 @@ pub fn body(organization_id: Uuid, delivery: &DeliveryRow, events: &EventBatch) 
         "cursor": EventCursor { position: delivery.event_position }.encode(organization_id),
         "kind": kind.to_uppercase(),
         "leadId": NodeKind::Lead.id(delivery.lead_id).0,
-        "changedFields": event.map(|e| e.changed_fields.iter().map(|c| crate::events::field_name(c)).collect::<Vec<_>>()),
+        "changedFields": event.map(|e| crate::events::field_names(&e.changed_fields)),
         "actorId": event.and_then(|e| e.actor_id).map(|id| NodeKind::User.id(id).0),
         "occurredAt": event.map(|e| e.occurred_at),
         "lead": lead.unwrap_or(Value::Null),

@@ -334,7 +334,8 @@ async fn api_keys_work_from_the_x_api_key_header_and_record_their_use() {
             json!({}),
         )
         .await;
-    assert_eq!(keys.at("/apiKeys/nodes/0/usageCount"), 2);
+    // A BigInt: a decimal string, exact beyond 2^53.
+    assert_eq!(keys.at("/apiKeys/nodes/0/usageCount"), "2");
     assert!(keys.at("/apiKeys/nodes/0/lastUsedAt").is_string());
     assert!(key.contains(keys.at("/apiKeys/nodes/0/prefix").as_str().unwrap()));
 }

@@ -110,7 +110,7 @@ async fn out_of_range_numbers_are_refused() {
     assert_refused(
         &app,
         &acme,
-        lead(json!({ "estimatedDealValue": -5 })),
+        lead(json!({ "estimatedDealValue": { "amount": "-5", "currency": "USD" } })),
         "BAD_USER_INPUT",
     )
     .await;

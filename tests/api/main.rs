@@ -17,6 +17,7 @@ mod leads;
 mod limits;
 mod list_indexes;
 mod metrics;
+mod money;
 mod orderings;
 mod outage;
 mod rate_limits;
