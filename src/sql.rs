@@ -22,6 +22,17 @@ impl SqlBuilder {
         self
     }
 
+    /// Length of the SQL text so far, to [`take_since`](Self::take_since) later.
+    pub fn sql_len(&self) -> usize {
+        self.sql.len()
+    }
+
+    /// Removes and returns the SQL text written since `start`, keeping its bound values: to
+    /// wrap conditions once it is known whether there are any.
+    pub fn take_since(&mut self, start: usize) -> String {
+        self.sql.split_off(start)
+    }
+
     /// Binds `value` and returns its placeholder (`$n`).
     pub fn bind(&mut self, value: impl Into<Value>) -> String {
         self.values.push(value.into());

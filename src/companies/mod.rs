@@ -7,5 +7,5 @@ mod types;
 
 pub use loader::{CompanyId, CompanyLeads};
 pub use mutation::CompanyMutation;
-pub use query::{CompanyOrderField, CompanyQuery};
+pub use query::{CompanyFilter, CompanyOrderField, CompanyQuery};
 pub use types::Company;

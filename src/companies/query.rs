@@ -1,16 +1,51 @@
 use async_graphql::{Context, ID, InputObject, Object};
+use entity::companies::Column;
 
 use super::{Company, CompanyId};
 use crate::{
-    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, decode_id, list},
+    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, Where, decode_id, list},
     sql::{SqlBuilder, contains_pattern},
 };
 
+/// Companies matching every given field; also filters leads by their company
+/// (`leads(filter: { company: {...} })`).
 #[derive(InputObject, Default)]
 pub struct CompanyFilter {
     /// Case-insensitive substring of the name or domain.
     pub search: Option<String>,
-    pub industry: Option<String>,
+    /// Any of these industries.
+    pub industry: Option<Vec<String>>,
+    /// true: ranked 1 to 500 in the Fortune list; false: not.
+    pub is_fortune500: Option<bool>,
+    pub employee_count_min: Option<i32>,
+    pub employee_count_max: Option<i32>,
+}
+
+impl CompanyFilter {
+    /// The filter as conditions on companies.
+    pub fn conditions(&self, w: &mut Where) {
+        if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            let pattern = w.bind(contains_pattern(search));
+            let (name, domain) = (w.column(Column::Name), w.column(Column::Domain));
+            w.and(&format!(
+                "(lower({name}) LIKE {pattern} OR {domain} LIKE {pattern})"
+            ));
+        }
+        w.any_of(
+            Column::Industry,
+            self.industry.as_deref().unwrap_or_default(),
+        );
+        match self.is_fortune500 {
+            Some(true) => w.at_most(Column::FortuneRank, Some(500)),
+            Some(false) => {
+                let rank = w.column(Column::FortuneRank);
+                w.and(&format!("({rank} IS NULL OR {rank} > 500)"));
+            }
+            None => {}
+        }
+        w.at_least(Column::EmployeeCount, self.employee_count_min);
+        w.at_most(Column::EmployeeCount, self.employee_count_max);
+    }
 }
 
 crate::orderings! {
@@ -37,18 +72,7 @@ impl CompanyQuery {
         order_by: Option<CompanyOrder>,
     ) -> async_graphql::Result<Page<Company>> {
         let filter = filter.unwrap_or_default();
-        let conditions = |sql: &mut SqlBuilder| {
-            if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-                let pattern = sql.bind(contains_pattern(search));
-                sql.push(&format!(
-                    " AND (lower(t.name) LIKE {pattern} OR t.domain LIKE {pattern})"
-                ));
-            }
-            if let Some(industry) = &filter.industry {
-                let industry = sql.bind(industry.clone());
-                sql.push(&format!(" AND t.industry = {industry}"));
-            }
-        };
+        let conditions = |sql: &mut SqlBuilder| filter.conditions(&mut Where::on_list(sql));
         let args = PageArgs {
             first,
             after,

@@ -6,6 +6,7 @@ mod children;
 mod context;
 pub mod document;
 mod field_order;
+mod filters;
 pub mod http;
 mod ids;
 mod listing;
@@ -18,6 +19,7 @@ pub mod ws;
 
 pub use children::{ChildRelation, Timestamped, child_page};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
+pub use filters::Where;
 pub use ids::{NodeKind, decode as decode_id, decode_any};
 pub use listing::{
     Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,

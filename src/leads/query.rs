@@ -1,10 +1,12 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
+use entity::{companies, leads::Column};
 
 use super::{Lead, LeadId, LeadStatus, Temperature};
 use crate::{
+    companies::CompanyFilter,
     error::{ApiError, ApiResult},
-    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, decode_id, list},
+    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, Where, decode_id, list},
     sql::{SqlBuilder, contains_pattern},
 };
 
@@ -18,6 +20,8 @@ pub struct LeadFilter {
     /// Only leads nobody is assigned to.
     pub unassigned: Option<bool>,
     pub company_id: Option<ID>,
+    /// Leads whose company matches this filter.
+    pub company: Option<CompanyFilter>,
     pub score_min: Option<i32>,
     pub score_max: Option<i32>,
     /// Leads having at least one of these tags.
@@ -44,6 +48,7 @@ struct LeadConditions {
     assigned_to: Option<uuid::Uuid>,
     unassigned: bool,
     company: Option<uuid::Uuid>,
+    company_fields: Option<CompanyFilter>,
     score_min: Option<i32>,
     score_max: Option<i32>,
     tags_any: Vec<String>,
@@ -93,6 +98,7 @@ impl LeadConditions {
                 .company_id
                 .map(|id| decode_id(&id, NodeKind::Company, "companyId"))
                 .transpose()?,
+            company_fields: filter.company,
             score_min: score("scoreMin", filter.score_min)?,
             score_max: score("scoreMax", filter.score_max)?,
             tags_any: filter.tags_any.unwrap_or_default(),
@@ -114,70 +120,40 @@ impl LeadConditions {
     }
 
     fn apply(&self, sql: &mut SqlBuilder) {
-        sql.push(if self.deleted {
-            " AND t.deleted_at IS NOT NULL"
-        } else {
-            " AND t.deleted_at IS NULL"
-        });
-        if !self.status.is_empty() {
-            let p = sql.bind(self.status.clone());
-            sql.push(&format!(" AND t.status = ANY({p})"));
-        }
-        if !self.temperature.is_empty() {
-            let p = sql.bind(self.temperature.clone());
-            sql.push(&format!(" AND t.temperature = ANY({p})"));
-        }
-        if let Some(user) = self.assigned_to {
-            let p = sql.bind(user);
-            sql.push(&format!(" AND t.assigned_to_id = {p}"));
-        }
-        if self.unassigned {
-            sql.push(" AND t.assigned_to_id IS NULL");
-        }
-        if let Some(company) = self.company {
-            let p = sql.bind(company);
-            sql.push(&format!(" AND t.company_id = {p}"));
-        }
-        if let Some(min) = self.score_min {
-            let p = sql.bind(min);
-            sql.push(&format!(" AND t.score >= {p}"));
-        }
-        if let Some(max) = self.score_max {
-            let p = sql.bind(max);
-            sql.push(&format!(" AND t.score <= {p}"));
-        }
-        if !self.tags_any.is_empty() {
-            let p = sql.bind(self.tags_any.clone());
-            sql.push(&format!(" AND t.tags && {p}::text[]"));
-        }
-        if !self.tags_all.is_empty() {
-            let p = sql.bind(self.tags_all.clone());
-            sql.push(&format!(" AND t.tags @> {p}::text[]"));
-        }
-        if let Some(after) = self.created_after {
-            let p = sql.bind(after);
-            sql.push(&format!(" AND t.created_at >= {p}"));
-        }
-        if let Some(before) = self.created_before {
-            let p = sql.bind(before);
-            sql.push(&format!(" AND t.created_at < {p}"));
+        let w = &mut Where::on_list(sql);
+        w.null(Column::DeletedAt, Some(!self.deleted));
+        w.any_of(Column::Status, &self.status);
+        w.any_of(Column::Temperature, &self.temperature);
+        w.equals(Column::AssignedToId, self.assigned_to);
+        w.null(Column::AssignedToId, self.unassigned.then_some(true));
+        w.equals(Column::CompanyId, self.company);
+        w.at_least(Column::Score, self.score_min);
+        w.at_most(Column::Score, self.score_max);
+        w.overlaps(Column::Tags, &self.tags_any);
+        w.contains_all(Column::Tags, &self.tags_all);
+        w.at_least(Column::CreatedAt, self.created_after);
+        w.before(Column::CreatedAt, self.created_before);
+        if let Some(company) = &self.company_fields {
+            w.related(Column::CompanyId, companies::Entity, |c| {
+                company.conditions(c)
+            });
         }
         if let Some(search) = &self.search {
-            let pattern = sql.bind(contains_pattern(search));
+            let pattern = w.bind(contains_pattern(search));
             if has_trigram(search) {
                 // Index-backed: under RLS the trigram indexes serve only `lead_search_ids`
                 // (see the migration m20261204_000007_hardening), which returns the matching
                 // ids of the tenant the policies see.
-                let deleted = sql.bind(self.deleted);
-                sql.push(&format!(
-                    " AND t.id IN (SELECT lead_search_ids({pattern}, {deleted}))"
+                let deleted = w.bind(self.deleted);
+                w.and(&format!(
+                    "t.id IN (SELECT lead_search_ids({pattern}, {deleted}))"
                 ));
             } else {
                 // Too short for a trigram: no index can find it, so test each lead, and find
                 // the matching companies once (not once per lead). A short term usually
                 // matches soon in the page's order.
-                sql.push(&format!(
-                    " AND (lower(t.first_name || ' ' || t.last_name || ' ' || t.email) LIKE {pattern}
+                w.and(&format!(
+                    "(lower(t.first_name || ' ' || t.last_name || ' ' || t.email) LIKE {pattern}
                        OR t.company_id = ANY(ARRAY(SELECT c.id FROM companies c
                                                    WHERE c.organization_id = $1
                                                      AND lower(c.name) LIKE {pattern})))"

@@ -8,6 +8,7 @@ mod availability;
 mod cors;
 mod event_log;
 mod examples;
+mod filters;
 mod fuzz;
 mod graphiql;
 mod http;

@@ -71,6 +71,23 @@ async fn a_page_of_leads_with_relations_costs_the_same_statements_for_5_50_and_1
         "statements for 50 vs 100 rows: {costs:?}"
     );
     assert_eq!(costs[0], STATEMENTS);
+
+    // Another ordering and a filter on the leads' own and their companies' fields are
+    // conditions of the same statement: not one statement more.
+    let before = app.statements();
+    let response = app
+        .gql(
+            acme.token(),
+            &PAGE.replace(
+                "orderBy: { field: SCORE, direction: DESC }",
+                "orderBy: { field: LAST_NAME, direction: ASC },
+                 filter: { scoreMin: 10, company: { search: \"Initech\" } }",
+            ),
+            json!({ "n": 20 }),
+        )
+        .await;
+    assert_eq!(response.at("/leads/nodes").as_array().unwrap().len(), 20);
+    assert_eq!(app.statements() - before, STATEMENTS);
 }
 
 #[tokio::test]
