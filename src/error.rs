@@ -137,6 +137,10 @@ impl From<DbErr> for ApiError {
                 message: "a value is outside its allowed range or format".into(),
             },
             Some("57014") => Self::Timeout,
+            // A deadlock or serialization failure with a concurrent request: nothing was kept.
+            Some("40P01" | "40001") => Self::Conflict(
+                "another request changed the same records at the same time: retry".into(),
+            ),
             _ => Self::Internal(err.into()),
         }
     }

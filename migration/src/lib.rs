@@ -16,6 +16,7 @@ mod m20261204_000009_shared_rate_limits;
 mod m20261204_000010_webhook_backlog;
 mod m20261204_000011_list_indexes;
 mod m20261204_000012_money;
+mod m20261204_000013_commit_positions;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_webhook_backlog::Migration),
             Box::new(m20261204_000011_list_indexes::Migration),
             Box::new(m20261204_000012_money::Migration),
+            Box::new(m20261204_000013_commit_positions::Migration),
         ]
     }
 }

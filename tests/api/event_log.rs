@@ -1,5 +1,5 @@
-//! The lead event log at the SQL level, as the app role: concurrent writers are ordered, never
-//! deadlocked, and positions follow commit order.
+//! The lead event log at the SQL level, as the app role: a tenant's writers do not wait for each
+//! other, and positions are given at commit, dense and in commit order.
 
 use std::time::Duration;
 
@@ -23,8 +23,29 @@ async fn tenant_tx(db: &sea_orm::DatabaseConnection, organization: Uuid) -> Data
     tx
 }
 
+/// Positions of the tenant's `scored` events, in log order, with their leads.
+async fn scored(app: &TestApp, org: Uuid) -> Vec<(i64, Uuid)> {
+    let owner = app.owner_db().await;
+    let tx = tenant_tx(&owner, org).await;
+    let rows = tx
+        .query_all_raw(Statement::from_string(
+            tx.get_database_backend(),
+            "SELECT position, lead_id FROM lead_events WHERE kind = 'scored' ORDER BY position",
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn writers_updating_the_same_leads_in_opposite_orders_wait_instead_of_deadlocking() {
+async fn a_tenants_writers_do_not_wait_for_each_other_and_positions_follow_commit_order() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
     let org = acme.organization_id;
@@ -32,40 +53,71 @@ async fn writers_updating_the_same_leads_in_opposite_orders_wait_instead_of_dead
     let y = uuid_of(&acme.create_lead(&app, json!({})).await);
     let (one, two) = (app.app_db().await, app.app_db().await);
 
-    let first = tenant_tx(&one, org).await;
+    // A long transaction appends an event and stays open...
+    let long = tenant_tx(&one, org).await;
     run(
-        &first,
+        &long,
         format!("UPDATE leads SET score = 11 WHERE id = '{x}'"),
     )
     .await;
-    let second = tokio::spawn(async move {
+    // ...while another writer of the same tenant appends and commits: it does not wait for
+    // the first (until 2026-12-04 it did, until the first committed).
+    let quick = async {
         let tx = tenant_tx(&two, org).await;
         run(&tx, format!("UPDATE leads SET score = 22 WHERE id = '{y}'")).await;
-        run(&tx, format!("UPDATE leads SET score = 22 WHERE id = '{x}'")).await;
         tx.commit().await.unwrap();
-    });
-    // The second writer now waits for the tenant's stream, holding no lead.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    run(
-        &first,
-        format!("UPDATE leads SET score = 11 WHERE id = '{y}'"),
-    )
-    .await;
-    first.commit().await.unwrap();
-    second.await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(20), quick)
+        .await
+        .expect("the second writer was held by the open transaction");
+    let committed = scored(&app, org).await;
+    assert_eq!(committed.len(), 1, "only the committed event is in the log");
+    assert_eq!(committed[0].1, y);
 
-    let owner = app.owner_db().await;
-    let tx = tenant_tx(&owner, org).await;
-    let rows = tx
-        .query_all_raw(Statement::from_string(
+    // The long transaction commits second: its event comes next, with no gap.
+    long.commit().await.unwrap();
+    let log = scored(&app, org).await;
+    assert_eq!(
+        log.iter().map(|(_, lead)| *lead).collect::<Vec<_>>(),
+        [y, x],
+        "events in commit order"
+    );
+    assert_eq!(log[1].0, log[0].0 + 1, "positions dense: {log:?}");
+}
+
+#[tokio::test]
+async fn an_event_has_no_position_until_its_transaction_commits() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let org = acme.organization_id;
+    let x = uuid_of(&acme.create_lead(&app, json!({})).await);
+    let one = app.app_db().await;
+    let tx = tenant_tx(&one, org).await;
+    run(&tx, format!("UPDATE leads SET score = 33 WHERE id = '{x}'")).await;
+    let unnumbered = tx
+        .query_one_raw(Statement::from_string(
             tx.get_database_backend(),
-            "SELECT lead_id FROM lead_events WHERE kind = 'scored' ORDER BY position",
+            "SELECT count(*) FROM lead_events WHERE position IS NULL",
         ))
         .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
         .unwrap();
-    let order: Vec<Uuid> = rows
-        .iter()
-        .map(|r| r.try_get_by_index(0).unwrap())
-        .collect();
-    assert_eq!(order, [x, y, y, x], "events in commit order");
+    assert_eq!(unnumbered, 1, "appended, not yet numbered");
+    tx.commit().await.unwrap();
+    assert_eq!(scored(&app, org).await.len(), 1);
+    let owner = app.owner_db().await;
+    let check = tenant_tx(&owner, org).await;
+    let left = check
+        .query_one_raw(Statement::from_string(
+            check.get_database_backend(),
+            "SELECT count(*) FROM lead_events WHERE position IS NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(left, 0, "numbered at commit");
 }

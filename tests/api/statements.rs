@@ -133,6 +133,8 @@ async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for
             "INSERT INTO leads (organization_id, first_name, last_name, email)
              SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
              FROM generate_series(1, 20) n;
+             -- Events are numbered at commit: now, for the deliveries below to name them.
+             SET CONSTRAINTS lead_events_numbered IMMEDIATE;
              INSERT INTO webhook_endpoints (organization_id, id, url, signing_secret, is_active)
              VALUES ('{org}', '{endpoint}', 'https://hooks.example.com/x', 'whsec_c2VjcmV0', false);
              INSERT INTO webhook_deliveries
