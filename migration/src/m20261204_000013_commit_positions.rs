@@ -34,14 +34,18 @@ ALTER TABLE lead_events DROP CONSTRAINT lead_events_pkey;
 ALTER TABLE lead_events
     ALTER COLUMN position DROP NOT NULL,
     ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY,
+    -- Marks the first event a transaction appends (until numbered): only its row queues the
+    -- numbering trigger, which then numbers them all, so an import of 50,000 leads fires it
+    -- once, not 50,000 times while holding the lock.
+    ADD COLUMN opens_batch boolean NOT NULL DEFAULT false,
     ADD CONSTRAINT lead_events_position_key UNIQUE (organization_id, position);
 ALTER TABLE lead_events ADD PRIMARY KEY (organization_id, id);
 ALTER TABLE webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_organization_id_event_position_fkey
     FOREIGN KEY (organization_id, event_position)
     REFERENCES lead_events (organization_id, position) ON DELETE CASCADE;
--- The events a transaction has appended and not yet numbered (only its own are visible).
-CREATE INDEX lead_events_unpositioned ON lead_events (organization_id, id) WHERE position IS NULL;
+-- The events a transaction has appended and not yet numbered (only its own are visible) are
+-- found through lead_events_position_key: a btree keeps NULLs, and `position IS NULL` uses it.
 
 -- Appends without a position and without a lock; remembers that the transaction has events
 -- to number.
@@ -49,14 +53,17 @@ CREATE OR REPLACE FUNCTION append_lead_events(p_org uuid, p_events lead_event_dr
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
+DECLARE
+    opens boolean := current_setting('app.lead_events_unnumbered', true) IS DISTINCT FROM 'yes';
 BEGIN
     IF coalesce(array_length(p_events, 1), 0) = 0 THEN
         RETURN;
     END IF;
     INSERT INTO lead_events
-        (organization_id, lead_id, kind, changed_fields, actor_id, subject_id, private_to)
+        (organization_id, lead_id, kind, changed_fields, actor_id, subject_id, private_to,
+         opens_batch)
     SELECT p_org, e.lead_id, e.kind, e.changed_fields, current_user_id(), e.subject_id,
-           e.private_to
+           e.private_to, opens AND e.ord = 1
     FROM unnest(p_events) WITH ORDINALITY AS e(lead_id, kind, changed_fields, subject_id,
                                                 private_to, ord)
     ORDER BY e.ord;
@@ -65,8 +72,8 @@ END
 $$;
 
 -- Numbers the transaction's events after the tenant's head, in the order they were appended,
--- holding the stream row until commit. Fires for each appended row at commit (or when
--- notify_lead_events makes the constraint immediate); the first firing numbers them all.
+-- holding the stream row until commit. Fires at commit (or when notify_lead_events makes the
+-- constraint immediate) for the event that opened the batch.
 CREATE FUNCTION number_lead_events() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
@@ -86,7 +93,7 @@ BEGIN
     INSERT INTO lead_event_streams AS s (organization_id, head) VALUES (org, n)
     ON CONFLICT (organization_id) DO UPDATE SET head = s.head + n
     RETURNING s.head INTO last;
-    UPDATE lead_events e SET position = last - n + o.ord
+    UPDATE lead_events e SET position = last - n + o.ord, opens_batch = false
     FROM (SELECT u.id, row_number() OVER (ORDER BY u.id) AS ord
           FROM lead_events u WHERE u.organization_id = org AND u.position IS NULL) o
     WHERE e.organization_id = org AND e.id = o.id;
@@ -98,7 +105,7 @@ REVOKE EXECUTE ON FUNCTION number_lead_events() FROM PUBLIC;
 
 CREATE CONSTRAINT TRIGGER lead_events_numbered AFTER INSERT ON lead_events
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION number_lead_events();
+    FOR EACH ROW WHEN (NEW.opens_batch) EXECUTE FUNCTION number_lead_events();
 
 -- Called by the server just before it commits a write: numbers the transaction's events now
 -- (the deferred trigger would at COMMIT) and wakes every instance's listener with the tenant
@@ -156,10 +163,10 @@ BEGIN
     PERFORM set_config('app.lead_event_head', last::text, true);
 END
 $$;
-DROP INDEX lead_events_unpositioned;
 ALTER TABLE webhook_deliveries DROP CONSTRAINT webhook_deliveries_organization_id_event_position_fkey;
 ALTER TABLE lead_events DROP CONSTRAINT lead_events_pkey;
 ALTER TABLE lead_events DROP CONSTRAINT lead_events_position_key, DROP COLUMN id,
+    DROP COLUMN opens_batch,
     ALTER COLUMN position SET NOT NULL, ADD PRIMARY KEY (organization_id, position);
 ALTER TABLE webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_organization_id_event_position_fkey
