@@ -32,6 +32,7 @@ pub mod numbers;
 pub mod organizations;
 pub mod seed;
 pub mod server;
+pub mod service;
 pub mod sql;
 pub mod state;
 pub mod telemetry;

@@ -23,6 +23,18 @@ pub struct Actor {
     pub api_key_id: Option<Uuid>,
 }
 
+impl From<&crate::tenancy::Principal> for Actor {
+    fn from(principal: &crate::tenancy::Principal) -> Self {
+        Self {
+            tenant: TenantSettings {
+                organization_id: principal.organization_id,
+                user_id: principal.user_id,
+            },
+            api_key_id: principal.api_key_id(),
+        }
+    }
+}
+
 /// Records `action` on a resource by the request's principal.
 pub async fn record(
     ctx: &Context<'_>,
@@ -31,18 +43,10 @@ pub async fn record(
     resource_id: Option<Uuid>,
     changes: serde_json::Value,
 ) -> ApiResult<()> {
-    let principal = ctx.principal()?;
-    let actor = Actor {
-        tenant: TenantSettings {
-            organization_id: principal.organization_id,
-            user_id: principal.user_id,
-        },
-        api_key_id: principal.api_key_id(),
-    };
     record_as(
         ctx.db()?,
         &ctx.request().meta,
-        &actor,
+        &Actor::from(ctx.principal()?),
         action,
         resource_type,
         resource_id,

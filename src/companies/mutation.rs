@@ -1,24 +1,12 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use entity::companies;
-use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::{NotSet, Set},
-    ConnectionTrait, FromQueryResult, Statement,
-};
-use serde_json::json;
-use uuid::Uuid;
 
-use super::Company;
+use super::{Company, service};
 use crate::{
-    audit,
-    error::{ApiError, ApiResult},
-    graphql::{ContextExt, NodeKind, decode_id, patch},
+    graphql::{ContextExt, NodeKind, decode_id},
     numbers::MoneyInput,
-    sql::Changes,
-    validation,
 };
 
-#[derive(InputObject)]
+#[derive(InputObject, Default)]
 pub struct CreateCompanyInput {
     pub name: String,
     pub domain: Option<String>,
@@ -60,34 +48,6 @@ pub struct DeleteCompanyPayload {
     pub deleted_company_id: ID,
 }
 
-fn domain(value: &str) -> ApiResult<String> {
-    let value = validation::text("domain", value, 253)?.to_lowercase();
-    if value.contains(char::is_whitespace) || !value.contains('.') {
-        return Err(ApiError::bad_input(
-            "domain",
-            "`domain` must look like example.com",
-        ));
-    }
-    Ok(value)
-}
-
-fn non_negative<T: PartialOrd + Default + std::fmt::Display>(
-    field: &'static str,
-    value: T,
-) -> ApiResult<T> {
-    if value < T::default() {
-        return Err(ApiError::bad_input(
-            field,
-            format!("`{field}` must not be negative"),
-        ));
-    }
-    Ok(value)
-}
-
-fn fortune_rank(value: i32) -> ApiResult<i32> {
-    validation::range("fortuneRank", value, 1, 100_000)
-}
-
 #[derive(Default)]
 pub struct CompanyMutation;
 
@@ -98,51 +58,7 @@ impl CompanyMutation {
         ctx: &Context<'_>,
         input: CreateCompanyInput,
     ) -> async_graphql::Result<CompanyPayload> {
-        let principal = ctx.writer()?;
-        let revenue = input
-            .annual_revenue
-            .map(|v| v.validate("annualRevenue"))
-            .transpose()?;
-        let company = companies::ActiveModel {
-            organization_id: Set(principal.organization_id),
-            id: Set(Uuid::new_v4()),
-            name: Set(validation::text("name", &input.name, 255)?),
-            domain: Set(input.domain.as_deref().map(domain).transpose()?),
-            industry: Set(validation::optional_text(
-                "industry",
-                input.industry.as_deref(),
-                100,
-            )?),
-            employee_count: Set(input
-                .employee_count
-                .map(|v| non_negative("employeeCount", v))
-                .transpose()?),
-            annual_revenue: Set(revenue.as_ref().map(|(amount, _)| *amount)),
-            annual_revenue_currency: revenue.map_or(NotSet, |(_, currency)| Set(currency)),
-            fortune_rank: Set(input.fortune_rank.map(fortune_rank).transpose()?),
-            headquarters_location: Set(validation::optional_text(
-                "headquartersLocation",
-                input.headquarters_location.as_deref(),
-                255,
-            )?),
-            website: Set(validation::optional_text(
-                "website",
-                input.website.as_deref(),
-                500,
-            )?),
-            ..Default::default()
-        }
-        .insert(ctx.db()?)
-        .await
-        .map_err(ApiError::from)?;
-        audit::record(
-            ctx,
-            "company.create",
-            "company",
-            Some(company.id),
-            json!({ "name": company.name }),
-        )
-        .await?;
+        let company = service::create(&ctx.acting()?, input).await?;
         Ok(CompanyPayload {
             company: Company(company),
         })
@@ -153,65 +69,8 @@ impl CompanyMutation {
         ctx: &Context<'_>,
         input: UpdateCompanyInput,
     ) -> async_graphql::Result<CompanyPayload> {
-        let principal = ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Company, "id")?;
-        let mut changes = Changes::default();
-        if let Some(name) = input.name {
-            let name = validation::text("name", &name, 255)?;
-            changes.set("name", name.clone(), "name", json!(name));
-        }
-        if let Some(value) = patch(input.domain) {
-            let value = value.as_deref().map(domain).transpose()?;
-            changes.set("domain", value.clone(), "domain", json!(value));
-        }
-        if let Some(value) = patch(input.industry) {
-            let value = validation::optional_text("industry", value.as_deref(), 100)?;
-            changes.set("industry", value.clone(), "industry", json!(value));
-        }
-        if let Some(value) = patch(input.employee_count) {
-            let value = value
-                .map(|v| non_negative("employeeCount", v))
-                .transpose()?;
-            changes.set("employee_count", value, "employeeCount", json!(value));
-        }
-        if let Some(value) = patch(input.annual_revenue) {
-            changes.set_money(
-                ("annual_revenue", "annual_revenue_currency"),
-                value.map(|v| v.validate("annualRevenue")).transpose()?,
-                "annualRevenue",
-            );
-        }
-        if let Some(value) = patch(input.fortune_rank) {
-            let value = value.map(fortune_rank).transpose()?;
-            changes.set("fortune_rank", value, "fortuneRank", json!(value));
-        }
-        if let Some(value) = patch(input.headquarters_location) {
-            let value = validation::optional_text("headquartersLocation", value.as_deref(), 255)?;
-            changes.set(
-                "headquarters_location",
-                value.clone(),
-                "headquartersLocation",
-                json!(value),
-            );
-        }
-        if let Some(value) = patch(input.website) {
-            let value = validation::optional_text("website", value.as_deref(), 500)?;
-            changes.set("website", value.clone(), "website", json!(value));
-        }
-        if changes.is_empty() {
-            return Err(ApiError::bad_input("input", "nothing to update").into());
-        }
-        let company = companies::Model::find_by_statement(changes.update(
-            "companies",
-            principal.organization_id,
-            id,
-            "",
-        ))
-        .one(ctx.db()?)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound("company"))?;
-        audit::record(ctx, "company.update", "company", Some(id), changes.audit()).await?;
+        let company = service::update(&ctx.acting()?, id, input).await?;
         Ok(CompanyPayload {
             company: Company(company),
         })
@@ -223,21 +82,8 @@ impl CompanyMutation {
         ctx: &Context<'_>,
         input: DeleteCompanyInput,
     ) -> async_graphql::Result<DeleteCompanyPayload> {
-        let principal = ctx.writer()?;
         let id = decode_id(&input.id, NodeKind::Company, "id")?;
-        let db = ctx.db()?;
-        let deleted = db
-            .execute_raw(Statement::from_sql_and_values(
-                db.get_database_backend(),
-                "DELETE FROM companies WHERE organization_id = $1 AND id = $2",
-                [principal.organization_id.into(), id.into()],
-            ))
-            .await
-            .map_err(ApiError::from)?;
-        if deleted.rows_affected() == 0 {
-            return Err(ApiError::NotFound("company").into());
-        }
-        audit::record(ctx, "company.delete", "company", Some(id), json!({})).await?;
+        service::delete(&ctx.acting()?, id).await?;
         Ok(DeleteCompanyPayload {
             deleted_company_id: input.id,
         })

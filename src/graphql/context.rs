@@ -95,6 +95,16 @@ pub trait ContextExt {
         Ok(principal)
     }
 
+    /// The request's principal, if it may write, acting through a service in the request's
+    /// transaction.
+    fn acting(&self) -> ApiResult<crate::service::Acting<'_>> {
+        Ok(crate::service::Acting {
+            actor: self.writer()?.into(),
+            db: self.db()?,
+            meta: &self.request().meta,
+        })
+    }
+
     /// A principal allowed to manage users, keys and the organization.
     fn admin(&self) -> ApiResult<&Principal> {
         let principal = self.principal()?;

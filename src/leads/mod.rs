@@ -5,11 +5,12 @@ mod enums;
 mod loader;
 mod mutation;
 mod query;
+pub mod service;
 mod types;
 
 pub use enums::{LeadSource, LeadStatus, Seniority, Temperature};
 pub use loader::LeadId;
-pub use mutation::LeadMutation;
+pub use mutation::{CreateLeadInput, LeadMutation, UpdateLeadInput};
 pub use query::{LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
 pub use types::Lead;
 

@@ -25,6 +25,7 @@ mod rate_limits;
 mod schema;
 mod schema_rules;
 mod self_check;
+mod services;
 mod statements;
 mod subscriptions;
 mod traces;

@@ -1,0 +1,180 @@
+//! Companies' logic: create, update and delete over the tenant's transaction, with the audit
+//! record of each. Each field is validated once, here, matching its CHECK constraint.
+
+use entity::companies;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, FromQueryResult, Statement,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::mutation::{CreateCompanyInput, UpdateCompanyInput};
+use crate::{
+    error::{ApiError, ApiResult},
+    graphql::patch,
+    service::Acting,
+    sql::Changes,
+    validation,
+};
+
+fn domain(value: &str) -> ApiResult<String> {
+    let value = validation::text("domain", value, 253)?.to_lowercase();
+    if value.contains(char::is_whitespace) || !value.contains('.') {
+        return Err(ApiError::bad_input(
+            "domain",
+            "`domain` must look like example.com",
+        ));
+    }
+    Ok(value)
+}
+
+fn non_negative<T: PartialOrd + Default + std::fmt::Display>(
+    field: &'static str,
+    value: T,
+) -> ApiResult<T> {
+    if value < T::default() {
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must not be negative"),
+        ));
+    }
+    Ok(value)
+}
+
+fn fortune_rank(value: i32) -> ApiResult<i32> {
+    validation::range("fortuneRank", value, 1, 100_000)
+}
+
+pub async fn create(acting: &Acting<'_>, input: CreateCompanyInput) -> ApiResult<companies::Model> {
+    let revenue = input
+        .annual_revenue
+        .map(|v| v.validate("annualRevenue"))
+        .transpose()?;
+    let company = companies::ActiveModel {
+        organization_id: Set(acting.organization_id()),
+        id: Set(Uuid::new_v4()),
+        name: Set(validation::text("name", &input.name, 255)?),
+        domain: Set(input.domain.as_deref().map(domain).transpose()?),
+        industry: Set(validation::optional_text(
+            "industry",
+            input.industry.as_deref(),
+            100,
+        )?),
+        employee_count: Set(input
+            .employee_count
+            .map(|v| non_negative("employeeCount", v))
+            .transpose()?),
+        annual_revenue: Set(revenue.as_ref().map(|(amount, _)| *amount)),
+        annual_revenue_currency: revenue.map_or(NotSet, |(_, currency)| Set(currency)),
+        fortune_rank: Set(input.fortune_rank.map(fortune_rank).transpose()?),
+        headquarters_location: Set(validation::optional_text(
+            "headquartersLocation",
+            input.headquarters_location.as_deref(),
+            255,
+        )?),
+        website: Set(validation::optional_text(
+            "website",
+            input.website.as_deref(),
+            500,
+        )?),
+        ..Default::default()
+    }
+    .insert(acting.db)
+    .await?;
+    acting
+        .audit(
+            "company.create",
+            "company",
+            Some(company.id),
+            json!({ "name": company.name }),
+        )
+        .await?;
+    Ok(company)
+}
+
+/// Applies the fields `input` gives (`id` aside) to company `id`.
+pub async fn update(
+    acting: &Acting<'_>,
+    id: Uuid,
+    input: UpdateCompanyInput,
+) -> ApiResult<companies::Model> {
+    let mut changes = Changes::default();
+    if let Some(name) = input.name {
+        let name = validation::text("name", &name, 255)?;
+        changes.set("name", name.clone(), "name", json!(name));
+    }
+    if let Some(value) = patch(input.domain) {
+        let value = value.as_deref().map(domain).transpose()?;
+        changes.set("domain", value.clone(), "domain", json!(value));
+    }
+    if let Some(value) = patch(input.industry) {
+        let value = validation::optional_text("industry", value.as_deref(), 100)?;
+        changes.set("industry", value.clone(), "industry", json!(value));
+    }
+    if let Some(value) = patch(input.employee_count) {
+        let value = value
+            .map(|v| non_negative("employeeCount", v))
+            .transpose()?;
+        changes.set("employee_count", value, "employeeCount", json!(value));
+    }
+    if let Some(value) = patch(input.annual_revenue) {
+        changes.set_money(
+            ("annual_revenue", "annual_revenue_currency"),
+            value.map(|v| v.validate("annualRevenue")).transpose()?,
+            "annualRevenue",
+        );
+    }
+    if let Some(value) = patch(input.fortune_rank) {
+        let value = value.map(fortune_rank).transpose()?;
+        changes.set("fortune_rank", value, "fortuneRank", json!(value));
+    }
+    if let Some(value) = patch(input.headquarters_location) {
+        let value = validation::optional_text("headquartersLocation", value.as_deref(), 255)?;
+        changes.set(
+            "headquarters_location",
+            value.clone(),
+            "headquartersLocation",
+            json!(value),
+        );
+    }
+    if let Some(value) = patch(input.website) {
+        let value = validation::optional_text("website", value.as_deref(), 500)?;
+        changes.set("website", value.clone(), "website", json!(value));
+    }
+    if changes.is_empty() {
+        return Err(ApiError::bad_input("input", "nothing to update"));
+    }
+    let company = companies::Model::find_by_statement(changes.update(
+        "companies",
+        acting.organization_id(),
+        id,
+        "",
+    ))
+    .one(acting.db)
+    .await?
+    .ok_or(ApiError::NotFound("company"))?;
+    acting
+        .audit("company.update", "company", Some(id), changes.audit())
+        .await?;
+    Ok(company)
+}
+
+/// Deletes company `id`; its leads remain, with no company.
+pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<()> {
+    let deleted = acting
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            acting.db.get_database_backend(),
+            "DELETE FROM companies WHERE organization_id = $1 AND id = $2",
+            [acting.organization_id().into(), id.into()],
+        ))
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::NotFound("company"));
+    }
+    acting
+        .audit("company.delete", "company", Some(id), json!({}))
+        .await
+}
