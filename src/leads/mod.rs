@@ -14,28 +14,27 @@ pub use mutation::{CreateLeadInput, LeadMutation, UpdateLeadInput};
 pub use query::{LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
 pub use types::Lead;
 
-use async_graphql::Context;
 use entity::leads;
 use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
 use crate::{
     error::{ApiError, ApiResult},
-    graphql::ContextExt,
+    service::Acting,
     sql::SqlBuilder,
 };
 
 /// A live (not soft-deleted) lead of the caller's organization, or NOT_FOUND. Used by every
 /// mutation that hangs something off a lead.
-pub async fn find_live(ctx: &Context<'_>, id: Uuid) -> ApiResult<leads::Model> {
+pub async fn find_live(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
     let mut sql = SqlBuilder::new("");
-    let org = sql.bind(ctx.principal()?.organization_id);
+    let org = sql.bind(acting.organization_id());
     let id = sql.bind(id);
     sql.push(&format!(
         "SELECT * FROM leads WHERE organization_id = {org} AND id = {id} AND deleted_at IS NULL"
     ));
     leads::Model::find_by_statement(sql.build())
-        .one(ctx.db()?)
+        .one(acting.db)
         .await?
         .ok_or(ApiError::NotFound("lead"))
 }

@@ -1,18 +1,13 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::lead_notes;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
-use serde_json::json;
-use uuid::Uuid;
 
+use super::service;
 use crate::{
-    audit,
-    error::{ApiError, ApiResult},
-    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind, decode_id},
+    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind},
     leads::{Lead, LeadId},
     users::User,
     users::via,
-    validation,
 };
 
 crate::text_enum! {
@@ -110,64 +105,7 @@ impl NoteMutation {
         ctx: &Context<'_>,
         input: AddLeadNoteInput,
     ) -> async_graphql::Result<NotePayload> {
-        let principal = ctx.writer()?;
-        let lead_id = decode_id(&input.lead_id, NodeKind::Lead, "leadId")?;
-        let content = validation::text("content", &input.content, 10_000)?;
-        let mut mentioned = input
-            .mentioned_user_ids
-            .unwrap_or_default()
-            .iter()
-            .map(|id| decode_id(id, NodeKind::User, "mentionedUserIds"))
-            .collect::<ApiResult<Vec<Uuid>>>()?;
-        mentioned.sort();
-        mentioned.dedup();
-        crate::leads::find_live(ctx, lead_id).await?;
-        let db = ctx.db()?;
-        if !mentioned.is_empty() {
-            let found = db
-                .query_one_raw(Statement::from_sql_and_values(
-                    db.get_database_backend(),
-                    "SELECT count(*) FROM users WHERE organization_id = $1 AND id = ANY($2)",
-                    [principal.organization_id.into(), mentioned.clone().into()],
-                ))
-                .await
-                .map_err(ApiError::from)?
-                .map(|row| row.try_get_by_index::<i64>(0))
-                .transpose()
-                .map_err(ApiError::from)?
-                .unwrap_or(0);
-            if found != mentioned.len() as i64 {
-                return Err(ApiError::NotFound("mentioned user").into());
-            }
-        }
-        let note = lead_notes::ActiveModel {
-            organization_id: Set(principal.organization_id),
-            id: Set(Uuid::new_v4()),
-            lead_id: Set(lead_id),
-            author_id: Set(principal.user_id),
-            note_type: Set(input
-                .note_type
-                .unwrap_or(NoteType::General)
-                .as_db()
-                .to_owned()),
-            content: Set(content),
-            is_private: Set(input.is_private.unwrap_or(false)),
-            mentioned_user_ids: Set(mentioned.clone()),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .map_err(ApiError::from)?;
-        audit::record(
-            ctx,
-            "note.add",
-            "note",
-            Some(note.id),
-            json!({
-                "leadId": lead_id, "isPrivate": note.is_private, "mentionedUserIds": mentioned,
-            }),
-        )
-        .await?;
+        let note = service::add(&ctx.acting()?, input).await?;
         Ok(NotePayload { note: Note(note) })
     }
 }

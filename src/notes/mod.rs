@@ -2,5 +2,6 @@
 //! enforces it, so lists, counts and lookups all agree.
 
 mod graphql;
+pub mod service;
 
 pub use graphql::{LeadNotes, Note, NoteMutation};
