@@ -409,6 +409,62 @@ async fn the_app_role_cannot_read_change_or_write_into_another_tenant() {
     assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
 }
 
+/// Rows `sql` changes as the app role in a transaction of `tenant`'s owner (rolled back), or
+/// `None` when the role may not run it at all.
+async fn rows_changed(db: &DatabaseConnection, tenant: &Tenant, sql: &str) -> Option<u64> {
+    let tx = db.begin().await.unwrap();
+    set_tenant(&tx, tenant.organization_id).await;
+    tx.execute_unprepared(&format!(
+        "SELECT set_config('app.current_user_id', '{}', true)",
+        uuid_of(&tenant.owner.user_id)
+    ))
+    .await
+    .unwrap();
+    let outcome = tx.execute_unprepared(sql).await;
+    tx.rollback().await.unwrap();
+    match outcome {
+        Ok(done) => Some(done.rows_affected()),
+        Err(err) if err.to_string().contains("permission denied") => None,
+        Err(err) => panic!("{sql}: {err}"),
+    }
+}
+
+#[tokio::test]
+async fn no_tenant_table_lets_another_tenant_update_or_delete_its_rows() {
+    let app = TestApp::spawn().await;
+    let a = seed(&app, "acme").await;
+    let b = seed(&app, "globex").await;
+    let a_org = a.tenant.organization_id;
+    let before = snapshot_all(&app, a_org).await;
+    assert!(
+        before.iter().all(|rows| !rows.is_empty()),
+        "A has a row in every tenant table, so each refusal below refuses something"
+    );
+    let db = app.app_db().await;
+    for table in TENANT_TABLES {
+        let key = if table == "organizations" {
+            "id"
+        } else {
+            "organization_id"
+        };
+        for sql in [
+            format!("UPDATE {table} SET {key} = {key} WHERE {key} = '{a_org}'"),
+            format!("DELETE FROM {table} WHERE {key} = '{a_org}'"),
+        ] {
+            let as_b = rows_changed(&db, &b.tenant, &sql).await;
+            assert!(
+                matches!(as_b, None | Some(0)),
+                "as B: {sql} changed {as_b:?}"
+            );
+            // The same statement as A reaches A's rows wherever the role may run it at all:
+            // B's zero is the policy's doing, not a statement that matches nothing.
+            let as_a = rows_changed(&db, &a.tenant, &sql).await;
+            assert_ne!(as_a, Some(0), "as A: {sql}");
+        }
+    }
+    assert_eq!(before, snapshot_all(&app, a_org).await);
+}
+
 #[tokio::test]
 async fn private_notes_are_visible_to_their_author_only() {
     let app = TestApp::spawn().await;
