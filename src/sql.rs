@@ -1,7 +1,11 @@
 //! A tiny builder for hand-written SQL with numbered parameters. Dynamic filters stay readable
 //! SQL, and every value is bound, never formatted in.
 
-use sea_orm::{DbBackend, Statement, Value};
+use async_graphql::MaybeUndefined;
+use sea_orm::{ColumnTrait, DbBackend, Statement, Value};
+use serde::Serialize;
+
+use crate::{error::ApiResult, graphql::patch, validation};
 
 #[derive(Default, Clone)]
 pub struct SqlBuilder {
@@ -62,6 +66,62 @@ impl Changes {
     ) {
         self.assignments.push((column, value.into()));
         self.audit.insert(field.to_owned(), shown);
+    }
+
+    /// A field the input may leave out (absent: unchanged). `rule` validates a given value,
+    /// naming `field` in its errors, and makes the column's value.
+    pub fn field<C: ColumnTrait, T, V>(
+        &mut self,
+        column: C,
+        field: &'static str,
+        value: Option<T>,
+        rule: impl FnOnce(T) -> ApiResult<V>,
+    ) -> ApiResult<()>
+    where
+        V: Into<Value> + Serialize + Clone,
+    {
+        if let Some(value) = value {
+            let value = rule(value)?;
+            let shown = serde_json::json!(value);
+            self.set(column.as_str(), value, field, shown);
+        }
+        Ok(())
+    }
+
+    /// A nullable field: absent leaves it, null clears it, a value passes `rule`.
+    pub fn nullable<C: ColumnTrait, T, V>(
+        &mut self,
+        column: C,
+        field: &'static str,
+        value: MaybeUndefined<T>,
+        rule: impl FnOnce(T) -> ApiResult<V>,
+    ) -> ApiResult<()>
+    where
+        Option<V>: Into<Value>,
+        V: Serialize,
+    {
+        if let Some(value) = patch(value) {
+            let value = value.map(rule).transpose()?;
+            let shown = serde_json::json!(value);
+            self.set(column.as_str(), value, field, shown);
+        }
+        Ok(())
+    }
+
+    /// A nullable text field of at most `max` characters; empty clears it, as null does.
+    pub fn nullable_text<C: ColumnTrait>(
+        &mut self,
+        column: C,
+        field: &'static str,
+        value: MaybeUndefined<String>,
+        max: usize,
+    ) -> ApiResult<()> {
+        if let Some(value) = patch(value) {
+            let value = validation::optional_text(field, value.as_deref(), max)?;
+            let shown = serde_json::json!(value);
+            self.set(column.as_str(), value, field, shown);
+        }
+        Ok(())
     }
 
     /// Sets an amount column and its currency column from `money` (`None` clears the amount

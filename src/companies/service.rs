@@ -1,7 +1,7 @@
 //! Companies' logic: create, update and delete over the tenant's transaction, with the audit
 //! record of each. Each field is validated once, here, matching its CHECK constraint.
 
-use entity::companies;
+use entity::companies::{self, Column};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
@@ -101,24 +101,17 @@ pub async fn update(
     input: UpdateCompanyInput,
 ) -> ApiResult<companies::Model> {
     let mut changes = Changes::default();
-    if let Some(name) = input.name {
-        let name = validation::text("name", &name, 255)?;
-        changes.set("name", name.clone(), "name", json!(name));
-    }
-    if let Some(value) = patch(input.domain) {
-        let value = value.as_deref().map(domain).transpose()?;
-        changes.set("domain", value.clone(), "domain", json!(value));
-    }
-    if let Some(value) = patch(input.industry) {
-        let value = validation::optional_text("industry", value.as_deref(), 100)?;
-        changes.set("industry", value.clone(), "industry", json!(value));
-    }
-    if let Some(value) = patch(input.employee_count) {
-        let value = value
-            .map(|v| non_negative("employeeCount", v))
-            .transpose()?;
-        changes.set("employee_count", value, "employeeCount", json!(value));
-    }
+    changes.field(Column::Name, "name", input.name, |v| {
+        validation::text("name", &v, 255)
+    })?;
+    changes.nullable(Column::Domain, "domain", input.domain, |v| domain(&v))?;
+    changes.nullable_text(Column::Industry, "industry", input.industry, 100)?;
+    changes.nullable(
+        Column::EmployeeCount,
+        "employeeCount",
+        input.employee_count,
+        |v| non_negative("employeeCount", v),
+    )?;
     if let Some(value) = patch(input.annual_revenue) {
         changes.set_money(
             ("annual_revenue", "annual_revenue_currency"),
@@ -126,23 +119,19 @@ pub async fn update(
             "annualRevenue",
         );
     }
-    if let Some(value) = patch(input.fortune_rank) {
-        let value = value.map(fortune_rank).transpose()?;
-        changes.set("fortune_rank", value, "fortuneRank", json!(value));
-    }
-    if let Some(value) = patch(input.headquarters_location) {
-        let value = validation::optional_text("headquartersLocation", value.as_deref(), 255)?;
-        changes.set(
-            "headquarters_location",
-            value.clone(),
-            "headquartersLocation",
-            json!(value),
-        );
-    }
-    if let Some(value) = patch(input.website) {
-        let value = validation::optional_text("website", value.as_deref(), 500)?;
-        changes.set("website", value.clone(), "website", json!(value));
-    }
+    changes.nullable(
+        Column::FortuneRank,
+        "fortuneRank",
+        input.fortune_rank,
+        fortune_rank,
+    )?;
+    changes.nullable_text(
+        Column::HeadquartersLocation,
+        "headquartersLocation",
+        input.headquarters_location,
+        255,
+    )?;
+    changes.nullable_text(Column::Website, "website", input.website, 500)?;
     if changes.is_empty() {
         return Err(ApiError::bad_input("input", "nothing to update"));
     }

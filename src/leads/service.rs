@@ -3,7 +3,10 @@
 //! constraint.
 
 use async_graphql::{ID, Json};
-use entity::{leads, users};
+use entity::{
+    leads::{self, Column},
+    users,
+};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait,
@@ -188,52 +191,31 @@ pub async fn update(
     input: UpdateLeadInput,
 ) -> ApiResult<leads::Model> {
     let mut changes = Changes::default();
-    if let Some(v) = input.first_name {
-        let v = validation::text("firstName", &v, 100)?;
-        changes.set("first_name", v.clone(), "firstName", json!(v));
-    }
-    if let Some(v) = input.last_name {
-        let v = validation::text("lastName", &v, 100)?;
-        changes.set("last_name", v.clone(), "lastName", json!(v));
-    }
-    if let Some(v) = input.email {
-        let v = validation::email("email", &v)?;
-        changes.set("email", v.clone(), "email", json!(v));
-    }
-    if let Some(v) = patch(input.phone) {
-        let v = validation::optional_text("phone", v.as_deref(), 50)?;
-        changes.set("phone", v.clone(), "phone", json!(v));
-    }
-    if let Some(v) = patch(input.job_title) {
-        let v = validation::optional_text("jobTitle", v.as_deref(), 150)?;
-        changes.set("job_title", v.clone(), "jobTitle", json!(v));
-    }
-    if let Some(v) = patch(input.department) {
-        let v = validation::optional_text("department", v.as_deref(), 100)?;
-        changes.set("department", v.clone(), "department", json!(v));
-    }
-    if let Some(v) = patch(input.seniority) {
-        let v = v.map(|s| s.as_db().to_owned());
-        changes.set("seniority", v.clone(), "seniority", json!(v));
-    }
-    if let Some(v) = input.source {
-        changes.set("source", v.as_db().to_owned(), "source", json!(v.as_db()));
-    }
-    if let Some(v) = input.status {
-        changes.set("status", v.as_db().to_owned(), "status", json!(v.as_db()));
-    }
-    if let Some(v) = input.score {
-        let v = score(v)?;
-        changes.set("score", v, "score", json!(v));
-    }
-    if let Some(v) = input.temperature {
-        changes.set(
-            "temperature",
-            v.as_db().to_owned(),
-            "temperature",
-            json!(v.as_db()),
-        );
-    }
+    changes.field(Column::FirstName, "firstName", input.first_name, |v| {
+        validation::text("firstName", &v, 100)
+    })?;
+    changes.field(Column::LastName, "lastName", input.last_name, |v| {
+        validation::text("lastName", &v, 100)
+    })?;
+    changes.field(Column::Email, "email", input.email, |v| {
+        validation::email("email", &v)
+    })?;
+    changes.nullable_text(Column::Phone, "phone", input.phone, 50)?;
+    changes.nullable_text(Column::JobTitle, "jobTitle", input.job_title, 150)?;
+    changes.nullable_text(Column::Department, "department", input.department, 100)?;
+    changes.nullable(Column::Seniority, "seniority", input.seniority, |v| {
+        Ok(v.as_db().to_owned())
+    })?;
+    changes.field(Column::Source, "source", input.source, |v| {
+        Ok(v.as_db().to_owned())
+    })?;
+    changes.field(Column::Status, "status", input.status, |v| {
+        Ok(v.as_db().to_owned())
+    })?;
+    changes.field(Column::Score, "score", input.score, score)?;
+    changes.field(Column::Temperature, "temperature", input.temperature, |v| {
+        Ok(v.as_db().to_owned())
+    })?;
     if let Some(v) = patch(input.estimated_deal_value) {
         changes.set_money(
             ("estimated_deal_value", "estimated_deal_currency"),
@@ -241,45 +223,43 @@ pub async fn update(
             "estimatedDealValue",
         );
     }
-    if let Some(v) = patch(input.probability_to_close) {
-        let v = v.map(probability).transpose()?;
-        changes.set("probability_to_close", v, "probabilityToClose", json!(v));
-    }
-    if let Some(v) = input.tags {
-        let v = tags(v)?;
-        changes.set("tags", v.clone(), "tags", json!(v));
-    }
-    if let Some(v) = input.custom_fields {
-        let v = custom_fields(v)?;
-        changes.set("custom_fields", v.clone(), "customFields", v);
-    }
-    if let Some(v) = patch(input.linkedin_url) {
-        let v = v.as_deref().map(linkedin).transpose()?;
-        changes.set("linkedin_url", v.clone(), "linkedinUrl", json!(v));
-    }
-    if let Some(v) = patch(input.expected_close_date) {
-        let v = v
-            .map(|d| validation::calendar("expectedCloseDate", d))
-            .transpose()?;
-        changes.set("expected_close_date", v, "expectedCloseDate", json!(v));
-    }
-    if let Some(v) = patch(input.next_follow_up_at) {
-        let v = v
-            .map(|t| validation::calendar("nextFollowUpAt", t))
-            .transpose()?;
-        changes.set(
-            "next_follow_up_at",
-            v.map(|t| -> chrono::DateTime<chrono::FixedOffset> { t.into() }),
-            "nextFollowUpAt",
-            json!(v),
-        );
-    }
-    if let Some(v) = patch(input.company_id) {
-        let v = v
-            .map(|id| decode_id(&id, NodeKind::Company, "companyId"))
-            .transpose()?;
-        changes.set("company_id", v, "companyId", json!(v));
-    }
+    changes.nullable(
+        Column::ProbabilityToClose,
+        "probabilityToClose",
+        input.probability_to_close,
+        probability,
+    )?;
+    changes.field(Column::Tags, "tags", input.tags, tags)?;
+    changes.field(
+        Column::CustomFields,
+        "customFields",
+        input.custom_fields,
+        custom_fields,
+    )?;
+    changes.nullable(
+        Column::LinkedinUrl,
+        "linkedinUrl",
+        input.linkedin_url,
+        |v| linkedin(&v),
+    )?;
+    changes.nullable(
+        Column::ExpectedCloseDate,
+        "expectedCloseDate",
+        input.expected_close_date,
+        |d| validation::calendar("expectedCloseDate", d),
+    )?;
+    changes.nullable(
+        Column::NextFollowUpAt,
+        "nextFollowUpAt",
+        input.next_follow_up_at,
+        |t| {
+            validation::calendar("nextFollowUpAt", t)
+                .map(|t| -> chrono::DateTime<chrono::FixedOffset> { t.into() })
+        },
+    )?;
+    changes.nullable(Column::CompanyId, "companyId", input.company_id, |id| {
+        decode_id(&id, NodeKind::Company, "companyId")
+    })?;
     if changes.is_empty() {
         return Err(ApiError::bad_input("input", "nothing to update"));
     }
