@@ -33,6 +33,17 @@ pub fn optional_text(
     }
 }
 
+/// A search term of at most 200 characters (absent is fine).
+pub fn search(field: &'static str, value: Option<&str>) -> ApiResult<()> {
+    if value.is_some_and(|s| s.chars().count() > 200) {
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` is longer than 200 characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// A syntactically valid e-mail address, lower-cased.
 pub fn email(field: &'static str, value: &str) -> ApiResult<String> {
     let value = value.trim().to_lowercase();

@@ -3,8 +3,10 @@ use entity::companies::Column;
 
 use super::{Company, CompanyId};
 use crate::{
+    error::ApiResult,
     graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, Where, decode_id, list},
     sql::{SqlBuilder, contains_pattern},
+    validation,
 };
 
 /// Companies matching every given field; also filters leads by their company
@@ -22,6 +24,11 @@ pub struct CompanyFilter {
 }
 
 impl CompanyFilter {
+    /// Refuses an over-long search, naming it `search_field` (where the filter is nested).
+    pub fn validate(&self, search_field: &'static str) -> ApiResult<()> {
+        validation::search(search_field, self.search.as_deref())
+    }
+
     /// The filter as conditions on companies.
     pub fn conditions(&self, w: &mut Where) {
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -72,6 +79,7 @@ impl CompanyQuery {
         order_by: Option<CompanyOrder>,
     ) -> async_graphql::Result<Page<Company>> {
         let filter = filter.unwrap_or_default();
+        filter.validate("search")?;
         let conditions = |sql: &mut SqlBuilder| filter.conditions(&mut Where::on_list(sql));
         let args = PageArgs {
             first,

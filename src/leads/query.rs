@@ -5,7 +5,7 @@ use entity::{companies, leads::Column};
 use super::{Lead, LeadId, LeadStatus, Temperature};
 use crate::{
     companies::CompanyFilter,
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, Where, decode_id, list},
     sql::{SqlBuilder, contains_pattern},
 };
@@ -66,15 +66,9 @@ impl LeadConditions {
                 .map(|v| crate::validation::range(field, v, 0, 100))
                 .transpose()
         };
-        if filter
-            .search
-            .as_deref()
-            .is_some_and(|s| s.chars().count() > 200)
-        {
-            return Err(ApiError::bad_input(
-                "search",
-                "`search` is longer than 200 characters",
-            ));
+        crate::validation::search("search", filter.search.as_deref())?;
+        if let Some(company) = &filter.company {
+            company.validate("company.search")?;
         }
         Ok(Self {
             status: filter

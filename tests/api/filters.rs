@@ -190,3 +190,24 @@ async fn companies_are_filtered_by_any_of_their_industries_and_size() {
         ["Globex"]
     );
 }
+
+#[tokio::test]
+async fn an_over_long_company_search_is_refused_naming_it() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let long = "x".repeat(201);
+    for (query, field) in [
+        (
+            "query($s: String) { companies(filter: { search: $s }) { totalCount } }",
+            "search",
+        ),
+        (
+            "query($s: String) { leads(filter: { company: { search: $s } }) { totalCount } }",
+            "company.search",
+        ),
+    ] {
+        let response = app.gql(acme.token(), query, json!({ "s": long })).await;
+        assert_eq!(response.code(), "BAD_USER_INPUT", "{}", response.body);
+        assert_eq!(response.body["errors"][0]["extensions"]["field"], field);
+    }
+}
