@@ -96,6 +96,23 @@ pub(crate) fn cross_tenant_functions(functions: &[&str]) -> String {
     sql
 }
 
+/// The `MigrationTrait` of a migration that is two scripts: `$up`, and `$down` undoing it.
+macro_rules! script_migration {
+    ($up:expr, $down:expr) => {
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                $crate::run_sql(manager, $up).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                $crate::run_sql(manager, $down).await
+            }
+        }
+    };
+}
+pub(crate) use script_migration;
+
 /// Runs a migration's SQL script as one unprepared batch.
 pub(crate) async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     manager

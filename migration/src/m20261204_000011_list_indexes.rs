@@ -4,7 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::run_sql;
+use crate::script_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -23,13 +23,4 @@ DROP INDEX users_listing;
 DROP INDEX webhook_endpoints_listing;
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, SQL).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, UNDO).await
-    }
-}
+script_migration!(SQL, UNDO);

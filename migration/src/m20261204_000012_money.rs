@@ -5,7 +5,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::run_sql;
+use crate::script_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -34,13 +34,4 @@ ALTER TABLE companies
     ALTER COLUMN annual_revenue TYPE bigint USING round(annual_revenue)::bigint;
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, SQL).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, UNDO).await
-    }
-}
+script_migration!(SQL, UNDO);

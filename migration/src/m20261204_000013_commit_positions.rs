@@ -17,7 +17,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::run_sql;
+use crate::script_migration;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -192,13 +192,4 @@ CREATE TRIGGER lead_notes_lock_stream BEFORE INSERT ON lead_notes
     FOR EACH STATEMENT EXECUTE FUNCTION lock_lead_event_stream();
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, SQL).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, UNDO).await
-    }
-}
+script_migration!(SQL, UNDO);

@@ -23,6 +23,19 @@ async fn tenant_tx(db: &sea_orm::DatabaseConnection, organization: Uuid) -> Data
     tx
 }
 
+/// Events visible to `tx` that have no position yet.
+async fn unnumbered(tx: &DatabaseTransaction) -> i64 {
+    tx.query_one_raw(Statement::from_string(
+        tx.get_database_backend(),
+        "SELECT count(*) FROM lead_events WHERE position IS NULL",
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index(0)
+    .unwrap()
+}
+
 /// Positions of the tenant's `scored` events, in log order, with their leads.
 async fn scored(app: &TestApp, org: Uuid) -> Vec<(i64, Uuid)> {
     let owner = app.owner_db().await;
@@ -94,30 +107,10 @@ async fn an_event_has_no_position_until_its_transaction_commits() {
     let one = app.app_db().await;
     let tx = tenant_tx(&one, org).await;
     run(&tx, format!("UPDATE leads SET score = 33 WHERE id = '{x}'")).await;
-    let unnumbered = tx
-        .query_one_raw(Statement::from_string(
-            tx.get_database_backend(),
-            "SELECT count(*) FROM lead_events WHERE position IS NULL",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(unnumbered, 1, "appended, not yet numbered");
+    assert_eq!(unnumbered(&tx).await, 1, "appended, not yet numbered");
     tx.commit().await.unwrap();
     assert_eq!(scored(&app, org).await.len(), 1);
     let owner = app.owner_db().await;
     let check = tenant_tx(&owner, org).await;
-    let left = check
-        .query_one_raw(Statement::from_string(
-            check.get_database_backend(),
-            "SELECT count(*) FROM lead_events WHERE position IS NULL",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(left, 0, "numbered at commit");
+    assert_eq!(unnumbered(&check).await, 0, "numbered at commit");
 }

@@ -520,26 +520,39 @@ async fn bulk_tenants(app: &TestApp) -> (Tenant, HashMap<String, String>) {
     (acme, first_columns)
 }
 
-/// The page and count statements `leads(filter:)` runs, newest first.
-fn list_statements(organization: Uuid, filter: impl Fn() -> LeadFilter) -> [Statement; 2] {
+/// The plans of the page (newest first) and count statements `leads(filter:)` runs for
+/// `tenant`, as the app role, each asserted to read only through tenant-led indexes.
+async fn tenant_led_list_plans(
+    app: &TestApp,
+    tenant: &Tenant,
+    first_columns: &HashMap<String, String>,
+    filter: impl Fn() -> LeadFilter,
+) -> Vec<Value> {
+    let organization = tenant.organization_id;
     let mut page = filtered_leads(organization, filter(), "t.*").unwrap();
     page.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT 21");
     let count = filtered_leads(organization, filter(), "count(*)").unwrap();
-    [page.build(), count.build()]
+    let db = app.app_db().await;
+    let tx = db.begin().await.unwrap();
+    tx.execute_unprepared(&format!(
+        "SELECT set_config('app.current_organization_id', '{organization}', true)"
+    ))
+    .await
+    .unwrap();
+    let mut plans = Vec::new();
+    for statement in [page.build(), count.build()] {
+        let plan = explain(&tx, statement).await;
+        assert_tenant_led(&plan, first_columns);
+        plans.push(plan);
+    }
+    tx.rollback().await.unwrap();
+    plans
 }
 
 #[tokio::test]
 async fn a_filter_on_the_leads_company_is_answered_from_tenant_led_indexes() {
     let app = TestApp::spawn().await;
     let (acme, first_columns) = bulk_tenants(&app).await;
-    let db = app.app_db().await;
-    let tx = db.begin().await.unwrap();
-    tx.execute_unprepared(&format!(
-        "SELECT set_config('app.current_organization_id', '{}', true)",
-        acme.organization_id
-    ))
-    .await
-    .unwrap();
     let filter = || LeadFilter {
         company: Some(CompanyFilter {
             industry: Some(vec!["energy".into()]),
@@ -548,38 +561,23 @@ async fn a_filter_on_the_leads_company_is_answered_from_tenant_led_indexes() {
         }),
         ..Default::default()
     };
-    for statement in list_statements(acme.organization_id, filter) {
-        let plan = explain(&tx, statement).await;
-        assert_tenant_led(&plan, &first_columns);
-    }
-    tx.rollback().await.unwrap();
+    tenant_led_list_plans(&app, &acme, &first_columns, filter).await;
 }
 
 #[tokio::test]
 async fn a_search_that_matches_nothing_is_answered_from_tenant_led_indexes() {
     let app = TestApp::spawn().await;
     let (acme, first_columns) = bulk_tenants(&app).await;
-    let db = app.app_db().await;
     let owner = app.owner_db().await;
 
     // The statements the `leads` list runs (page and totalCount), as the app role.
-    let tx = db.begin().await.unwrap();
-    tx.execute_unprepared(&format!(
-        "SELECT set_config('app.current_organization_id', '{}', true)",
-        acme.organization_id
-    ))
-    .await
-    .unwrap();
     let filter = || LeadFilter {
         search: Some("zzzz".into()),
         ..Default::default()
     };
-    for statement in list_statements(acme.organization_id, filter) {
-        let plan = explain(&tx, statement).await;
-        assert_tenant_led(&plan, &first_columns);
+    for plan in tenant_led_list_plans(&app, &acme, &first_columns, filter).await {
         assert!(plan.to_string().contains("lead_search_ids"), "{plan:#}");
     }
-    tx.rollback().await.unwrap();
 
     // What `lead_search_ids` runs, as its owner (no RLS, which is why it can use the trigram
     // indexes), planned as its `EXECUTE ... USING` is: with the values.

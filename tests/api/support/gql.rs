@@ -25,6 +25,16 @@ impl Gql {
             .unwrap_or_else(|| panic!("expected an error with a code, got {}", self.body))
     }
 
+    /// Asserts the request was refused as BAD_USER_INPUT naming `field`.
+    pub fn assert_bad_input(&self, field: &str) {
+        assert_eq!(self.code(), "BAD_USER_INPUT", "{}", self.body);
+        assert_eq!(
+            self.body["errors"][0]["extensions"]["field"], field,
+            "{}",
+            self.body
+        );
+    }
+
     pub fn message(&self) -> &str {
         self.body["errors"][0]["message"]
             .as_str()
