@@ -158,8 +158,7 @@ async fn the_rules_catch_a_table_that_breaks_them() {
 }
 
 /// The migrations of this domain-kit work undo and redo cleanly on a database with data in
-/// them (a lead with a deal value and events, a webhook delivery naming an event), and leave
-/// the tenancy rules as they were.
+/// them (a lead with a deal value, and its event), and leave the tenancy rules as they were.
 #[tokio::test]
 async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     use migration::{Migrator, MigratorTrait};
