@@ -2,10 +2,10 @@
 # What the lead event log's per-tenant lock costs writers, measured with pgbench straight
 # against PostgreSQL (no server in between).
 #
-# Appending an event takes the tenant's row in lead_event_streams, held until commit, so that
+# Appending an event takes the tenant's row in (lead_)event_streams, held until commit, so that
 # positions follow commit order. Until migration 000013 every write statement took it first
 # (trigger leads_lock_stream) and held it for the rest of its transaction; since, events are
-# numbered at commit (trigger lead_events_numbered) and the lock covers only that and the
+# numbered at commit (trigger (lead_)events_numbered) and the lock covers only that and the
 # commit. This measures what the lock does to concurrent writers:
 #   1. 16 clients, one tenant: each transaction changes the score of one random live lead
 #      (one `scored` event each); TPS, latency average and p99;
@@ -122,6 +122,11 @@ done
 if [ "$(bench_admin -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'leads'::regclass AND tgname = 'leads_lock_stream'")" = 1 ]; then
     EVENT_TRIGGERS="leads_lock_stream $EVENT_TRIGGERS"
 fi
+# The log and the tenants' stream rows: events and event_streams since migration 000014,
+# lead_events (its lead in lead_id) and lead_event_streams before.
+STREAMS=$(bench_admin -c "SELECT coalesce(to_regclass('event_streams'), 'lead_event_streams'::regclass)")
+LOG=$(bench_admin -c "SELECT coalesce(to_regclass('events'), 'lead_events'::regclass)")
+if [ "$LOG" = events ]; then LOG_LEAD=subject_id; else LOG_LEAD=lead_id; fi
 USER_A=$(bench_admin -c "SELECT id FROM users WHERE organization_id = '$ORG_A' AND role = 'agent'")
 USER_B=$(bench_admin -c "SELECT id FROM users WHERE organization_id = '$ORG_B' AND role = 'agent'")
 # The live leads numbered 1..N per tenant, for picking one at random (superuser-made table in
@@ -161,11 +166,11 @@ pgbench_app() { PGAPPNAME=bench-event-lock pgbench -n -M prepared "$@" "$DATABAS
 
 # Marks before a run; after it, checks writes landed (RLS fails closed: a wrong tenant updates 0
 # rows) and that each transaction appended one event when the triggers are on.
-mark() { bench_admin -F ' ' -c "SELECT extract(epoch FROM clock_timestamp()), (SELECT coalesce(sum(head), 0) FROM lead_event_streams)"; }
+mark() { bench_admin -F ' ' -c "SELECT extract(epoch FROM clock_timestamp()), (SELECT coalesce(sum(head), 0) FROM $STREAMS)"; }
 check_writes() { # label since heads-before transactions events(on|off)
     local changed heads
     changed=$(bench_admin -c "SELECT count(*) FROM leads WHERE updated_at >= to_timestamp($2) AND email NOT LIKE 'import-%'")
-    heads=$(bench_admin -c "SELECT coalesce(sum(head), 0) - $3 FROM lead_event_streams")
+    heads=$(bench_admin -c "SELECT coalesce(sum(head), 0) - $3 FROM $STREAMS")
     if [ "$changed" -eq 0 ] || [ "$4" -eq 0 ]; then
         echo "$1: no lead changed ($4 transactions): are the tenant settings right?" >&2; exit 1
     fi
@@ -276,14 +281,14 @@ SQL
     read -r n0 _ p99_0 _ < <(latency_stats "$TMP/log-$label-$rep" before "$from")
     echo "$(awk -v a="$from" -v b="$to" 'BEGIN { printf "%.2f", b - a }') $n $p99 $max $p99_0" >>"$TMP/result-$label"
     # Back to the seeded state (the importer's events, then its leads; FK triggers off for
-    # the superuser's session only, lead_events has no index by lead).
+    # the superuser's session only, the log has no index by lead).
     bench_admin <<SQL
 SET session_replication_role = replica;
-DELETE FROM lead_events e USING leads l
-    WHERE l.organization_id = e.organization_id AND l.id = e.lead_id AND l.email LIKE '$tag-%';
+DELETE FROM $LOG e USING leads l
+    WHERE l.organization_id = e.organization_id AND l.id = e.$LOG_LEAD AND l.email LIKE '$tag-%';
 DELETE FROM leads WHERE email LIKE '$tag-%';
 SQL
-    bench_admin -c "VACUUM ANALYZE leads" -c "VACUUM ANALYZE lead_events"
+    bench_admin -c "VACUUM ANALYZE leads" -c "VACUUM ANALYZE $LOG"
 }
 
 echo "running: $REPEATS x (5 x ${SECONDS_PER_RUN}s + 3 imports of $IMPORT_ROWS rows)..." >&2

@@ -17,6 +17,7 @@ mod m20261204_000010_webhook_backlog;
 mod m20261204_000011_list_indexes;
 mod m20261204_000012_money;
 mod m20261204_000013_commit_positions;
+mod m20261204_000014_generic_events;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -40,7 +41,7 @@ pub const BYPASSRLS_FUNCTIONS: [&str; 10] = [
     "auth_login_candidate(text, text)",
     "auth_api_key(text, text)",
     "auth_rotate_refresh_token(text, text, timestamptz)",
-    "prune_lead_events(interval)",
+    "prune_events(interval)",
     "webhook_tenants_with_work(integer)",
     "lead_search_ids(text, boolean)",
     "auth_sign_in_attempt(text, text, integer, integer, interval, interval)",
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_list_indexes::Migration),
             Box::new(m20261204_000012_money::Migration),
             Box::new(m20261204_000013_commit_positions::Migration),
+            Box::new(m20261204_000014_generic_events::Migration),
         ]
     }
 }
@@ -112,6 +114,22 @@ macro_rules! script_migration {
     };
 }
 pub(crate) use script_migration;
+
+/// Makes a tenant table evented (see `m20261204_000014_generic_events`): its inserts, updates
+/// and deletes append events of `subject_type` in the same statement. `kinds` is a JSON object
+/// naming the kind a column's change signals (`{"status": "status_changed"}`); any other
+/// changed column makes an `updated` event. The table needs `id` and `created_at` columns.
+pub(crate) fn evented_table(table: &str, subject_type: &str, kinds: &str) -> String {
+    let record = format!("EXECUTE FUNCTION record_events('{subject_type}', '{kinds}')");
+    format!(
+        "CREATE TRIGGER {table}_record_insert AFTER INSERT ON {table}
+             REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT {record};
+         CREATE TRIGGER {table}_record_update AFTER UPDATE ON {table}
+             REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT {record};
+         CREATE TRIGGER {table}_record_delete AFTER DELETE ON {table}
+             REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT {record};\n"
+    )
+}
 
 /// Runs a migration's SQL script as one unprepared batch.
 pub(crate) async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {

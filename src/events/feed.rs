@@ -25,8 +25,8 @@ use super::{
 };
 use crate::{config::EventSettings, error::ApiResult};
 
-/// The channel the database notifies on (see `notify_lead_events`).
-const CHANNEL: &str = "lead_events";
+/// The channel the database notifies on (see `notify_events`).
+const CHANNEL: &str = "events";
 
 #[derive(Clone)]
 pub struct EventFeed(Arc<Feed>);
@@ -253,7 +253,7 @@ impl EventFeed {
                     full
                 }
                 Err(err) => {
-                    tracing::error!(%organization_id, error = ?err, "reading lead events failed");
+                    tracing::error!(%organization_id, error = ?err, "reading events failed");
                     // Retry later rather than spin; the sweep wakes the tenant again.
                     tenant.reading = false;
                     return;
@@ -293,7 +293,7 @@ impl EventFeed {
                         self.wake_all();
                     }
                     Err(err) => {
-                        tracing::error!(error = %err, "cannot LISTEN for lead events; retrying");
+                        tracing::error!(error = %err, "cannot LISTEN for events; retrying");
                         tokio::select! {
                             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                             changed = stop.changed() => if changed.is_err() { return },
@@ -311,7 +311,7 @@ impl EventFeed {
                     // notifications may have been missed meanwhile.
                     Ok(None) => self.wake_all(),
                     Err(err) => {
-                        tracing::warn!(error = %err, "lead event listener failed; reconnecting");
+                        tracing::warn!(error = %err, "event listener failed; reconnecting");
                         listener = None;
                     }
                 },
@@ -347,7 +347,7 @@ impl EventFeed {
                     self.wake(organization_id);
                 }
             }
-            None => tracing::warn!(payload, "unexpected lead event notification"),
+            None => tracing::warn!(payload, "unexpected event notification"),
         }
     }
 }

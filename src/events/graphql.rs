@@ -1,125 +1,171 @@
-//! `subscription { leadEvents(after, filter) }` and the `leadEventCursor` query.
-
-use std::sync::Arc;
+//! The subscriptions `events(after, filter)` (every evented resource) and `leadEvents(after,
+//! filter)` (the same log, leads only), and the queries giving a cursor of the log's head.
 
 use async_graphql::{Context, ID, InputObject, Object, Subscription};
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 
 use super::{
-    EventBatch, EventCursor, LeadEventKind, store,
-    stream::{EventFilter, EventStream},
+    EventCursor, EventKind, EventSubjectType, LeadEventKind, store,
+    stream::{DeliveredEvent, EventSelection, EventStream},
 };
 use crate::{
     auth::Identity,
+    companies::Company,
     error::{ApiError, ApiResult},
-    graphql::{ContextExt, NodeKind, RequestTx, decode_id},
+    graphql::{ContextExt, Node, NodeKind, RequestTx, decode_any, decode_id},
     leads::Lead,
     tenancy::{TenantSettings, TenantTx},
     users::User,
 };
 
-/// One change to a lead, as delivered to a subscriber.
-pub struct LeadEvent {
-    batch: Arc<EventBatch>,
-    index: usize,
-    cursor: String,
-}
+/// One change to a resource, as delivered to a subscriber.
+pub struct Event(DeliveredEvent);
 
-impl LeadEvent {
-    pub fn new(batch: Arc<EventBatch>, index: usize, cursor: String) -> Self {
-        Self {
-            batch,
-            index,
-            cursor,
+#[Object]
+impl Event {
+    /// Resume from here: `events(after: <this cursor>)` delivers every later event.
+    async fn cursor(&self) -> &str {
+        &self.0.cursor
+    }
+    async fn kind(&self) -> EventKind {
+        self.0.record().kind
+    }
+    async fn subject_type(&self) -> EventSubjectType {
+        self.0.record().subject_type
+    }
+    async fn subject_id(&self) -> ID {
+        let event = self.0.record();
+        event.subject_type.node_kind().id(event.subject_id)
+    }
+    /// The subject as it is now, seen with your permissions; null once it no longer exists.
+    async fn subject(&self) -> Option<Node> {
+        let event = self.0.record();
+        let batch = &self.0.batch;
+        match event.subject_type {
+            EventSubjectType::Lead => batch
+                .leads
+                .get(&event.subject_id)
+                .map(|lead| Node::Lead(Lead(lead.clone()))),
+            EventSubjectType::Company => batch
+                .companies
+                .get(&event.subject_id)
+                .map(|company| Node::Company(Company(company.clone()))),
         }
     }
-
-    fn record(&self) -> &super::EventRecord {
-        &self.batch.events[self.index]
+    /// The subject's fields the change touched (e.g. `status`, `assignedTo`).
+    async fn changed_fields(&self) -> Vec<String> {
+        let event = self.0.record();
+        event.subject_type.field_names(&event.changed_fields)
+    }
+    /// The note (NOTE_ADDED) or activity (ACTIVITY_LOGGED) the event is about.
+    async fn detail_id(&self) -> Option<ID> {
+        detail_id(self.0.record())
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.record().occurred_at.into()
+    }
+    /// Who made the change (for API keys, the key's creator); null for changes made outside
+    /// any user's session.
+    async fn actor(&self) -> Option<User> {
+        actor(&self.0)
     }
 }
 
-/// The Lead fields changed columns are exposed as, each once, in the columns' order.
-pub fn field_names(columns: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::with_capacity(columns.len());
-    for name in columns.iter().map(|c| field_name(c)) {
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-}
-
-/// The Lead field a changed column is exposed as.
-fn field_name(column: &str) -> String {
-    let column = match column {
-        "company_id" => "company",
-        "assigned_to_id" => "assigned_to",
-        // Money is one field of two columns.
-        "estimated_deal_currency" => "estimated_deal_value",
-        other => other,
+fn detail_id(event: &store::EventRecord) -> Option<ID> {
+    let kind = match event.kind {
+        EventKind::NoteAdded => NodeKind::Note,
+        EventKind::ActivityLogged => NodeKind::Activity,
+        _ => return None,
     };
-    let mut name = String::with_capacity(column.len());
-    let mut upper = false;
-    for c in column.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            name.push(c.to_ascii_uppercase());
-            upper = false;
-        } else {
-            name.push(c);
-        }
-    }
-    name
+    event.detail_id.map(|id| kind.id(id))
 }
+
+fn actor(event: &DeliveredEvent) -> Option<User> {
+    let id = event.record().actor_id?;
+    event.batch.actors.get(&id).cloned().map(User)
+}
+
+/// One change to a lead, as delivered to a `leadEvents` subscriber.
+pub struct LeadEvent(DeliveredEvent);
 
 #[Object]
 impl LeadEvent {
     /// Resume from here: `leadEvents(after: <this cursor>)` delivers every later event.
     async fn cursor(&self) -> &str {
-        &self.cursor
+        &self.0.cursor
     }
-    async fn kind(&self) -> LeadEventKind {
-        self.record().kind
+    async fn kind(&self) -> async_graphql::Result<LeadEventKind> {
+        let kind = self.0.record().kind;
+        Option::<LeadEventKind>::from(kind)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{kind:?} is no lead event")).into())
     }
     async fn lead_id(&self) -> ID {
-        NodeKind::Lead.id(self.record().lead_id)
+        NodeKind::Lead.id(self.0.record().subject_id)
     }
     /// The Lead fields the change touched (e.g. `status`, `assignedTo`).
     async fn changed_fields(&self) -> Vec<String> {
-        field_names(&self.record().changed_fields)
+        EventSubjectType::Lead.field_names(&self.0.record().changed_fields)
     }
     /// The note (NOTE_ADDED) or activity (ACTIVITY_LOGGED) the event is about.
     async fn subject_id(&self) -> Option<ID> {
-        let kind = match self.record().kind {
-            LeadEventKind::NoteAdded => NodeKind::Note,
-            LeadEventKind::ActivityLogged => NodeKind::Activity,
-            _ => return None,
-        };
-        self.record().subject_id.map(|id| kind.id(id))
+        detail_id(self.0.record())
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
-        self.record().occurred_at.into()
+        self.0.record().occurred_at.into()
     }
     /// Who made the change (for API keys, the key's creator); null for changes made outside
     /// any user's session.
     async fn actor(&self) -> Option<User> {
-        let id = self.record().actor_id?;
-        self.batch.actors.get(&id).cloned().map(User)
+        actor(&self.0)
     }
     /// The lead as it is now (soft-deleted leads included), seen with your permissions.
     async fn lead(&self) -> Option<Lead> {
-        self.batch
+        self.0
+            .batch
             .leads
-            .get(&self.record().lead_id)
+            .get(&self.0.record().subject_id)
             .cloned()
             .map(Lead)
     }
 }
 
-/// Which events a subscription receives; every given condition must hold.
+/// Which events an `events` subscription receives; every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct EventFilter {
+    /// Only events of these kinds of resource.
+    subject_types: Option<Vec<EventSubjectType>>,
+    /// Only these kinds.
+    kinds: Option<Vec<EventKind>>,
+    /// Only events of this resource (a lead or a company).
+    subject_id: Option<ID>,
+}
+
+impl EventFilter {
+    fn decode(self) -> ApiResult<EventSelection> {
+        let subject = self
+            .subject_id
+            .map(|id| {
+                let field = "filter.subjectId";
+                let (kind, uuid) =
+                    decode_any(&id).map_err(|_| ApiError::bad_input(field, "malformed id"))?;
+                EventSubjectType::ALL
+                    .into_iter()
+                    .find(|t| t.node_kind() == kind)
+                    .map(|subject_type| (subject_type, uuid))
+                    .ok_or_else(|| ApiError::bad_input(field, "this kind of object has no events"))
+            })
+            .transpose()?;
+        Ok(EventSelection {
+            subject_types: self.subject_types,
+            kinds: self.kinds,
+            subject,
+            assigned_to: None,
+        })
+    }
+}
+
+/// Which events a `leadEvents` subscription receives; every given condition must hold.
 #[derive(InputObject, Default)]
 pub struct LeadEventFilter {
     /// Only these kinds.
@@ -131,13 +177,23 @@ pub struct LeadEventFilter {
 }
 
 impl LeadEventFilter {
-    fn decode(self) -> ApiResult<EventFilter> {
-        Ok(EventFilter {
-            kinds: self.kinds,
-            lead_id: self
+    fn decode(self) -> ApiResult<EventSelection> {
+        Ok(EventSelection {
+            subject_types: Some(vec![EventSubjectType::Lead]),
+            kinds: self
+                .kinds
+                .map(|kinds| {
+                    kinds
+                        .into_iter()
+                        .map(|kind| EventKind::from_db(kind.as_db()))
+                        .collect()
+                })
+                .transpose()?,
+            subject: self
                 .lead_id
                 .map(|id| decode_id(&id, NodeKind::Lead, "filter.leadId"))
-                .transpose()?,
+                .transpose()?
+                .map(|id| (EventSubjectType::Lead, id)),
             assigned_to: self
                 .assigned_to
                 .map(|id| decode_id(&id, NodeKind::User, "filter.assignedTo"))
@@ -171,67 +227,87 @@ async fn start_position(
     }
 }
 
+/// The subscriber's events of the log, after `after` or from now on (see `events`).
+async fn subscribe(
+    ctx: &Context<'_>,
+    after: Option<String>,
+    selection: ApiResult<EventSelection>,
+) -> ApiResult<impl Stream<Item = async_graphql::Result<DeliveredEvent>> + use<>> {
+    let principal = ctx.principal()?;
+    let app = ctx.app();
+    let RequestTx::PerBatch(batch_tx) = &ctx.request().tx else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "subscription without a per-batch transaction"
+        )));
+    };
+    let organization_id = principal.organization_id;
+    let selection = selection?;
+    let after = after
+        .map(|cursor| EventCursor::decode(&cursor, organization_id))
+        .transpose()?;
+    let identity = Identity::from(principal);
+    let timeout = app.limits.request_timeout;
+    // Live-only subscribers join the feed at once (on a tenant this instance follows
+    // already, with no statement: a reconnect storm costs the database nothing here);
+    // resuming ones catch up from the log first.
+    let (last, subscription) = match after {
+        None => {
+            let head = start_position(app, &identity, None, timeout);
+            let (last, joined) = app.events.join_live(organization_id, head).await?;
+            (last, Some(joined))
+        }
+        Some(_) => (start_position(app, &identity, after, timeout).await?, None),
+    };
+    let revalidate_every = app.events.settings().revalidate_interval;
+    let stream = EventStream {
+        feed: app.events.clone(),
+        db: app.db.clone(),
+        statement_timeout: timeout,
+        subscription,
+        identity,
+        selection,
+        last,
+        batch_tx: batch_tx.clone(),
+        pending: Default::default(),
+        revalidate: tokio::time::interval_at(
+            tokio::time::Instant::now() + revalidate_every,
+            revalidate_every,
+        ),
+        done: false,
+    };
+    Ok(futures::stream::unfold(stream, |mut stream| async move {
+        let item = stream.next().await?;
+        Some((item.map_err(Into::into), stream))
+    }))
+}
+
 #[Subscription]
 impl EventSubscription {
-    /// Changes to your organization's leads, in order. With `after` (a cursor from an event
-    /// or from `leadEventCursor`), every event after it is delivered first, then live ones:
-    /// no gap, no duplicate. Without it, events from now on. Ends with RESUME_REQUIRED
+    /// Changes to your organization's leads and companies, in order. With `after` (a cursor
+    /// from an event or from `eventCursor`), every event after it is delivered first, then live
+    /// ones: no gap, no duplicate. Without it, events from now on. Ends with RESUME_REQUIRED
     /// (resume from `extensions.cursor`) when the subscriber falls too far behind, and with
     /// UNAUTHENTICATED when its user is deactivated or its key revoked.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        filter: Option<EventFilter>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+        let events = subscribe(ctx, after, filter.unwrap_or_default().decode()).await?;
+        Ok(events.map(|event| event.map(Event)))
+    }
+
+    /// Changes to your organization's leads: `events` with `subjectTypes: [LEAD]`, on the same
+    /// log and with the same cursors and promises.
     async fn lead_events(
         &self,
         ctx: &Context<'_>,
         after: Option<String>,
         filter: Option<LeadEventFilter>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<LeadEvent>> + use<>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let RequestTx::PerBatch(batch_tx) = &ctx.request().tx else {
-            return Err(ApiError::internal(anyhow::anyhow!(
-                "subscription without a per-batch transaction"
-            ))
-            .into());
-        };
-        let organization_id = principal.organization_id;
-        let filter = filter.unwrap_or_default().decode()?;
-        let after = after
-            .map(|cursor| EventCursor::decode(&cursor, organization_id))
-            .transpose()?;
-        let identity = Identity::from(principal);
-        let timeout = app.limits.request_timeout;
-        // Live-only subscribers join the feed at once (on a tenant this instance follows
-        // already, with no statement: a reconnect storm costs the database nothing here);
-        // resuming ones catch up from the log first.
-        let (last, subscription) = match after {
-            None => {
-                let head = start_position(app, &identity, None, timeout);
-                let (last, joined) = app.events.join_live(organization_id, head).await?;
-                (last, Some(joined))
-            }
-            Some(_) => (start_position(app, &identity, after, timeout).await?, None),
-        };
-        let settings = app.events.settings();
-        let revalidate_every = settings.revalidate_interval;
-        let stream = EventStream {
-            feed: app.events.clone(),
-            db: app.db.clone(),
-            statement_timeout: timeout,
-            subscription,
-            identity,
-            filter,
-            last,
-            batch_tx: batch_tx.clone(),
-            pending: Default::default(),
-            revalidate: tokio::time::interval_at(
-                tokio::time::Instant::now() + revalidate_every,
-                revalidate_every,
-            ),
-            done: false,
-        };
-        Ok(futures::stream::unfold(stream, |mut stream| async move {
-            let item = stream.next().await?;
-            Some((item.map_err(Into::into), stream))
-        }))
+        let events = subscribe(ctx, after, filter.unwrap_or_default().decode()).await?;
+        Ok(events.map(|event| event.map(LeadEvent)))
     }
 }
 
@@ -240,16 +316,25 @@ pub struct EventQuery;
 
 #[Object]
 impl EventQuery {
-    /// The cursor of your organization's newest lead event. Subscribing with `after:` it
-    /// receives everything from now on, even if the connection drops before the first event.
-    async fn lead_event_cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        let principal = ctx.principal()?;
-        let bounds = store::bounds(ctx.db()?, principal.organization_id).await?;
-        Ok(EventCursor {
-            position: bounds.head,
-        }
-        .encode(principal.organization_id))
+    /// The cursor of your organization's newest event. Subscribing with `after:` it receives
+    /// everything from now on, even if the connection drops before the first event.
+    async fn event_cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        head_cursor(ctx).await
     }
+
+    /// The same cursor as `eventCursor` (one log serves both subscriptions).
+    async fn lead_event_cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        head_cursor(ctx).await
+    }
+}
+
+async fn head_cursor(ctx: &Context<'_>) -> async_graphql::Result<String> {
+    let principal = ctx.principal()?;
+    let bounds = store::bounds(ctx.db()?, principal.organization_id).await?;
+    Ok(EventCursor {
+        position: bounds.head,
+    }
+    .encode(principal.organization_id))
 }
 
 impl From<&crate::tenancy::Principal> for Identity {
@@ -261,20 +346,5 @@ impl From<&crate::tenancy::Principal> for Identity {
             },
             credential: principal.credential.clone(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{field_name, field_names};
-
-    #[test]
-    fn changed_columns_are_named_as_lead_fields() {
-        assert_eq!(field_name("status"), "status");
-        assert_eq!(field_name("assigned_to_id"), "assignedTo");
-        assert_eq!(field_name("company_id"), "company");
-        assert_eq!(field_name("probability_to_close"), "probabilityToClose");
-        let money = ["estimated_deal_value", "estimated_deal_currency", "score"].map(String::from);
-        assert_eq!(field_names(&money), ["estimatedDealValue", "score"]);
     }
 }

@@ -1,5 +1,5 @@
 //! Retention: removes events older than the configured period, across tenants, through the
-//! `prune_lead_events` function (the only cross-tenant write the server makes).
+//! `prune_events` function (the only cross-tenant write the server makes).
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ pub async fn prune_expired(db: &DatabaseConnection, retention: Duration) -> Resu
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
-            "SELECT prune_lead_events(make_interval(secs => $1))",
+            "SELECT prune_events(make_interval(secs => $1))",
             [(retention.as_secs() as f64).into()],
         ))
         .await?;

@@ -1,24 +1,26 @@
-//! Reading the event log: a batch of events after a position, with the leads and actors they
-//! name loaded in the same short transaction, so one read serves every subscriber of a tenant.
+//! Reading the event log: a batch of events after a position, with the subjects (leads,
+//! companies) and actors they name loaded in the same short transaction, so one read serves
+//! every subscriber of a tenant.
 
 use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, FixedOffset};
-use entity::{leads, users};
+use entity::{companies, leads, users};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use super::LeadEventKind;
+use super::{EventKind, EventSubjectType};
 use crate::{error::ApiResult, sql::SqlBuilder, tenancy::TenantTx};
 
 #[derive(Clone, Debug, FromQueryResult)]
 struct EventRow {
     position: i64,
-    lead_id: Uuid,
+    subject_type: String,
+    subject_id: Uuid,
     kind: String,
     changed_fields: Vec<String>,
     actor_id: Option<Uuid>,
-    subject_id: Option<Uuid>,
+    detail_id: Option<Uuid>,
     private_to: Option<Uuid>,
     occurred_at: DateTime<FixedOffset>,
 }
@@ -26,12 +28,14 @@ struct EventRow {
 #[derive(Clone, Debug)]
 pub struct EventRecord {
     pub position: i64,
-    pub lead_id: Uuid,
-    pub kind: LeadEventKind,
-    /// Lead column names.
+    pub subject_type: EventSubjectType,
+    pub subject_id: Uuid,
+    pub kind: EventKind,
+    /// The subject's column names.
     pub changed_fields: Vec<String>,
     pub actor_id: Option<Uuid>,
-    pub subject_id: Option<Uuid>,
+    /// The note or activity of a lead's NOTE_ADDED or ACTIVITY_LOGGED event.
+    pub detail_id: Option<Uuid>,
     /// Set for a private note: only this user is told about it.
     pub private_to: Option<Uuid>,
     pub occurred_at: DateTime<FixedOffset>,
@@ -41,6 +45,11 @@ impl EventRecord {
     pub fn visible_to(&self, user_id: Uuid) -> bool {
         self.private_to.is_none_or(|author| author == user_id)
     }
+
+    /// The lead this is an event of, if its subject is one.
+    pub fn lead_id(&self) -> Option<Uuid> {
+        (self.subject_type == EventSubjectType::Lead).then_some(self.subject_id)
+    }
 }
 
 /// Consecutive events of one tenant and the rows they name, as read once for all subscribers.
@@ -48,6 +57,7 @@ impl EventRecord {
 pub struct EventBatch {
     pub events: Vec<EventRecord>,
     pub leads: HashMap<Uuid, leads::Model>,
+    pub companies: HashMap<Uuid, companies::Model>,
     pub actors: HashMap<Uuid, users::Model>,
 }
 
@@ -68,7 +78,8 @@ pub struct LogBounds {
     pub pruned_through: i64,
 }
 
-/// Reads up to `limit` events after `after`, with their leads and actors: three statements in
+/// Reads up to `limit` events after `after`, with their subjects and actors: at most four
+/// statements in
 /// one read-only transaction as the organization (no user: private notes are filtered per
 /// subscriber, from `private_to`).
 pub async fn read_batch(
@@ -89,7 +100,7 @@ pub async fn read_batch(
     Ok(batch)
 }
 
-/// The events at these positions, with their leads and actors, in the caller's transaction.
+/// The events at these positions, with their subjects and actors, in the caller's transaction.
 pub async fn read_positions(
     conn: &impl ConnectionTrait,
     organization_id: Uuid,
@@ -103,7 +114,7 @@ pub async fn read_positions(
 }
 
 /// Events matching `condition` (the rest of a WHERE after the tenant, with its ORDER BY),
-/// then the leads and actors they name.
+/// then the subjects and actors they name (one statement per table that has any).
 async fn load(
     conn: &impl ConnectionTrait,
     organization_id: Uuid,
@@ -113,9 +124,9 @@ async fn load(
     let org = sql.bind(organization_id);
     let condition = condition(&mut sql);
     sql.push(&format!(
-        "SELECT position, lead_id, kind, changed_fields, actor_id, subject_id, private_to,
-                occurred_at
-         FROM lead_events WHERE organization_id = {org} AND {condition}"
+        "SELECT position, subject_type, subject_id, kind, changed_fields, actor_id, detail_id,
+                private_to, occurred_at
+         FROM events WHERE organization_id = {org} AND {condition}"
     ));
     let events = EventRow::find_by_statement(sql.build())
         .all(conn)
@@ -124,11 +135,12 @@ async fn load(
         .map(|row| {
             Ok(EventRecord {
                 position: row.position,
-                lead_id: row.lead_id,
-                kind: LeadEventKind::from_db(&row.kind)?,
+                subject_type: EventSubjectType::from_db(&row.subject_type)?,
+                subject_id: row.subject_id,
+                kind: EventKind::from_db(&row.kind)?,
                 changed_fields: row.changed_fields,
                 actor_id: row.actor_id,
-                subject_id: row.subject_id,
+                detail_id: row.detail_id,
                 private_to: row.private_to,
                 occurred_at: row.occurred_at,
             })
@@ -137,17 +149,27 @@ async fn load(
     if events.is_empty() {
         return Ok(EventBatch::default());
     }
-    let mut lead_ids: Vec<Uuid> = events.iter().map(|e| e.lead_id).collect();
-    lead_ids.sort_unstable();
-    lead_ids.dedup();
-    let mut actor_ids: Vec<Uuid> = events.iter().filter_map(|e| e.actor_id).collect();
-    actor_ids.sort_unstable();
-    actor_ids.dedup();
+    let ids = |wanted: &dyn Fn(&EventRecord) -> Option<Uuid>| {
+        let mut ids: Vec<Uuid> = events.iter().filter_map(wanted).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let subjects =
+        |subject_type| ids(&|e| (e.subject_type == subject_type).then_some(e.subject_id));
+    let (lead_ids, company_ids) = (
+        subjects(EventSubjectType::Lead),
+        subjects(EventSubjectType::Company),
+    );
+    let actor_ids = ids(&|e| e.actor_id);
     let leads = rows_by_id::<leads::Model>(conn, "leads", organization_id, lead_ids).await?;
+    let companies =
+        rows_by_id::<companies::Model>(conn, "companies", organization_id, company_ids).await?;
     let actors = rows_by_id::<users::Model>(conn, "users", organization_id, actor_ids).await?;
     Ok(EventBatch {
         events,
         leads: leads.into_iter().map(|l| (l.id, l)).collect(),
+        companies: companies.into_iter().map(|c| (c.id, c)).collect(),
         actors: actors.into_iter().map(|u| (u.id, u)).collect(),
     })
 }
@@ -175,7 +197,7 @@ pub async fn bounds(conn: &impl ConnectionTrait, organization_id: Uuid) -> ApiRe
     let row = conn
         .query_one_raw(Statement::from_sql_and_values(
             conn.get_database_backend(),
-            "SELECT head, pruned_through FROM lead_event_streams WHERE organization_id = $1",
+            "SELECT head, pruned_through FROM event_streams WHERE organization_id = $1",
             [organization_id.into()],
         ))
         .await?;
@@ -189,10 +211,10 @@ pub async fn bounds(conn: &impl ConnectionTrait, organization_id: Uuid) -> ApiRe
 }
 
 /// Wakes every instance's feed when this transaction appended events; called just before a
-/// write transaction commits (see `notify_lead_events` in the migration).
+/// write transaction commits (see `notify_events` in the migration).
 pub async fn notify_listeners(tx: &TenantTx) -> Result<(), DbErr> {
     tx.conn()
-        .execute_unprepared("SELECT notify_lead_events()")
+        .execute_unprepared("SELECT notify_events()")
         .await
         .map(|_| ())
 }

@@ -10,8 +10,8 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{
-    EventCursor, EventFeed, FeedSubscription, LeadEvent, LeadEventKind,
-    store::{self, EventBatch},
+    EventCursor, EventFeed, EventKind, EventSubjectType, FeedSubscription,
+    store::{self, EventBatch, EventRecord},
 };
 use crate::{
     auth::Identity,
@@ -19,25 +19,46 @@ use crate::{
     tenancy::LazyTenantTx,
 };
 
-/// What a subscriber asked to receive.
+/// What a subscriber asked to receive; every condition given must hold.
 #[derive(Clone, Debug, Default)]
-pub struct EventFilter {
-    pub kinds: Option<Vec<LeadEventKind>>,
-    pub lead_id: Option<Uuid>,
+pub struct EventSelection {
+    pub subject_types: Option<Vec<EventSubjectType>>,
+    pub kinds: Option<Vec<EventKind>>,
+    pub subject: Option<(EventSubjectType, Uuid)>,
+    /// Only events of leads (currently) assigned to this user.
     pub assigned_to: Option<Uuid>,
 }
 
-impl EventFilter {
+impl EventSelection {
     fn matches(&self, batch: &EventBatch, index: usize) -> bool {
         let event = &batch.events[index];
-        self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
-            && self.lead_id.is_none_or(|id| id == event.lead_id)
+        self.subject_types
+            .as_ref()
+            .is_none_or(|types| types.contains(&event.subject_type))
+            && self.kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
+            && self
+                .subject
+                .is_none_or(|subject| subject == (event.subject_type, event.subject_id))
             && self.assigned_to.is_none_or(|user| {
-                batch
-                    .leads
-                    .get(&event.lead_id)
+                event
+                    .lead_id()
+                    .and_then(|id| batch.leads.get(&id))
                     .is_some_and(|lead| lead.assigned_to_id == Some(user))
             })
+    }
+}
+
+/// One event as delivered to a subscriber: its batch (which holds the rows it names), where
+/// it is in the batch, and the cursor to resume after it.
+pub struct DeliveredEvent {
+    pub batch: Arc<EventBatch>,
+    index: usize,
+    pub cursor: String,
+}
+
+impl DeliveredEvent {
+    pub fn record(&self) -> &EventRecord {
+        &self.batch.events[self.index]
     }
 }
 
@@ -46,7 +67,7 @@ pub struct EventStream {
     pub db: DatabaseConnection,
     pub statement_timeout: Duration,
     pub identity: Identity,
-    pub filter: EventFilter,
+    pub selection: EventSelection,
     /// The last position delivered (or skipped as not for this subscriber).
     pub last: i64,
     /// The per-batch transaction the subscription's loaders use; closed between batches.
@@ -70,7 +91,7 @@ impl EventStream {
     }
 
     /// The next event for this subscriber; an error ends the stream.
-    pub async fn next(&mut self) -> Option<ApiResult<LeadEvent>> {
+    pub async fn next(&mut self) -> Option<ApiResult<DeliveredEvent>> {
         if self.done {
             return None;
         }
@@ -87,7 +108,7 @@ impl EventStream {
         }
     }
 
-    async fn advance(&mut self) -> ApiResult<Option<LeadEvent>> {
+    async fn advance(&mut self) -> ApiResult<Option<DeliveredEvent>> {
         let user_id = self.identity.tenant.user_id;
         loop {
             while let Some((batch, at)) = self.pending.pop_front() {
@@ -99,9 +120,13 @@ impl EventStream {
                     continue;
                 }
                 self.last = event.position;
-                if event.visible_to(user_id) && self.filter.matches(&batch, at) {
+                if event.visible_to(user_id) && self.selection.matches(&batch, at) {
                     let cursor = self.cursor();
-                    return Ok(Some(LeadEvent::new(batch, at, cursor)));
+                    return Ok(Some(DeliveredEvent {
+                        batch,
+                        index: at,
+                        cursor,
+                    }));
                 }
             }
             // Everything read so far is delivered: the loaders' transaction is done with.

@@ -26,6 +26,7 @@ pub use listing::{
     list, list_by_created,
 };
 pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
+pub use node::Node;
 pub use pagination::{
     CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
 };

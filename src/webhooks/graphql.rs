@@ -13,7 +13,7 @@ use super::{
 use crate::{
     audit,
     error::{ApiError, ApiResult},
-    events::{LeadEventKind, store},
+    events::{EventKind, EventSubjectType, store},
     graphql::{
         ContextExt, Creation, NodeKind, Page, PageArgs, Sorted, decode_id, list, list_by_created,
     },
@@ -26,8 +26,10 @@ pub struct CreateWebhookEndpointInput {
     /// Where deliveries are POSTed: http(s), resolving to public addresses.
     pub url: String,
     pub description: Option<String>,
-    /// The lead event kinds to deliver; all when empty or absent.
-    pub event_kinds: Option<Vec<LeadEventKind>>,
+    /// The event kinds to deliver; all when empty or absent.
+    pub event_kinds: Option<Vec<EventKind>>,
+    /// The kinds of resource whose events to deliver; all when empty or absent.
+    pub subject_types: Option<Vec<EventSubjectType>>,
 }
 
 #[derive(InputObject)]
@@ -35,7 +37,8 @@ pub struct UpdateWebhookEndpointInput {
     pub id: ID,
     pub url: Option<String>,
     pub description: Option<String>,
-    pub event_kinds: Option<Vec<LeadEventKind>>,
+    pub event_kinds: Option<Vec<EventKind>>,
+    pub subject_types: Option<Vec<EventSubjectType>>,
     /// False disables deliveries (events meanwhile are skipped, not queued).
     pub is_active: Option<bool>,
 }
@@ -80,15 +83,16 @@ async fn checked_url(ctx: &Context<'_>, url: &str) -> ApiResult<String> {
     Ok(parsed.to_string())
 }
 
-fn kinds(kinds: Option<Vec<LeadEventKind>>) -> Vec<String> {
-    let mut kinds: Vec<String> = kinds
+/// A chosen set of enum values as stored: sorted, each once; empty means all.
+fn db_values<T>(values: Option<Vec<T>>, as_db: fn(T) -> &'static str) -> Vec<String> {
+    let mut values: Vec<String> = values
         .unwrap_or_default()
-        .iter()
-        .map(|k| k.as_db().to_owned())
+        .into_iter()
+        .map(|v| as_db(v).to_owned())
         .collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
+    values.sort();
+    values.dedup();
+    values
 }
 
 #[derive(Default)]
@@ -167,7 +171,7 @@ pub struct WebhookMutation;
 
 #[Object]
 impl WebhookMutation {
-    /// Registers an endpoint for lead events from now on. OWNER and ADMIN only.
+    /// Registers an endpoint for events from now on. OWNER and ADMIN only.
     async fn create_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
@@ -179,7 +183,8 @@ impl WebhookMutation {
             .description
             .map(|d| validation::text("description", &d, 500))
             .transpose()?;
-        let kinds = kinds(input.event_kinds);
+        let kinds = db_values(input.event_kinds, EventKind::as_db);
+        let subject_types = db_values(input.subject_types, EventSubjectType::as_db);
         let secret = signing::generate_secret();
         let db = ctx.db()?;
         // Deliveries start after the newest event at creation.
@@ -190,14 +195,15 @@ impl WebhookMutation {
             sql.bind(url.clone()),
             sql.bind(description),
             sql.bind(kinds.clone()),
+            sql.bind(subject_types.clone()),
             sql.bind(secret.clone()),
             sql.bind(head),
             sql.bind(principal.user_id),
         ];
         sql.push(&format!(
             "INSERT INTO webhook_endpoints
-                 (organization_id, url, description, event_kinds, signing_secret, event_cursor,
-                  created_by)
+                 (organization_id, url, description, event_kinds, subject_types, signing_secret,
+                  event_cursor, created_by)
              VALUES ({}) RETURNING *",
             values.join(", ")
         ));
@@ -211,7 +217,7 @@ impl WebhookMutation {
             "webhook_endpoint.create",
             "webhook_endpoint",
             Some(endpoint.id),
-            json!({ "url": url, "eventKinds": kinds }),
+            json!({ "url": url, "eventKinds": kinds, "subjectTypes": subject_types }),
         )
         .await?;
         Ok(CreateWebhookEndpointPayload {
@@ -243,8 +249,12 @@ impl WebhookMutation {
             );
         }
         if input.event_kinds.is_some() {
-            let kinds = kinds(input.event_kinds);
+            let kinds = db_values(input.event_kinds, EventKind::as_db);
             changes.set("event_kinds", kinds.clone(), "eventKinds", json!(kinds));
+        }
+        if input.subject_types.is_some() {
+            let types = db_values(input.subject_types, EventSubjectType::as_db);
+            changes.set("subject_types", types.clone(), "subjectTypes", json!(types));
         }
         if let Some(active) = input.is_active {
             changes.set("is_active", active, "isActive", json!(active));

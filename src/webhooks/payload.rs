@@ -1,53 +1,88 @@
-//! The JSON body of a delivery: the event (as `leadEvents` describes it) and the lead as it
-//! is at delivery time.
+//! The JSON body of a delivery: the event (as `events` describes it) and its subject as it is
+//! at delivery time.
 
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::model::DeliveryRow;
 use crate::{
-    events::{EventBatch, EventCursor},
+    error::ApiResult,
+    events::{EventBatch, EventCursor, EventSubjectType},
     graphql::NodeKind,
+    numbers::Money,
 };
 
-/// `{"type": "lead.<kind>", "timestamp": ..., "data": {...}}`, serialized.
-pub fn body(organization_id: Uuid, delivery: &DeliveryRow, events: &EventBatch) -> Vec<u8> {
+/// `{"type": "<subject>.<kind>", "timestamp": ..., "data": {...}}`, serialized. A lead's event
+/// carries the lead as `data.lead` (and `data.leadId`), a company's the company as
+/// `data.company`.
+pub fn body(
+    organization_id: Uuid,
+    delivery: &DeliveryRow,
+    events: &EventBatch,
+) -> ApiResult<Vec<u8>> {
+    let subject_type = EventSubjectType::from_db(&delivery.subject_type)?;
     let event = events
         .events
         .iter()
         .find(|e| e.position == delivery.event_position);
-    let lead = events.leads.get(&delivery.lead_id).map(|lead| {
-        json!({
-            "id": NodeKind::Lead.id(lead.id).0,
-            "firstName": lead.first_name,
-            "lastName": lead.last_name,
-            "email": lead.email,
-            "status": lead.status.to_uppercase(),
-            "score": lead.score,
-            "temperature": lead.temperature.to_uppercase(),
-            "companyId": lead.company_id.map(|id| NodeKind::Company.id(id).0),
-            "assignedToId": lead.assigned_to_id.map(|id| NodeKind::User.id(id).0),
-            "tags": lead.tags,
-            "deletedAt": lead.deleted_at,
-            "updatedAt": lead.updated_at,
-        })
-    });
     let kind = event
         .map(|e| e.kind.as_db())
         .unwrap_or(&delivery.event_kind);
-    let data = json!({
+    let id = delivery.subject_id;
+    let mut data = json!({
         "cursor": EventCursor { position: delivery.event_position }.encode(organization_id),
         "kind": kind.to_uppercase(),
-        "leadId": NodeKind::Lead.id(delivery.lead_id).0,
-        "changedFields": event.map(|e| crate::events::field_names(&e.changed_fields)),
+        "subjectType": subject_type.as_db().to_uppercase(),
+        "subjectId": subject_type.node_kind().id(id).0,
+        "changedFields": event.map(|e| subject_type.field_names(&e.changed_fields)),
         "actorId": event.and_then(|e| e.actor_id).map(|id| NodeKind::User.id(id).0),
         "occurredAt": event.map(|e| e.occurred_at),
-        "lead": lead.unwrap_or(Value::Null),
     });
-    serde_json::to_vec(&json!({
-        "type": format!("lead.{kind}"),
+    let (key, subject) = match subject_type {
+        EventSubjectType::Lead => {
+            data["leadId"] = json!(NodeKind::Lead.id(id).0);
+            ("lead", events.leads.get(&id).map(lead_json))
+        }
+        EventSubjectType::Company => ("company", events.companies.get(&id).map(company_json)),
+    };
+    data[key] = subject.unwrap_or(Value::Null);
+    Ok(serde_json::to_vec(&json!({
+        "type": format!("{}.{kind}", subject_type.as_db()),
         "timestamp": event.map(|e| e.occurred_at),
         "data": data,
     }))
-    .expect("a JSON value serializes")
+    .expect("a JSON value serializes"))
+}
+
+fn lead_json(lead: &entity::leads::Model) -> Value {
+    json!({
+        "id": NodeKind::Lead.id(lead.id).0,
+        "firstName": lead.first_name,
+        "lastName": lead.last_name,
+        "email": lead.email,
+        "status": lead.status.to_uppercase(),
+        "score": lead.score,
+        "temperature": lead.temperature.to_uppercase(),
+        "companyId": lead.company_id.map(|id| NodeKind::Company.id(id).0),
+        "assignedToId": lead.assigned_to_id.map(|id| NodeKind::User.id(id).0),
+        "tags": lead.tags,
+        "deletedAt": lead.deleted_at,
+        "updatedAt": lead.updated_at,
+    })
+}
+
+fn company_json(company: &entity::companies::Model) -> Value {
+    let revenue = Money::from_columns(company.annual_revenue, &company.annual_revenue_currency);
+    json!({
+        "id": NodeKind::Company.id(company.id).0,
+        "name": company.name,
+        "domain": company.domain,
+        "industry": company.industry,
+        "employeeCount": company.employee_count,
+        "annualRevenue": revenue.map(|m| json!({ "amount": m.amount.0.to_string(), "currency": m.currency })),
+        "fortuneRank": company.fortune_rank,
+        "headquartersLocation": company.headquarters_location,
+        "website": company.website,
+        "updatedAt": company.updated_at,
+    })
 }

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::model::{AttemptRow, DeliveryRow, EndpointRow};
 use crate::{
-    events::{EventCursor, LeadEventKind},
-    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind, Page, child_page},
-    leads::LeadId,
+    companies::{Company, CompanyId},
+    events::{EventCursor, EventKind, EventSubjectType},
+    graphql::{ChildRelation, ChildTable, ContextExt, Node, NodeKind, Page, child_page},
+    leads::{Lead, LeadId},
 };
 
 crate::text_enum! {
@@ -43,12 +44,21 @@ impl WebhookEndpoint {
         self.0.description.as_deref()
     }
     /// The kinds delivered; empty means all.
-    async fn event_kinds(&self) -> async_graphql::Result<Vec<LeadEventKind>> {
+    async fn event_kinds(&self) -> async_graphql::Result<Vec<EventKind>> {
         Ok(self
             .0
             .event_kinds
             .iter()
-            .map(|k| LeadEventKind::from_db(k))
+            .map(|k| EventKind::from_db(k))
+            .collect::<Result<_, _>>()?)
+    }
+    /// The kinds of resource whose events are delivered; empty means all.
+    async fn subject_types(&self) -> async_graphql::Result<Vec<EventSubjectType>> {
+        Ok(self
+            .0
+            .subject_types
+            .iter()
+            .map(|t| EventSubjectType::from_db(t))
             .collect::<Result<_, _>>()?)
     }
     async fn is_active(&self) -> bool {
@@ -70,6 +80,16 @@ impl WebhookEndpoint {
 
 pub struct WebhookDelivery(pub DeliveryRow);
 
+impl WebhookDelivery {
+    fn stored_subject_type(&self) -> crate::error::ApiResult<EventSubjectType> {
+        EventSubjectType::from_db(&self.0.subject_type)
+    }
+
+    fn lead_uuid(&self) -> crate::error::ApiResult<Option<uuid::Uuid>> {
+        Ok((self.stored_subject_type()? == EventSubjectType::Lead).then_some(self.0.subject_id))
+    }
+}
+
 /// A delivery's attempts, newest first.
 pub struct DeliveryAttempts;
 
@@ -90,26 +110,52 @@ impl WebhookDelivery {
     async fn endpoint_id(&self) -> ID {
         NodeKind::WebhookEndpoint.id(self.0.endpoint_id)
     }
-    /// The event's cursor, as `leadEvents` gives it.
+    /// The event's cursor, as `events` gives it.
     async fn event_cursor(&self) -> String {
         EventCursor {
             position: self.0.event_position,
         }
         .encode(self.0.organization_id)
     }
-    async fn event_kind(&self) -> async_graphql::Result<LeadEventKind> {
-        Ok(LeadEventKind::from_db(&self.0.event_kind)?)
+    async fn event_kind(&self) -> async_graphql::Result<EventKind> {
+        Ok(EventKind::from_db(&self.0.event_kind)?)
     }
-    async fn lead_id(&self) -> ID {
-        NodeKind::Lead.id(self.0.lead_id)
+    async fn subject_type(&self) -> async_graphql::Result<EventSubjectType> {
+        Ok(self.stored_subject_type()?)
     }
-    /// The lead as it is now.
-    async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<crate::leads::Lead>> {
-        Ok(ctx
-            .loader()?
-            .load_one(LeadId(self.0.lead_id))
-            .await?
-            .map(crate::leads::Lead))
+    async fn subject_id(&self) -> async_graphql::Result<ID> {
+        Ok(self
+            .stored_subject_type()?
+            .node_kind()
+            .id(self.0.subject_id))
+    }
+    /// The event's subject as it is now; null once it no longer exists.
+    async fn subject(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Node>> {
+        let loader = ctx.loader()?;
+        let id = self.0.subject_id;
+        Ok(match self.stored_subject_type()? {
+            EventSubjectType::Lead => loader
+                .load_one(LeadId(id))
+                .await?
+                .map(|m| Node::Lead(Lead(m))),
+            EventSubjectType::Company => loader
+                .load_one(CompanyId(id))
+                .await?
+                .map(|m| Node::Company(Company(m))),
+        })
+    }
+    /// The lead, for a lead's event.
+    #[graphql(deprecation = "use subjectId")]
+    async fn lead_id(&self) -> async_graphql::Result<Option<ID>> {
+        Ok(self.lead_uuid()?.map(|id| NodeKind::Lead.id(id)))
+    }
+    /// The lead as it is now, for a lead's event.
+    #[graphql(deprecation = "use subject")]
+    async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
+        let Some(id) = self.lead_uuid()? else {
+            return Ok(None);
+        };
+        Ok(ctx.loader()?.load_one(LeadId(id)).await?.map(Lead))
     }
     async fn status(&self) -> async_graphql::Result<WebhookDeliveryStatus> {
         Ok(WebhookDeliveryStatus::from_db(&self.0.status)?)

@@ -149,7 +149,7 @@ impl WebhookWorker {
     }
 
     /// In one transaction: new events become deliveries, then the next due delivery of each
-    /// endpoint is leased, and its endpoint, event and lead are read for the body.
+    /// endpoint is leased, and its endpoint, event and subject are read for the body.
     async fn claim(&self, organization_id: Uuid) -> ApiResult<Vec<Claimed>> {
         let tx = self.tenant_tx(organization_id, false).await?;
         let conn = tx.conn();
@@ -180,18 +180,19 @@ impl WebhookWorker {
         let events =
             crate::events::store::read_positions(conn, organization_id, &positions).await?;
         tx.commit().await?;
-        Ok(deliveries
-            .into_iter()
-            .filter_map(|delivery| {
-                let endpoint = endpoints.get(&delivery.endpoint_id)?.clone();
-                let body = payload::body(organization_id, &delivery, &events);
-                Some(Claimed {
-                    delivery,
-                    endpoint,
-                    body,
-                })
-            })
-            .collect())
+        let mut claimed = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let Some(endpoint) = endpoints.get(&delivery.endpoint_id).cloned() else {
+                continue;
+            };
+            let body = payload::body(organization_id, &delivery, &events)?;
+            claimed.push(Claimed {
+                delivery,
+                endpoint,
+                body,
+            });
+        }
+        Ok(claimed)
     }
 
     /// POSTs one delivery, signed, to the endpoint's checked address.
@@ -369,21 +370,23 @@ fn schedule(organization_id: Uuid) -> Statement {
     let org = sql.bind(organization_id);
     sql.push(&format!(
         "WITH head AS (
-             SELECT coalesce((SELECT head FROM lead_event_streams WHERE organization_id = {org}), 0)
+             SELECT coalesce((SELECT head FROM event_streams WHERE organization_id = {org}), 0)
                  AS position
          ), endpoints AS (
-             SELECT id, event_cursor, event_kinds FROM webhook_endpoints
+             SELECT id, event_cursor, event_kinds, subject_types FROM webhook_endpoints
              WHERE organization_id = {org} AND is_active AND event_cursor < (SELECT position FROM head)
              FOR UPDATE SKIP LOCKED
          ), scheduled AS (
              INSERT INTO webhook_deliveries
-                 (organization_id, endpoint_id, event_position, event_kind, lead_id)
-             SELECT {org}, e.id, ev.position, ev.kind, ev.lead_id
+                 (organization_id, endpoint_id, event_position, event_kind, subject_type,
+                  subject_id)
+             SELECT {org}, e.id, ev.position, ev.kind, ev.subject_type, ev.subject_id
              FROM endpoints e
-             JOIN lead_events ev ON ev.organization_id = {org}
+             JOIN events ev ON ev.organization_id = {org}
                  AND ev.position > e.event_cursor AND ev.position <= (SELECT position FROM head)
              WHERE ev.private_to IS NULL
                AND (cardinality(e.event_kinds) = 0 OR ev.kind = ANY(e.event_kinds))
+               AND (cardinality(e.subject_types) = 0 OR ev.subject_type = ANY(e.subject_types))
              ON CONFLICT DO NOTHING
          )
          UPDATE webhook_endpoints w SET event_cursor = (SELECT position FROM head)

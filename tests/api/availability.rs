@@ -545,7 +545,7 @@ async fn stalled_subscribers_pin_no_connection() {
             &format!(
                 "DO $$ BEGIN FOR i IN 1..150 LOOP \
                    UPDATE leads SET score = i % 100 WHERE id = '{}'; \
-                 END LOOP; END $$; SELECT notify_lead_events()",
+                 END LOOP; END $$; SELECT notify_events()",
                 crate::support::tenant::uuid_of(&lead)
             ),
         )

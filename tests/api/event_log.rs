@@ -27,7 +27,7 @@ async fn tenant_tx(db: &sea_orm::DatabaseConnection, organization: Uuid) -> Data
 async fn unnumbered(tx: &DatabaseTransaction) -> i64 {
     tx.query_one_raw(Statement::from_string(
         tx.get_database_backend(),
-        "SELECT count(*) FROM lead_events WHERE position IS NULL",
+        "SELECT count(*) FROM events WHERE position IS NULL",
     ))
     .await
     .unwrap()
@@ -43,7 +43,7 @@ async fn scored(app: &TestApp, org: Uuid) -> Vec<(i64, Uuid)> {
     let rows = tx
         .query_all_raw(Statement::from_string(
             tx.get_database_backend(),
-            "SELECT position, lead_id FROM lead_events WHERE kind = 'scored' ORDER BY position",
+            "SELECT position, subject_id FROM events WHERE kind = 'scored' ORDER BY position",
         ))
         .await
         .unwrap();

@@ -46,7 +46,7 @@ const FOREIGN_TABLES: [&str; 12] = [
     "leads",
     "activities",
     "lead_notes",
-    "lead_events",
+    "events",
     "webhook_endpoints",
     "webhook_deliveries",
 ];

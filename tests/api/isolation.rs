@@ -20,8 +20,8 @@ const TENANT_TABLES: [&str; 14] = [
     "leads",
     "activities",
     "lead_notes",
-    "lead_events",
-    "lead_event_streams",
+    "events",
+    "event_streams",
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
@@ -66,9 +66,10 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
                  RETURNING id
              ), delivery AS (
                  INSERT INTO webhook_deliveries
-                     (organization_id, endpoint_id, event_position, event_kind, lead_id)
-                 SELECT '{org}', endpoint.id, e.position, e.kind, e.lead_id
-                 FROM endpoint, lead_events e WHERE e.organization_id = '{org}' AND e.position = 1
+                     (organization_id, endpoint_id, event_position, event_kind, subject_type,
+                      subject_id)
+                 SELECT '{org}', endpoint.id, e.position, e.kind, e.subject_type, e.subject_id
+                 FROM endpoint, events e WHERE e.organization_id = '{org}' AND e.position = 1
                  RETURNING id
              )
              INSERT INTO webhook_attempts (organization_id, delivery_id, status_code, duration_ms)
@@ -493,17 +494,17 @@ async fn the_app_role_can_neither_forge_nor_rewrite_the_event_log() {
     let a_org = a.tenant.organization_id;
     let attempts = [
         format!(
-            "INSERT INTO lead_events (organization_id, position, lead_id, kind)
-             VALUES ('{}', 999, '{}', 'created')",
+            "INSERT INTO events (organization_id, position, subject_type, subject_id, kind)
+             VALUES ('{}', 999, 'lead', '{}', 'created')",
             b.tenant.organization_id,
             uuid_of(&b.lead)
         ),
-        "UPDATE lead_events SET kind = 'deleted'".to_owned(),
-        "DELETE FROM lead_events".to_owned(),
-        "UPDATE lead_event_streams SET head = 0".to_owned(),
+        "UPDATE events SET kind = 'deleted'".to_owned(),
+        "DELETE FROM events".to_owned(),
+        "UPDATE event_streams SET head = 0".to_owned(),
         format!(
-            "SELECT append_lead_events('{a_org}',
-                ARRAY[ROW('{}', 'created', '{{}}', NULL, NULL)::lead_event_draft])",
+            "SELECT append_events('{a_org}',
+                ARRAY[ROW('lead', '{}', 'created', '{{}}', NULL, NULL)::event_draft])",
             uuid_of(&a.lead)
         ),
     ];
@@ -563,8 +564,8 @@ async fn the_app_role_cannot_change_or_reference_another_tenants_webhooks() {
     for (sql, refusal) in [
         (
             format!(
-                "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, lead_id)
-                 VALUES ('{b_org}', '{a_endpoint}', 1, 'created', '{}')",
+                "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, subject_type, subject_id)
+                 VALUES ('{b_org}', '{a_endpoint}', 1, 'created', 'lead', '{}')",
                 uuid_of(&b.lead)
             ),
             "foreign key",
@@ -578,8 +579,8 @@ async fn the_app_role_cannot_change_or_reference_another_tenants_webhooks() {
         ),
         (
             format!(
-                "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, lead_id)
-                 VALUES ('{a_org}', '{b_endpoint}', 1, 'created', '{}')",
+                "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, subject_type, subject_id)
+                 VALUES ('{a_org}', '{b_endpoint}', 1, 'created', 'lead', '{}')",
                 uuid_of(&a.lead)
             ),
             "row-level security",
@@ -662,8 +663,8 @@ async fn a_webhook_delivery_cannot_name_another_tenants_lead() {
     let db = app.app_db().await;
     let insert = |lead: Uuid| {
         format!(
-            "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, lead_id)
-             VALUES ('{b_org}', '{b_endpoint}', 2, 'created', '{lead}')"
+            "INSERT INTO webhook_deliveries (organization_id, endpoint_id, event_position, event_kind, subject_type, subject_id)
+             VALUES ('{b_org}', '{b_endpoint}', 2, 'created', 'lead', '{lead}')"
         )
     };
 
@@ -691,12 +692,12 @@ async fn the_app_role_cannot_shorten_event_retention() {
     let app = TestApp::spawn().await;
     let a = seed(&app, "acme").await;
     let org = a.tenant.organization_id;
-    let before = app.snapshot(org, "lead_events").await;
+    let before = app.snapshot(org, "events").await;
     let db = app.app_db().await;
 
     for keep in ["-100 years", "0", "23 hours 59 minutes"] {
         let result = db
-            .execute_unprepared(&format!("SELECT prune_lead_events('{keep}')"))
+            .execute_unprepared(&format!("SELECT prune_events('{keep}')"))
             .await;
         assert!(
             result
@@ -715,7 +716,7 @@ async fn the_app_role_cannot_shorten_event_retention() {
     let removed =
         leadgraph::events::prune_expired(&db, std::time::Duration::from_secs(86_400)).await;
     assert_eq!(removed.unwrap(), 0);
-    assert_eq!(before, app.snapshot(org, "lead_events").await);
+    assert_eq!(before, app.snapshot(org, "events").await);
 }
 
 /// The first column of the first row `sql` returns, as the app role with no tenant set.

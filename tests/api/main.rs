@@ -7,6 +7,7 @@ mod auth;
 mod availability;
 mod cors;
 mod event_log;
+mod events;
 mod examples;
 mod filters;
 mod fuzz;

@@ -158,7 +158,8 @@ async fn the_rules_catch_a_table_that_breaks_them() {
 }
 
 /// The migrations of this domain-kit work undo and redo cleanly on a database with data in
-/// them (a lead with a deal value, and its event), and leave the tenancy rules as they were.
+/// them (a lead with a deal value, a company, and their events), and leave the tenancy rules
+/// as they were.
 #[tokio::test]
 async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     use migration::{Migrator, MigratorTrait};
@@ -171,10 +172,11 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
         json!({ "estimatedDealValue": { "amount": "1200.50", "currency": "EUR" } }),
     )
     .await;
+    acme.create_company(&app, "Initech").await;
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(3))
+    Migrator::down(&owner, Some(4))
         .await
-        .expect("000013, 000012, 000011 undone");
+        .expect("000014, 000013, 000012, 000011 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
@@ -194,4 +196,18 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
         response.at("/leads/nodes/0/estimatedDealValue"),
         &json!({ "amount": "1201", "currency": "USD" })
     );
+    // Undoing 000014 dropped the company's event (the lead log had no place for it); redone,
+    // companies are evented again.
+    acme.create_company(&fresh, "Hooli").await;
+    let companies_evented = admin
+        .query_one_raw(Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT count(*) FROM events WHERE subject_type = 'company'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(companies_evented, 1);
 }

@@ -232,13 +232,12 @@ async fn a_restrictive_policy_is_no_reason_to_refuse() {
 #[tokio::test]
 async fn the_server_refuses_to_start_when_a_definer_function_changes_owner() {
     let err =
-        refusal_after_admin("ALTER FUNCTION prune_lead_events(interval) OWNER TO CURRENT_USER")
-            .await;
+        refusal_after_admin("ALTER FUNCTION prune_events(interval) OWNER TO CURRENT_USER").await;
     assert!(
         matches!(
             &err,
             server::StartupError::SelfCheck(SelfCheckError::DefinerOwner { function, found, expected })
-                if function == "prune_lead_events(interval)" && found != expected
+                if function == "prune_events(interval)" && found != expected
                     && *expected == migration::roles::AUTH
         ),
         "{err}"
@@ -279,7 +278,7 @@ async fn the_server_refuses_to_start_when_a_definer_function_is_executable_by_pu
 #[tokio::test]
 async fn the_server_refuses_to_start_when_the_app_role_may_run_an_owner_definer_function() {
     let err = refusal_after(
-        "GRANT EXECUTE ON FUNCTION append_lead_events(uuid, lead_event_draft[]) TO leadgraph_app",
+        "GRANT EXECUTE ON FUNCTION append_events(uuid, event_draft[]) TO leadgraph_app",
     )
     .await;
     assert!(

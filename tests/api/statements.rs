@@ -134,12 +134,13 @@ async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for
              SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
              FROM generate_series(1, 20) n;
              -- Events are numbered at commit: now, for the deliveries below to name them.
-             SET CONSTRAINTS lead_events_numbered IMMEDIATE;
+             SET CONSTRAINTS events_numbered IMMEDIATE;
              INSERT INTO webhook_endpoints (organization_id, id, url, signing_secret, is_active)
              VALUES ('{org}', '{endpoint}', 'https://hooks.example.com/x', 'whsec_c2VjcmV0', false);
              INSERT INTO webhook_deliveries
-                 (organization_id, endpoint_id, event_position, event_kind, lead_id)
-             SELECT '{org}', '{endpoint}', position, kind, lead_id FROM lead_events;
+                 (organization_id, endpoint_id, event_position, event_kind, subject_type,
+                  subject_id)
+             SELECT '{org}', '{endpoint}', position, kind, subject_type, subject_id FROM events;
              INSERT INTO webhook_attempts (organization_id, delivery_id, status_code, duration_ms)
              SELECT '{org}', id, 500, 3 FROM webhook_deliveries, generate_series(1, 3)",
             org = acme.organization_id,

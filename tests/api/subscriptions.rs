@@ -558,7 +558,7 @@ async fn a_subscriber_that_stops_reading_is_let_go_while_others_receive_everythi
             &format!(
                 "DO $$ BEGIN FOR i IN 1..150 LOOP \
                    UPDATE leads SET score = i % 100 WHERE id = '{}'; \
-                 END LOOP; END $$; SELECT notify_lead_events()",
+                 END LOOP; END $$; SELECT notify_events()",
                 uuid_of(&lead)
             ),
         )
@@ -612,7 +612,7 @@ async fn a_cursor_older_than_retention_gets_cursor_expired() {
     // Retention is at least a day: age the events instead of asking for less.
     app.owner_sql(
         acme.organization_id,
-        "UPDATE lead_events SET occurred_at = occurred_at - interval '2 days'",
+        "UPDATE events SET occurred_at = occurred_at - interval '2 days'",
     )
     .await;
     let removed =
