@@ -110,41 +110,6 @@ BEGIN
 END
 $$;
 
--- Numbers the transaction's events after the tenant's head, in the order they were appended,
--- holding the stream row until commit.
-CREATE FUNCTION number_events() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
-AS $$
-DECLARE
-    org  uuid := current_organization_id();
-    n    bigint;
-    last bigint;
-BEGIN
-    IF current_setting('app.events_unnumbered', true) IS DISTINCT FROM 'yes' THEN
-        RETURN NULL;
-    END IF;
-    PERFORM set_config('app.events_unnumbered', '', true);
-    SELECT count(*) INTO n FROM events WHERE organization_id = org AND position IS NULL;
-    IF n = 0 THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO event_streams AS s (organization_id, head) VALUES (org, n)
-    ON CONFLICT (organization_id) DO UPDATE SET head = s.head + n
-    RETURNING s.head INTO last;
-    UPDATE events e SET position = last - n + o.ord, opens_batch = false
-    FROM (SELECT u.id, row_number() OVER (ORDER BY u.id) AS ord
-          FROM events u WHERE u.organization_id = org AND u.position IS NULL) o
-    WHERE e.organization_id = org AND e.id = o.id;
-    PERFORM set_config('app.event_head', last::text, true);
-    RETURN NULL;
-END
-$$;
-
-DROP TRIGGER lead_events_numbered ON events;
-CREATE CONSTRAINT TRIGGER events_numbered AFTER INSERT ON events
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (NEW.opens_batch) EXECUTE FUNCTION number_events();
-
 -- The events one update of a row makes: its changed columns grouped by the kind their change
 -- signals (p_kinds maps a column to a kind, `updated` otherwise; deleted_at means deleted or
 -- restored), in a fixed order: a restore first, a delete last. Bookkeeping is no change.
@@ -231,79 +196,17 @@ $$;
 
 DROP TRIGGER leads_record_insert ON leads;
 DROP TRIGGER leads_record_update ON leads;
+DROP TRIGGER lead_events_numbered ON events;
 DROP FUNCTION lead_events_on_lead_insert(), lead_events_on_lead_update(),
     lead_update_drafts(jsonb, jsonb), append_lead_events(uuid, lead_event_draft[]),
     number_lead_events(), notify_lead_events();
 DROP TYPE lead_event_draft;
 
 -- Trigger functions fire whatever EXECUTE says; only they append.
-REVOKE EXECUTE ON FUNCTION append_events(uuid, event_draft[]), number_events(),
+REVOKE EXECUTE ON FUNCTION append_events(uuid, event_draft[]),
     event_update_drafts(jsonb, jsonb, jsonb), record_events() FROM PUBLIC;
 
--- Called by the server just before it commits a write: numbers the transaction's events now
--- and wakes every instance's listener with the tenant and its new head.
-CREATE FUNCTION notify_events() RETURNS void
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    head text;
-BEGIN
-    SET CONSTRAINTS events_numbered IMMEDIATE;
-    head := nullif(current_setting('app.event_head', true), '');
-    IF head IS NOT NULL THEN
-        PERFORM pg_notify('events', current_organization_id()::text || ':' || head);
-    END IF;
-END
-$$;
 
-ALTER FUNCTION prune_lead_events(interval) RENAME TO prune_events;
-CREATE OR REPLACE FUNCTION prune_events(p_keep interval) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    removed bigint;
-BEGIN
-    -- The app role calls this across tenants: it must not be able to empty every log.
-    IF p_keep IS NULL OR p_keep < interval '1 day' THEN
-        RAISE EXCEPTION 'event retention must be at least 1 day, not %', p_keep
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- Each tenant loses a prefix of its log (up to its newest expired position), so what is
-    -- kept stays dense.
-    WITH cut AS (
-        SELECT e.organization_id, max(e.position) AS through
-        FROM public.events e WHERE e.occurred_at < now() - p_keep
-        GROUP BY e.organization_id
-    ), gone AS (
-        DELETE FROM public.events e USING cut c
-        WHERE e.organization_id = c.organization_id AND e.position <= c.through
-        RETURNING 1
-    ), recorded AS (
-        UPDATE public.event_streams s
-        SET pruned_through = greatest(s.pruned_through, c.through)
-        FROM cut c WHERE s.organization_id = c.organization_id
-    )
-    SELECT count(*) INTO removed FROM gone;
-    RETURN removed;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION webhook_tenants_with_work(p_limit integer) RETURNS SETOF uuid
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT organization_id FROM (
-        SELECT d.organization_id FROM public.webhook_deliveries d
-        JOIN public.webhook_endpoints e
-            ON e.organization_id = d.organization_id AND e.id = d.endpoint_id AND e.is_active
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-          AND (d.lease_until IS NULL OR d.lease_until < now())
-        UNION
-        SELECT e.organization_id FROM public.webhook_endpoints e
-        JOIN public.event_streams s ON s.organization_id = e.organization_id
-        WHERE e.is_active AND e.event_cursor < s.head
-    ) t
-    LIMIT p_limit
-$$;
 "#;
 
 /// Lead columns whose change has a kind of its own.
@@ -350,48 +253,6 @@ BEGIN
                                                 private_to, ord)
     ORDER BY e.ord;
     PERFORM set_config('app.lead_events_unnumbered', 'yes', true);
-END
-$$;
-
-CREATE FUNCTION number_lead_events() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
-AS $$
-DECLARE
-    org  uuid := current_organization_id();
-    n    bigint;
-    last bigint;
-BEGIN
-    IF current_setting('app.lead_events_unnumbered', true) IS DISTINCT FROM 'yes' THEN
-        RETURN NULL;
-    END IF;
-    PERFORM set_config('app.lead_events_unnumbered', '', true);
-    SELECT count(*) INTO n FROM lead_events WHERE organization_id = org AND position IS NULL;
-    IF n = 0 THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO lead_event_streams AS s (organization_id, head) VALUES (org, n)
-    ON CONFLICT (organization_id) DO UPDATE SET head = s.head + n
-    RETURNING s.head INTO last;
-    UPDATE lead_events e SET position = last - n + o.ord, opens_batch = false
-    FROM (SELECT u.id, row_number() OVER (ORDER BY u.id) AS ord
-          FROM lead_events u WHERE u.organization_id = org AND u.position IS NULL) o
-    WHERE e.organization_id = org AND e.id = o.id;
-    PERFORM set_config('app.lead_event_head', last::text, true);
-    RETURN NULL;
-END
-$$;
-
-CREATE FUNCTION notify_lead_events() RETURNS void
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    head text;
-BEGIN
-    SET CONSTRAINTS lead_events_numbered IMMEDIATE;
-    head := nullif(current_setting('app.lead_event_head', true), '');
-    IF head IS NOT NULL THEN
-        PERFORM pg_notify('lead_events', current_organization_id()::text || ':' || head);
-    END IF;
 END
 $$;
 
@@ -469,7 +330,7 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION append_lead_events(uuid, lead_event_draft[]), number_lead_events(),
+REVOKE EXECUTE ON FUNCTION append_lead_events(uuid, lead_event_draft[]),
     lead_update_drafts(jsonb, jsonb), lead_events_on_lead_insert(),
     lead_events_on_lead_update() FROM PUBLIC;
 
@@ -525,31 +386,125 @@ ALTER TABLE event_streams RENAME TO lead_event_streams;
 COMMENT ON INDEX lead_events_by_time IS
     'Cross-tenant on purpose: used only by prune_lead_events (SECURITY DEFINER).';
 
-CREATE CONSTRAINT TRIGGER lead_events_numbered AFTER INSERT ON lead_events
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW WHEN (NEW.opens_batch) EXECUTE FUNCTION number_lead_events();
+"#;
 
-ALTER FUNCTION prune_events(interval) RENAME TO prune_lead_events;
-CREATE OR REPLACE FUNCTION prune_lead_events(p_keep interval) RETURNS bigint
+/// The names of the log's objects: this migration renames them, and the functions that use
+/// them are otherwise the same before and after, so they are written once (below) over these.
+struct LogNames {
+    log: &'static str,
+    streams: &'static str,
+    /// The numbering trigger's function and constraint trigger (m20261204_000013).
+    number: &'static str,
+    numbered: &'static str,
+    notify: &'static str,
+    channel: &'static str,
+    /// Transaction-local settings: events appended and not numbered; the new head.
+    unnumbered: &'static str,
+    head: &'static str,
+    prune: &'static str,
+}
+
+const GENERIC: LogNames = LogNames {
+    log: "events",
+    streams: "event_streams",
+    number: "number_events",
+    numbered: "events_numbered",
+    notify: "notify_events",
+    channel: "events",
+    unnumbered: "app.events_unnumbered",
+    head: "app.event_head",
+    prune: "prune_events",
+};
+
+const LEAD_ONLY: LogNames = LogNames {
+    log: "lead_events",
+    streams: "lead_event_streams",
+    number: "number_lead_events",
+    numbered: "lead_events_numbered",
+    notify: "notify_lead_events",
+    channel: "lead_events",
+    unnumbered: "app.lead_events_unnumbered",
+    head: "app.lead_event_head",
+    prune: "prune_lead_events",
+};
+
+/// Numbering at commit and the notification (see m20261204_000013_commit_positions),
+/// retention and the webhook worker's tenant finder.
+const LOG_FUNCTIONS: &str = r#"
+-- Numbers the transaction's events after the tenant's head, in the order they were appended,
+-- holding the stream row until commit.
+CREATE FUNCTION {number}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+DECLARE
+    org  uuid := current_organization_id();
+    n    bigint;
+    last bigint;
+BEGIN
+    IF current_setting('{unnumbered}', true) IS DISTINCT FROM 'yes' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('{unnumbered}', '', true);
+    SELECT count(*) INTO n FROM {log} WHERE organization_id = org AND position IS NULL;
+    IF n = 0 THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO {streams} AS s (organization_id, head) VALUES (org, n)
+    ON CONFLICT (organization_id) DO UPDATE SET head = s.head + n
+    RETURNING s.head INTO last;
+    UPDATE {log} e SET position = last - n + o.ord, opens_batch = false
+    FROM (SELECT u.id, row_number() OVER (ORDER BY u.id) AS ord
+          FROM {log} u WHERE u.organization_id = org AND u.position IS NULL) o
+    WHERE e.organization_id = org AND e.id = o.id;
+    PERFORM set_config('{head}', last::text, true);
+    RETURN NULL;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION {number}() FROM PUBLIC;
+
+CREATE CONSTRAINT TRIGGER {numbered} AFTER INSERT ON {log}
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW WHEN (NEW.opens_batch) EXECUTE FUNCTION {number}();
+
+-- Called by the server just before it commits a write: numbers the transaction's events now
+-- and wakes every instance's listener with the tenant and its new head.
+CREATE FUNCTION {notify}() RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    head text;
+BEGIN
+    SET CONSTRAINTS {numbered} IMMEDIATE;
+    head := nullif(current_setting('{head}', true), '');
+    IF head IS NOT NULL THEN
+        PERFORM pg_notify('{channel}', current_organization_id()::text || ':' || head);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION {prune}(p_keep interval) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     removed bigint;
 BEGIN
+    -- The app role calls this across tenants: it must not be able to empty every log.
     IF p_keep IS NULL OR p_keep < interval '1 day' THEN
-        RAISE EXCEPTION 'lead event retention must be at least 1 day, not %', p_keep
+        RAISE EXCEPTION 'event retention must be at least 1 day, not %', p_keep
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Each tenant loses a prefix of its log (up to its newest expired position), so what is
+    -- kept stays dense.
     WITH cut AS (
         SELECT e.organization_id, max(e.position) AS through
-        FROM public.lead_events e WHERE e.occurred_at < now() - p_keep
+        FROM public.{log} e WHERE e.occurred_at < now() - p_keep
         GROUP BY e.organization_id
     ), gone AS (
-        DELETE FROM public.lead_events e USING cut c
+        DELETE FROM public.{log} e USING cut c
         WHERE e.organization_id = c.organization_id AND e.position <= c.through
         RETURNING 1
     ), recorded AS (
-        UPDATE public.lead_event_streams s
+        UPDATE public.{streams} s
         SET pruned_through = greatest(s.pruned_through, c.through)
         FROM cut c WHERE s.organization_id = c.organization_id
     )
@@ -569,35 +524,54 @@ AS $$
           AND (d.lease_until IS NULL OR d.lease_until < now())
         UNION
         SELECT e.organization_id FROM public.webhook_endpoints e
-        JOIN public.lead_event_streams s ON s.organization_id = e.organization_id
+        JOIN public.{streams} s ON s.organization_id = e.organization_id
         WHERE e.is_active AND e.event_cursor < s.head
     ) t
     LIMIT p_limit
 $$;
 "#;
 
+impl LogNames {
+    /// [`LOG_FUNCTIONS`] over these names, with the cross-tenant functions' ownership and grants.
+    fn functions(&self) -> String {
+        let sql = [
+            ("{log}", self.log),
+            ("{streams}", self.streams),
+            ("{number}", self.number),
+            ("{numbered}", self.numbered),
+            ("{notify}", self.notify),
+            ("{channel}", self.channel),
+            ("{unnumbered}", self.unnumbered),
+            ("{head}", self.head),
+            ("{prune}", self.prune),
+        ]
+        .iter()
+        .fold(LOG_FUNCTIONS.to_owned(), |sql, (name, value)| {
+            sql.replace(name, value)
+        });
+        let prune = format!("{}(interval)", self.prune);
+        let definers = [prune.as_str(), "webhook_tenants_with_work(integer)"];
+        format!("{sql}\n{}", cross_tenant_functions(&definers))
+    }
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let sql = format!(
-            "{RENAME}\n{SQL}\n{}\n{}\n{}",
+            "{RENAME}\n{SQL}\n{}\n{}\n\
+             ALTER FUNCTION prune_lead_events(interval) RENAME TO prune_events;\n{}",
             evented_table("leads", "lead", LEAD_KINDS),
             evented_table("companies", "company", "{}"),
-            cross_tenant_functions(&[
-                "prune_events(interval)",
-                "webhook_tenants_with_work(integer)"
-            ]),
+            GENERIC.functions(),
         );
         crate::run_sql(manager, &sql).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let sql = format!(
-            "{UNDO}\n{}",
-            cross_tenant_functions(&[
-                "prune_lead_events(interval)",
-                "webhook_tenants_with_work(integer)"
-            ]),
+            "{UNDO}\nALTER FUNCTION prune_events(interval) RENAME TO prune_lead_events;\n{}",
+            LEAD_ONLY.functions(),
         );
         crate::run_sql(manager, &sql).await
     }

@@ -43,8 +43,20 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any object by its global id; null when it does not exist in your organization.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
-        let org = ctx.principal()?.organization_id;
         let (kind, uuid) = decode_any(&id)?;
+        Node::find(ctx, kind, uuid).await
+    }
+}
+
+impl Node {
+    /// The object of this kind and id in the caller's organization, if any (and if the caller
+    /// may see objects of this kind).
+    pub async fn find(
+        ctx: &Context<'_>,
+        kind: NodeKind,
+        uuid: uuid::Uuid,
+    ) -> async_graphql::Result<Option<Node>> {
+        let org = ctx.principal()?.organization_id;
         let loader = ctx.loader()?;
         let db = ctx.db()?;
         Ok(match kind {

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use super::model::{AttemptRow, DeliveryRow, EndpointRow};
 use crate::{
-    companies::{Company, CompanyId},
     events::{EventCursor, EventKind, EventSubjectType},
     graphql::{ChildRelation, ChildTable, ContextExt, Node, NodeKind, Page, child_page},
     leads::{Lead, LeadId},
@@ -131,18 +130,8 @@ impl WebhookDelivery {
     }
     /// The event's subject as it is now; null once it no longer exists.
     async fn subject(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Node>> {
-        let loader = ctx.loader()?;
-        let id = self.0.subject_id;
-        Ok(match self.stored_subject_type()? {
-            EventSubjectType::Lead => loader
-                .load_one(LeadId(id))
-                .await?
-                .map(|m| Node::Lead(Lead(m))),
-            EventSubjectType::Company => loader
-                .load_one(CompanyId(id))
-                .await?
-                .map(|m| Node::Company(Company(m))),
-        })
+        let kind = self.stored_subject_type()?.node_kind();
+        Node::find(ctx, kind, self.0.subject_id).await
     }
     /// The lead, for a lead's event.
     #[graphql(deprecation = "use subjectId")]
