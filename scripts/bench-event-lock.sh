@@ -30,7 +30,9 @@
 # Usage: scripts/bench-event-lock.sh
 # Settings (environment): BENCH_BIN (default: a copy of target/debug/leadgraph, which is not
 # rebuilt here), BENCH_DB, BENCH_LEADS (per tenant, 20000), BENCH_SECONDS (15),
-# BENCH_REPEATS (3), BENCH_IMPORT_ROWS (50000), KEEP_DB, KEEP_LOGS (keeps pgbench's logs).
+# BENCH_REPEATS (3), BENCH_IMPORT_ROWS (50000), BENCH_DOWN (migrations to undo after seeding,
+# 0: BENCH_DOWN=1 measures the log as the previous migration left it), KEEP_DB, KEEP_LOGS
+# (keeps pgbench's logs).
 # Takes about 7 minutes with the defaults. Mind the machine: PostgreSQL and pgbench share it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,6 +116,8 @@ if db_exists; then admin -c "DROP DATABASE \"$DB\" WITH (FORCE)"; fi
 "$BIN" db-init >/dev/null
 "$BIN" migrate up >/dev/null
 "$BIN" seed-demo --leads "$LEADS" >/dev/null
+# The schema some migrations back, to compare a change to the log with what it replaced.
+for _ in $(seq 1 "${BENCH_DOWN:-0}"); do "$BIN" migrate down >/dev/null; done
 for t in $EVENT_TRIGGERS; do
     [ "$(bench_admin -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'leads'::regclass AND tgname = '$t'")" = 1 ] ||
         { echo "trigger $t not found on leads: has the schema changed?" >&2; exit 1; }
@@ -124,8 +128,8 @@ if [ "$(bench_admin -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'leads':
 fi
 # The log and the tenants' stream rows: events and event_streams since migration 000014,
 # lead_events (its lead in lead_id) and lead_event_streams before.
-STREAMS=$(bench_admin -c "SELECT coalesce(to_regclass('event_streams'), 'lead_event_streams'::regclass)")
-LOG=$(bench_admin -c "SELECT coalesce(to_regclass('events'), 'lead_events'::regclass)")
+STREAMS=$(bench_admin -c "SELECT coalesce(to_regclass('event_streams'), to_regclass('lead_event_streams'))")
+LOG=$(bench_admin -c "SELECT coalesce(to_regclass('events'), to_regclass('lead_events'))")
 if [ "$LOG" = events ]; then LOG_LEAD=subject_id; else LOG_LEAD=lead_id; fi
 USER_A=$(bench_admin -c "SELECT id FROM users WHERE organization_id = '$ORG_A' AND role = 'agent'")
 USER_B=$(bench_admin -c "SELECT id FROM users WHERE organization_id = '$ORG_B' AND role = 'agent'")

@@ -124,26 +124,33 @@ impl Changes {
         Ok(())
     }
 
-    /// Sets an amount column and its currency column from `money` (`None` clears the amount
-    /// and leaves the currency); the audit log records them as one `field`.
-    pub fn set_money(
+    /// A money field over an amount column and its currency column: absent leaves both, null
+    /// clears the amount (the currency stays, it has a default), a value is validated for its
+    /// currency. The audit log records the two columns as one `field`.
+    pub fn money<C: ColumnTrait>(
         &mut self,
-        (amount_column, currency_column): (&'static str, &'static str),
-        money: Option<(rust_decimal::Decimal, String)>,
-        field: &str,
-    ) {
-        let Some((amount, currency)) = money else {
-            self.set(
-                amount_column,
+        (amount_column, currency_column): (C, C),
+        field: &'static str,
+        value: MaybeUndefined<crate::numbers::MoneyInput>,
+    ) -> ApiResult<()> {
+        match patch(value) {
+            None => {}
+            Some(None) => self.set(
+                amount_column.as_str(),
                 Option::<rust_decimal::Decimal>::None,
                 field,
                 serde_json::Value::Null,
-            );
-            return;
-        };
-        let shown = serde_json::json!({ "amount": amount.to_string(), "currency": currency });
-        self.set(amount_column, amount, field, shown);
-        self.assignments.push((currency_column, currency.into()));
+            ),
+            Some(Some(money)) => {
+                let (amount, currency) = money.validate(field)?;
+                let shown =
+                    serde_json::json!({ "amount": amount.to_string(), "currency": currency });
+                self.set(amount_column.as_str(), amount, field, shown);
+                self.assignments
+                    .push((currency_column.as_str(), currency.into()));
+            }
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -152,6 +159,24 @@ impl Changes {
 
     pub fn audit(&self) -> serde_json::Value {
         serde_json::Value::Object(self.audit.clone())
+    }
+
+    /// `INSERT INTO table (organization_id, <columns>) VALUES (...) RETURNING *`: a new row of
+    /// the organization; the columns not set take their defaults.
+    pub fn insert(&self, table: &str, organization_id: uuid::Uuid) -> Statement {
+        let mut sql = SqlBuilder::new("");
+        let mut columns = vec!["organization_id"];
+        let mut values = vec![sql.bind(organization_id)];
+        for (column, value) in &self.assignments {
+            columns.push(column);
+            values.push(sql.bind(value.clone()));
+        }
+        sql.push(&format!(
+            "INSERT INTO {table} ({}) VALUES ({}) RETURNING *",
+            columns.join(", "),
+            values.join(", ")
+        ));
+        sql.build()
     }
 
     /// `UPDATE table SET ... WHERE organization_id = $1 AND id = $2 AND <condition> RETURNING *`.

@@ -1,12 +1,23 @@
 //! `text_enum!`: a GraphQL enum stored as a lower-case text column (checked by a CHECK
 //! constraint in the migration), with the conversions both ways.
 
+/// What every `text_enum!` is: a value stored as text.
+pub trait TextEnum: Copy {
+    fn as_db(self) -> &'static str;
+}
+
 #[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $db:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum $name { $($(#[$variant_meta])* $variant),+ }
+
+        impl $crate::text_enum::TextEnum for $name {
+            fn as_db(self) -> &'static str {
+                $name::as_db(self)
+            }
+        }
 
         impl $name {
             /// The value stored in the database.

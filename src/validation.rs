@@ -134,6 +134,43 @@ pub fn json_object(
     Ok(value)
 }
 
+/// Rules for [`crate::inputs!`]: each takes the field's name (for its errors) and the value.
+pub fn max_text(max: usize) -> impl Fn(&'static str, String) -> ApiResult<String> {
+    move |field, value| text(field, &value, max)
+}
+
+pub fn between<T: PartialOrd + std::fmt::Display + Copy>(
+    min: T,
+    max: T,
+) -> impl Fn(&'static str, T) -> ApiResult<T> {
+    move |field, value| range(field, value, min, max)
+}
+
+pub fn not_negative<T: PartialOrd + Default + std::fmt::Display>(
+    field: &'static str,
+    value: T,
+) -> ApiResult<T> {
+    if value < T::default() {
+        return Err(ApiError::bad_input(
+            field,
+            format!("`{field}` must not be negative"),
+        ));
+    }
+    Ok(value)
+}
+
+/// An enum's stored value.
+pub fn stored<E: crate::text_enum::TextEnum>(_field: &'static str, value: E) -> ApiResult<String> {
+    Ok(value.as_db().to_owned())
+}
+
+/// A global id of `kind`, as the row id it names.
+pub fn id_of(
+    kind: crate::graphql::NodeKind,
+) -> impl Fn(&'static str, async_graphql::ID) -> ApiResult<uuid::Uuid> {
+    move |field, id| crate::graphql::decode_id(&id, kind, field)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,35 +1,42 @@
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use entity::companies::Column;
 
 use super::{Company, service};
 use crate::{
+    error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, decode_id},
     numbers::MoneyInput,
+    validation::{between, max_text, not_negative},
 };
 
-#[derive(InputObject, Default)]
-pub struct CreateCompanyInput {
-    pub name: String,
-    pub domain: Option<String>,
-    pub industry: Option<String>,
-    pub employee_count: Option<i32>,
-    pub annual_revenue: Option<MoneyInput>,
-    pub fortune_rank: Option<i32>,
-    pub headquarters_location: Option<String>,
-    pub website: Option<String>,
+crate::inputs! {
+    create CreateCompanyInput;
+    /// Fields left out stay as they are; fields set to null are cleared.
+    update UpdateCompanyInput;
+    fields {
+        name "name": String = required(Column::Name, max_text(255)),
+        /// Lower-cased; unique in the organization.
+        domain "domain": String = nullable(Column::Domain, domain),
+        industry "industry": String = text(Column::Industry, 100),
+        employee_count "employeeCount": i32 = nullable(Column::EmployeeCount, not_negative),
+        annual_revenue "annualRevenue": MoneyInput =
+            money(Column::AnnualRevenue, Column::AnnualRevenueCurrency),
+        fortune_rank "fortuneRank": i32 = nullable(Column::FortuneRank, between(1, 100_000)),
+        headquarters_location "headquartersLocation": String =
+            text(Column::HeadquartersLocation, 255),
+        website "website": String = text(Column::Website, 500),
+    }
 }
 
-/// Fields left out stay as they are; fields set to null are cleared.
-#[derive(InputObject)]
-pub struct UpdateCompanyInput {
-    pub id: ID,
-    pub name: Option<String>,
-    pub domain: MaybeUndefined<String>,
-    pub industry: MaybeUndefined<String>,
-    pub employee_count: MaybeUndefined<i32>,
-    pub annual_revenue: MaybeUndefined<MoneyInput>,
-    pub fortune_rank: MaybeUndefined<i32>,
-    pub headquarters_location: MaybeUndefined<String>,
-    pub website: MaybeUndefined<String>,
+fn domain(field: &'static str, value: String) -> ApiResult<String> {
+    let value = crate::validation::text(field, &value, 253)?.to_lowercase();
+    if value.contains(char::is_whitespace) || !value.contains('.') {
+        return Err(ApiError::bad_input(
+            field,
+            "`domain` must look like example.com",
+        ));
+    }
+    Ok(value)
 }
 
 #[derive(InputObject)]

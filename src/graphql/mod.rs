@@ -9,6 +9,7 @@ mod field_order;
 mod filters;
 pub mod http;
 mod ids;
+pub mod inputs;
 mod listing;
 mod loader;
 mod node;

@@ -1,62 +1,96 @@
-use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use entity::leads::Column;
 
 use super::{Lead, LeadSource, LeadStatus, Seniority, Temperature, service};
 use crate::{
+    error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind, decode_id},
     numbers::MoneyInput,
+    validation::{self, between, id_of, max_text, stored},
 };
 
-#[derive(InputObject, Default)]
-pub struct CreateLeadInput {
-    pub first_name: String,
-    pub last_name: String,
-    /// Unique among the organization's live leads.
-    pub email: String,
-    pub phone: Option<String>,
-    pub job_title: Option<String>,
-    pub department: Option<String>,
-    pub seniority: Option<Seniority>,
-    pub source: Option<LeadSource>,
-    pub status: Option<LeadStatus>,
-    /// 0 to 100; default 0.
-    pub score: Option<i32>,
-    pub temperature: Option<Temperature>,
-    pub estimated_deal_value: Option<MoneyInput>,
-    /// Percent, 0 to 100.
-    pub probability_to_close: Option<i32>,
-    pub tags: Option<Vec<String>>,
-    pub custom_fields: Option<Json<serde_json::Value>>,
-    pub linkedin_url: Option<String>,
-    pub expected_close_date: Option<NaiveDate>,
-    pub next_follow_up_at: Option<DateTime<Utc>>,
-    pub company_id: Option<ID>,
-    pub assigned_to_id: Option<ID>,
+crate::inputs! {
+    create CreateLeadInput;
+    /// Fields left out stay as they are; nullable fields set to null are cleared.
+    update UpdateLeadInput;
+    fields {
+        first_name "firstName": String = required(Column::FirstName, max_text(100)),
+        last_name "lastName": String = required(Column::LastName, max_text(100)),
+        /// Unique among the organization's live leads.
+        email "email": String = required(Column::Email, email),
+        phone "phone": String = text(Column::Phone, 50),
+        job_title "jobTitle": String = text(Column::JobTitle, 150),
+        department "department": String = text(Column::Department, 100),
+        seniority "seniority": Seniority = nullable(Column::Seniority, stored),
+        /// Default OTHER.
+        source "source": LeadSource = defaulted(Column::Source, stored),
+        /// Default NEW.
+        status "status": LeadStatus = defaulted(Column::Status, stored),
+        /// 0 to 100; default 0.
+        score "score": i32 = defaulted(Column::Score, between(0, 100)),
+        /// Default COLD.
+        temperature "temperature": Temperature = defaulted(Column::Temperature, stored),
+        estimated_deal_value "estimatedDealValue": MoneyInput =
+            money(Column::EstimatedDealValue, Column::EstimatedDealCurrency),
+        /// Percent, 0 to 100.
+        probability_to_close "probabilityToClose": i32 =
+            nullable(Column::ProbabilityToClose, between(0, 100)),
+        /// At most 50, each 1 to 50 characters; stored lower-cased, sorted, each once.
+        tags "tags": Vec<String> = defaulted(Column::Tags, tags),
+        /// A JSON object of at most 16 KiB.
+        custom_fields "customFields": Json<serde_json::Value> =
+            defaulted(Column::CustomFields, custom_fields),
+        linkedin_url "linkedinUrl": String = nullable(Column::LinkedinUrl, linkedin),
+        expected_close_date "expectedCloseDate": NaiveDate =
+            nullable(Column::ExpectedCloseDate, validation::calendar),
+        next_follow_up_at "nextFollowUpAt": DateTime<Utc> =
+            nullable(Column::NextFollowUpAt, follow_up),
+        company_id "companyId": ID = nullable(Column::CompanyId, id_of(NodeKind::Company)),
+    }
+    create_extra {
+        /// An active user of the organization.
+        assigned_to_id: Option<ID>,
+    }
 }
 
-/// Fields left out stay as they are; nullable fields set to null are cleared.
-#[derive(InputObject, Default)]
-pub struct UpdateLeadInput {
-    pub id: ID,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: MaybeUndefined<String>,
-    pub job_title: MaybeUndefined<String>,
-    pub department: MaybeUndefined<String>,
-    pub seniority: MaybeUndefined<Seniority>,
-    pub source: Option<LeadSource>,
-    pub status: Option<LeadStatus>,
-    pub score: Option<i32>,
-    pub temperature: Option<Temperature>,
-    pub estimated_deal_value: MaybeUndefined<MoneyInput>,
-    pub probability_to_close: MaybeUndefined<i32>,
-    pub tags: Option<Vec<String>>,
-    pub custom_fields: Option<Json<serde_json::Value>>,
-    pub linkedin_url: MaybeUndefined<String>,
-    pub expected_close_date: MaybeUndefined<NaiveDate>,
-    pub next_follow_up_at: MaybeUndefined<DateTime<Utc>>,
-    pub company_id: MaybeUndefined<ID>,
+fn email(field: &'static str, value: String) -> ApiResult<String> {
+    validation::email(field, &value)
+}
+
+fn tags(field: &'static str, values: Vec<String>) -> ApiResult<Vec<String>> {
+    if values.len() > 50 {
+        return Err(ApiError::bad_input(field, "at most 50 tags"));
+    }
+    let mut cleaned = values
+        .iter()
+        .map(|tag| validation::text(field, tag, 50).map(|t| t.to_lowercase()))
+        .collect::<ApiResult<Vec<_>>>()?;
+    cleaned.sort();
+    cleaned.dedup();
+    Ok(cleaned)
+}
+
+fn custom_fields(
+    field: &'static str,
+    value: Json<serde_json::Value>,
+) -> ApiResult<serde_json::Value> {
+    validation::json_object(field, value.0, 16 * 1024)
+}
+
+fn linkedin(field: &'static str, value: String) -> ApiResult<String> {
+    let value = validation::text(field, &value, 500)?;
+    if !value.starts_with("https://") {
+        return Err(ApiError::bad_input(
+            field,
+            "`linkedinUrl` must be an https:// URL",
+        ));
+    }
+    Ok(value)
+}
+
+fn follow_up(field: &'static str, value: DateTime<Utc>) -> ApiResult<DateTime<FixedOffset>> {
+    validation::calendar(field, value).map(Into::into)
 }
 
 #[derive(InputObject)]
