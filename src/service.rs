@@ -8,12 +8,15 @@ use crate::{
     audit::{self, Actor},
     error::ApiResult,
     graphql::RequestMeta,
+    tenancy::Role,
 };
 
 pub struct Acting<'a> {
     /// A transaction with the tenant set (`TenantTx`): policies bound every statement.
     pub db: &'a DatabaseTransaction,
     pub actor: Actor,
+    /// The acting user's role, for the rules that depend on it (who may grant ownership).
+    pub role: Role,
     pub meta: &'a RequestMeta,
 }
 
@@ -40,5 +43,9 @@ impl Acting<'_> {
 
     pub fn organization_id(&self) -> uuid::Uuid {
         self.actor.tenant.organization_id
+    }
+
+    pub fn user_id(&self) -> uuid::Uuid {
+        self.actor.tenant.user_id
     }
 }

@@ -68,6 +68,11 @@ impl Changes {
         self.audit.insert(field.to_owned(), shown);
     }
 
+    /// Sets `column` to a value the audit log must not show (a secret's hash).
+    pub fn set_unaudited(&mut self, column: &'static str, value: impl Into<Value>) {
+        self.assignments.push((column, value.into()));
+    }
+
     /// A field the input may leave out (absent: unchanged). `rule` validates a given value,
     /// naming `field` in its errors, and makes the column's value.
     pub fn field<C: ColumnTrait, T, V>(

@@ -1,20 +1,15 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::api_keys;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-use uuid::Uuid;
 
+use super::service;
 use crate::{
-    audit,
-    auth::{ApiKeySecret, sha256},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     graphql::{ContextExt, NodeKind, Page, PageArgs, decode_id, list_by_created},
     numbers::BigInt,
-    sql::{one_or_not_found, returning_row},
     tenancy::Scope,
     users::User,
     users::via,
-    validation,
 };
 
 pub struct ApiKey(pub api_keys::Model);
@@ -117,18 +112,6 @@ pub struct UpdateApiKeyInput {
     pub rate_limit_per_hour: Option<i32>,
 }
 
-/// The one rule for a key's rate limit, shared by create and update.
-fn rate_limit(value: i32) -> Result<i32, ApiError> {
-    if (1..=1_000_000).contains(&value) {
-        Ok(value)
-    } else {
-        Err(ApiError::bad_input(
-            "rateLimitPerHour",
-            "`rateLimitPerHour` must be between 1 and 1,000,000",
-        ))
-    }
-}
-
 #[derive(InputObject)]
 pub struct RevokeApiKeyInput {
     pub id: ID,
@@ -157,54 +140,10 @@ impl ApiKeyMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<CreateApiKeyPayload> {
-        let principal = ctx.admin()?;
-        let name = validation::text("name", &input.name, 100)?;
-        if input.scopes.is_empty() {
-            return Err(ApiError::bad_input("scopes", "give at least one scope").into());
-        }
-        let expires_at = input
-            .expires_at
-            .map(|at| validation::calendar("expiresAt", at))
-            .transpose()?;
-        if expires_at.is_some_and(|at| at <= Utc::now()) {
-            return Err(
-                ApiError::bad_input("expiresAt", "`expiresAt` must be in the future").into(),
-            );
-        }
-        let per_hour = rate_limit(input.rate_limit_per_hour.unwrap_or(1_000))?;
-        let mut scopes: Vec<String> = input.scopes.iter().map(|s| s.as_db().to_owned()).collect();
-        scopes.sort();
-        scopes.dedup();
-        let secret = ApiKeySecret::generate();
-        let key = api_keys::ActiveModel {
-            organization_id: Set(principal.organization_id),
-            id: Set(Uuid::new_v4()),
-            name: Set(name.clone()),
-            prefix: Set(secret.prefix.clone()),
-            key_hash: Set(sha256(&secret.key)),
-            scopes: Set(scopes.clone()),
-            created_by: Set(principal.user_id),
-            expires_at: Set(expires_at.map(Into::into)),
-            rate_limit_per_hour: Set(per_hour),
-            ..Default::default()
-        }
-        .insert(ctx.db()?)
-        .await
-        .map_err(ApiError::from)?;
-        audit::record(
-            ctx,
-            "api_key.create",
-            "api_key",
-            Some(key.id),
-            serde_json::json!({
-                "name": name, "scopes": scopes, "prefix": secret.prefix,
-                "rateLimitPerHour": per_hour,
-            }),
-        )
-        .await?;
+        let (key, secret) = service::create(&ctx.acting_admin()?, input).await?;
         Ok(CreateApiKeyPayload {
             api_key: ApiKey(key),
-            secret: secret.key,
+            secret,
         })
     }
 
@@ -215,35 +154,9 @@ impl ApiKeyMutation {
         ctx: &Context<'_>,
         input: UpdateApiKeyInput,
     ) -> async_graphql::Result<ApiKeyPayload> {
-        let principal = ctx.admin()?;
+        let acting = ctx.acting_admin()?;
         let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|name| validation::text("name", name, 100))
-            .transpose()?;
-        let per_hour = input.rate_limit_per_hour.map(rate_limit).transpose()?;
-        let statement = sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "UPDATE api_keys SET name = coalesce($3, name),
-                    rate_limit_per_hour = coalesce($4, rate_limit_per_hour)
-             WHERE organization_id = $1 AND id = $2 RETURNING *",
-            [
-                principal.organization_id.into(),
-                id.into(),
-                name.clone().into(),
-                per_hour.into(),
-            ],
-        );
-        let key: api_keys::Model = one_or_not_found(ctx.db()?, statement, "API key").await?;
-        audit::record(
-            ctx,
-            "api_key.update",
-            "api_key",
-            Some(id),
-            serde_json::json!({ "name": name, "rateLimitPerHour": per_hour }),
-        )
-        .await?;
+        let key = service::update(&acting, id, input).await?;
         Ok(ApiKeyPayload {
             api_key: ApiKey(key),
         })
@@ -255,22 +168,9 @@ impl ApiKeyMutation {
         ctx: &Context<'_>,
         input: RevokeApiKeyInput,
     ) -> async_graphql::Result<ApiKeyPayload> {
-        let principal = ctx.admin()?;
+        let acting = ctx.acting_admin()?;
         let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;
-        let statement = returning_row(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())",
-            principal.organization_id,
-            id,
-        );
-        let key: api_keys::Model = one_or_not_found(ctx.db()?, statement, "API key").await?;
-        audit::record(
-            ctx,
-            "api_key.revoke",
-            "api_key",
-            Some(id),
-            serde_json::json!({}),
-        )
-        .await?;
+        let key = service::revoke(&acting, id).await?;
         Ok(ApiKeyPayload {
             api_key: ApiKey(key),
         })

@@ -2,5 +2,6 @@
 //! only its SHA-256 and a public prefix are stored.
 
 mod graphql;
+pub mod service;
 
-pub use graphql::{ApiKey, ApiKeyMutation, ApiKeyQuery};
+pub use graphql::{ApiKey, ApiKeyMutation, ApiKeyQuery, CreateApiKeyInput, UpdateApiKeyInput};

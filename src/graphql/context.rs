@@ -98,8 +98,19 @@ pub trait ContextExt {
     /// The request's principal, if it may write, acting through a service in the request's
     /// transaction.
     fn acting(&self) -> ApiResult<crate::service::Acting<'_>> {
+        self.acting_as(self.writer()?)
+    }
+
+    /// The request's principal, if it may manage users, keys, webhooks and the organization,
+    /// acting through a service in the request's transaction.
+    fn acting_admin(&self) -> ApiResult<crate::service::Acting<'_>> {
+        self.acting_as(self.admin()?)
+    }
+
+    fn acting_as<'a>(&'a self, principal: &Principal) -> ApiResult<crate::service::Acting<'a>> {
         Ok(crate::service::Acting {
-            actor: self.writer()?.into(),
+            actor: principal.into(),
+            role: principal.role,
             db: self.db()?,
             meta: &self.request().meta,
         })

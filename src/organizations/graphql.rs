@@ -4,12 +4,11 @@ use entity::organizations;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
+use super::service;
 use crate::{
-    audit,
     error::{ApiError, ApiResult},
     graphql::{ContextExt, NodeKind},
     sql::SqlBuilder,
-    validation,
 };
 
 crate::text_enum! {
@@ -101,38 +100,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: UpdateOrganizationInput,
     ) -> async_graphql::Result<OrganizationPayload> {
-        let principal = ctx.admin()?;
-        let name = input
-            .name
-            .as_deref()
-            .map(|n| validation::text("name", n, 200))
-            .transpose()?;
-        let settings = input
-            .settings
-            .map(|Json(s)| validation::json_object("settings", s, 64 * 1024))
-            .transpose()?;
-        let mut sql = SqlBuilder::new("");
-        let id = sql.bind(principal.organization_id);
-        let name_param = sql.bind(name.clone());
-        let settings_param = sql.bind(settings.clone());
-        sql.push(&format!(
-            "UPDATE organizations SET name = coalesce({name_param}, name),
-                                      settings = coalesce({settings_param}, settings)
-             WHERE id = {id} RETURNING *"
-        ));
-        let organization = organizations::Model::find_by_statement(sql.build())
-            .one(ctx.db()?)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::NotFound("organization"))?;
-        audit::record(
-            ctx,
-            "organization.update",
-            "organization",
-            Some(organization.id),
-            serde_json::json!({ "name": name, "settings": settings }),
-        )
-        .await?;
+        let organization = service::update(&ctx.acting_admin()?, input).await?;
         Ok(OrganizationPayload {
             organization: Organization(organization),
         })

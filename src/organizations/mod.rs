@@ -1,5 +1,8 @@
 //! The tenant itself: `organization` and `updateOrganization`.
 
 mod graphql;
+pub mod service;
 
-pub use graphql::{Organization, OrganizationMutation, OrganizationQuery, find};
+pub use graphql::{
+    Organization, OrganizationMutation, OrganizationQuery, UpdateOrganizationInput, find,
+};

@@ -4,10 +4,11 @@
 mod loader;
 mod mutation;
 mod query;
+pub mod service;
 mod types;
 
 pub use loader::{UserRef, via};
-pub use mutation::UserMutation;
+pub use mutation::{CreateUserInput, UserMutation};
 pub use query::UserQuery;
 pub use types::User;
 

@@ -2,23 +2,18 @@
 //! endpoints and redeliver one delivery.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use sea_orm::FromQueryResult;
-use serde_json::json;
 
 use super::{
     WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint,
     model::{DeliveryRow, EndpointRow},
-    signing, ssrf,
+    service,
 };
 use crate::{
-    audit,
-    error::{ApiError, ApiResult},
-    events::{EventKind, EventSubjectType, store},
+    events::{EventKind, EventSubjectType},
     graphql::{
         ContextExt, Creation, NodeKind, Page, PageArgs, Sorted, decode_id, list, list_by_created,
     },
-    sql::{Changes, SqlBuilder, one_or_not_found, returning_row},
-    validation,
+    sql::SqlBuilder,
 };
 
 #[derive(InputObject)]
@@ -73,26 +68,6 @@ pub struct DeleteWebhookEndpointPayload {
 #[derive(SimpleObject)]
 pub struct WebhookDeliveryPayload {
     pub delivery: WebhookDelivery,
-}
-
-async fn checked_url(ctx: &Context<'_>, url: &str) -> ApiResult<String> {
-    let parsed = ssrf::parse(url.trim()).map_err(|e| ApiError::bad_input("url", e.to_string()))?;
-    ssrf::resolve(&parsed, ctx.app().webhooks.allow_private_addresses)
-        .await
-        .map_err(|e| ApiError::bad_input("url", e.to_string()))?;
-    Ok(parsed.to_string())
-}
-
-/// A chosen set of enum values as stored: sorted, each once; empty means all.
-fn db_values<T>(values: Option<Vec<T>>, as_db: fn(T) -> &'static str) -> Vec<String> {
-    let mut values: Vec<String> = values
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| as_db(v).to_owned())
-        .collect();
-    values.sort();
-    values.dedup();
-    values
 }
 
 #[derive(Default)]
@@ -177,108 +152,26 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         input: CreateWebhookEndpointInput,
     ) -> async_graphql::Result<CreateWebhookEndpointPayload> {
-        let principal = ctx.admin()?;
-        let url = checked_url(ctx, &input.url).await?;
-        let description = input
-            .description
-            .map(|d| validation::text("description", &d, 500))
-            .transpose()?;
-        let kinds = db_values(input.event_kinds, EventKind::as_db);
-        let subject_types = db_values(input.subject_types, EventSubjectType::as_db);
-        let secret = signing::generate_secret();
-        let db = ctx.db()?;
-        // Deliveries start after the newest event at creation.
-        let head = store::bounds(db, principal.organization_id).await?.head;
-        let mut sql = SqlBuilder::new("");
-        let values = [
-            sql.bind(principal.organization_id),
-            sql.bind(url.clone()),
-            sql.bind(description),
-            sql.bind(kinds.clone()),
-            sql.bind(subject_types.clone()),
-            sql.bind(secret.clone()),
-            sql.bind(head),
-            sql.bind(principal.user_id),
-        ];
-        sql.push(&format!(
-            "INSERT INTO webhook_endpoints
-                 (organization_id, url, description, event_kinds, subject_types, signing_secret,
-                  event_cursor, created_by)
-             VALUES ({}) RETURNING *",
-            values.join(", ")
-        ));
-        let endpoint = EndpointRow::find_by_statement(sql.build())
-            .one(db)
-            .await
-            .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("INSERT returned no row")))?;
-        audit::record(
-            ctx,
-            "webhook_endpoint.create",
-            "webhook_endpoint",
-            Some(endpoint.id),
-            json!({ "url": url, "eventKinds": kinds, "subjectTypes": subject_types }),
-        )
-        .await?;
+        let allow_private = ctx.app().webhooks.allow_private_addresses;
+        let (endpoint, secret) =
+            service::create(&ctx.acting_admin()?, input, allow_private).await?;
         Ok(CreateWebhookEndpointPayload {
             endpoint: WebhookEndpoint(endpoint),
             signing_secret: secret,
         })
     }
 
-    /// Changes an endpoint's URL, kinds, description or active flag. OWNER and ADMIN only.
+    /// Changes an endpoint's URL, subject types, kinds, description or active flag. OWNER and
+    /// ADMIN only.
     async fn update_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
         input: UpdateWebhookEndpointInput,
     ) -> async_graphql::Result<WebhookEndpointPayload> {
-        let principal = ctx.admin()?;
+        let acting = ctx.acting_admin()?;
         let id = decode_id(&input.id, NodeKind::WebhookEndpoint, "id")?;
-        let mut changes = Changes::default();
-        if let Some(url) = &input.url {
-            let url = checked_url(ctx, url).await?;
-            changes.set("url", url.clone(), "url", json!(url));
-        }
-        if let Some(description) = &input.description {
-            let description = validation::text("description", description, 500)?;
-            changes.set(
-                "description",
-                description.clone(),
-                "description",
-                json!(description),
-            );
-        }
-        if input.event_kinds.is_some() {
-            let kinds = db_values(input.event_kinds, EventKind::as_db);
-            changes.set("event_kinds", kinds.clone(), "eventKinds", json!(kinds));
-        }
-        if input.subject_types.is_some() {
-            let types = db_values(input.subject_types, EventSubjectType::as_db);
-            changes.set("subject_types", types.clone(), "subjectTypes", json!(types));
-        }
-        if let Some(active) = input.is_active {
-            changes.set("is_active", active, "isActive", json!(active));
-            if active {
-                // Re-enabled: deliver from now on, not the events missed while disabled.
-                let head = store::bounds(ctx.db()?, principal.organization_id)
-                    .await?
-                    .head;
-                changes.set("event_cursor", head, "eventCursor", json!(head));
-            }
-        }
-        if changes.is_empty() {
-            return Err(ApiError::bad_input("input", "nothing to change").into());
-        }
-        let statement = changes.update("webhook_endpoints", principal.organization_id, id, "");
-        let endpoint = one_or_not_found(ctx.db()?, statement, "webhook endpoint").await?;
-        audit::record(
-            ctx,
-            "webhook_endpoint.update",
-            "webhook_endpoint",
-            Some(id),
-            changes.audit(),
-        )
-        .await?;
+        let allow_private = ctx.app().webhooks.allow_private_addresses;
+        let endpoint = service::update(&acting, id, input, allow_private).await?;
         Ok(WebhookEndpointPayload {
             endpoint: WebhookEndpoint(endpoint),
         })
@@ -290,22 +183,9 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         input: WebhookEndpointIdInput,
     ) -> async_graphql::Result<DeleteWebhookEndpointPayload> {
-        let principal = ctx.admin()?;
+        let acting = ctx.acting_admin()?;
         let id = decode_id(&input.id, NodeKind::WebhookEndpoint, "id")?;
-        let statement = returning_row(
-            "DELETE FROM webhook_endpoints",
-            principal.organization_id,
-            id,
-        );
-        one_or_not_found::<EndpointRow>(ctx.db()?, statement, "webhook endpoint").await?;
-        audit::record(
-            ctx,
-            "webhook_endpoint.delete",
-            "webhook_endpoint",
-            Some(id),
-            json!({}),
-        )
-        .await?;
+        service::delete(&acting, id).await?;
         Ok(DeleteWebhookEndpointPayload {
             deleted_id: input.id,
         })
@@ -317,23 +197,9 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         input: RedeliverWebhookInput,
     ) -> async_graphql::Result<WebhookDeliveryPayload> {
-        let principal = ctx.admin()?;
+        let acting = ctx.acting_admin()?;
         let id = decode_id(&input.delivery_id, NodeKind::WebhookDelivery, "deliveryId")?;
-        let statement = returning_row(
-            "UPDATE webhook_deliveries
-             SET status = 'pending', next_attempt_at = now(), lease_until = NULL",
-            principal.organization_id,
-            id,
-        );
-        let delivery = one_or_not_found(ctx.db()?, statement, "webhook delivery").await?;
-        audit::record(
-            ctx,
-            "webhook_delivery.redeliver",
-            "webhook_delivery",
-            Some(id),
-            json!({}),
-        )
-        .await?;
+        let delivery = service::redeliver(&acting, id).await?;
         Ok(WebhookDeliveryPayload {
             delivery: WebhookDelivery(delivery),
         })

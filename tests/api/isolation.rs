@@ -2,30 +2,212 @@
 //! path or through raw SQL as the app role; A's rows are identical afterwards.
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
-use serde_json::json;
+use serde_json::{Value, json};
 use uuid::Uuid;
+
+use leadgraph::graphql::NodeKind;
 
 use crate::support::{Tenant, TestApp, tenant::uuid_of};
 
-/// Every tenant table: `organizations` (the tenant itself) and each table with an
-/// `organization_id` column. The first test holds this list to the catalog, so a new tenant
-/// table cannot be left out of the matrix.
-const TENANT_TABLES: [&str; 14] = [
-    "organizations",
-    "users",
-    "refresh_tokens",
-    "api_keys",
-    "audit_logs",
-    "companies",
-    "leads",
-    "activities",
-    "lead_notes",
-    "events",
-    "event_streams",
-    "webhook_endpoints",
-    "webhook_deliveries",
-    "webhook_attempts",
-];
+/// How the isolation tests reach one tenant table (`organizations`, the tenant itself, and
+/// each table with an `organization_id` column). `seed` gives tenant A a row in every
+/// registered table; the tests then try, as tenant B, to find A's rows by global id
+/// (`node(id:)`) and to change or reference them through every mutation that takes one. The
+/// first test holds the registry to the catalog: a new tenant table without a registration
+/// fails it. Raw SQL as the app role covers every registered table without more.
+struct Registration {
+    table: &'static str,
+    /// Global ids of A's rows in this table (none where the table has no node type).
+    ids: fn(&Seeded) -> Vec<String>,
+    /// What B attempts against A's rows of this table: (document, variables); each must be
+    /// NOT_FOUND and change nothing. Empty where no mutation takes such a row.
+    attacks: fn(a: &Seeded, b: &Seeded) -> Vec<(&'static str, Value)>,
+}
+
+fn no_ids(_: &Seeded) -> Vec<String> {
+    Vec::new()
+}
+
+fn no_attacks(_: &Seeded, _: &Seeded) -> Vec<(&'static str, Value)> {
+    Vec::new()
+}
+
+fn registry() -> Vec<Registration> {
+    vec![
+        Registration {
+            table: "organizations",
+            ids: |a| vec![NodeKind::Organization.id(a.tenant.organization_id).0],
+            // updateOrganization takes no id: it changes the caller's own organization.
+            attacks: no_attacks,
+        },
+        Registration {
+            table: "users",
+            ids: |a| vec![a.tenant.owner.user_id.clone()],
+            attacks: |a, b| {
+                let user = &a.tenant.owner.user_id;
+                vec![
+                    (
+                        "mutation($id: ID!) { updateUserRole(input: { id: $id, role: VIEWER }) { user { id } } }",
+                        json!({ "id": user }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { id } } }",
+                        json!({ "id": user }),
+                    ),
+                    (
+                        "mutation($id: ID!, $user: ID!) { assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
+                        json!({ "id": b.lead, "user": user }),
+                    ),
+                    (
+                        "mutation($id: ID!, $user: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\", mentionedUserIds: [$user] }) { note { id } } }",
+                        json!({ "id": b.lead, "user": user }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "refresh_tokens",
+            // Sessions are reached only with their own secret (tests/api/auth.rs).
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
+            table: "api_keys",
+            ids: |a| vec![a.api_key.clone()],
+            attacks: |a, _| {
+                vec![(
+                    "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }",
+                    json!({ "id": a.api_key }),
+                )]
+            },
+        },
+        Registration {
+            table: "audit_logs",
+            ids: |a| vec![a.audit_log.clone()],
+            // Append-only: written by the server for each change, never by a mutation.
+            attacks: no_attacks,
+        },
+        Registration {
+            table: "companies",
+            ids: |a| vec![a.company.clone()],
+            attacks: |a, b| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateCompany(input: { id: $id, name: \"Pwned\" }) { company { id } } }",
+                        json!({ "id": a.company }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deleteCompany(input: { id: $id }) { deletedCompanyId } }",
+                        json!({ "id": a.company }),
+                    ),
+                    (
+                        "mutation($id: ID!) { createLead(input: { firstName: \"X\", lastName: \"Y\", email: \"x@y.io\", companyId: $id }) { lead { id } } }",
+                        json!({ "id": a.company }),
+                    ),
+                    (
+                        "mutation($id: ID!, $company: ID!) { updateLead(input: { id: $id, companyId: $company }) { lead { id } } }",
+                        json!({ "id": b.lead, "company": a.company }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "leads",
+            ids: |a| vec![a.lead.clone(), a.deleted_lead.clone()],
+            attacks: |a, _| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateLead(input: { id: $id, score: 99 }) { lead { id } } }",
+                        json!({ "id": a.lead }),
+                    ),
+                    (
+                        "mutation($id: ID!) { updateLead(input: { id: $id, companyId: null }) { lead { id } } }",
+                        json!({ "id": a.lead }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
+                        json!({ "id": a.lead }),
+                    ),
+                    (
+                        "mutation($id: ID!) { restoreLead(input: { id: $id }) { lead { id } } }",
+                        json!({ "id": a.deleted_lead }),
+                    ),
+                    (
+                        "mutation($id: ID!) { assignLead(input: { leadId: $id, userId: null }) { lead { id } } }",
+                        json!({ "id": a.lead }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "activities",
+            ids: |a| vec![a.activity.clone()],
+            attacks: |a, _| {
+                vec![(
+                    "mutation($id: ID!) { logActivity(input: { leadId: $id, kind: CALL, direction: INBOUND }) { activity { id } } }",
+                    json!({ "id": a.lead }),
+                )]
+            },
+        },
+        Registration {
+            table: "lead_notes",
+            ids: |a| vec![a.note.clone()],
+            attacks: |a, _| {
+                vec![(
+                    "mutation($id: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\" }) { note { id } } }",
+                    json!({ "id": a.lead }),
+                )]
+            },
+        },
+        Registration {
+            table: "events",
+            // Written by triggers only; read through subscriptions (tests/api/events.rs).
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
+            table: "event_streams",
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
+            table: "webhook_endpoints",
+            ids: |a| vec![a.endpoint.clone()],
+            attacks: |a, _| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, isActive: true }) { endpoint { id } } }",
+                        json!({ "id": a.endpoint }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { deletedId } }",
+                        json!({ "id": a.endpoint }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "webhook_deliveries",
+            ids: |a| vec![a.delivery.clone()],
+            attacks: |a, _| {
+                vec![(
+                    "mutation($id: ID!) { redeliverWebhook(input: { deliveryId: $id }) { delivery { id } } }",
+                    json!({ "id": a.delivery }),
+                )]
+            },
+        },
+        Registration {
+            table: "webhook_attempts",
+            // Read through their delivery only; written by the delivery worker.
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+    ]
+}
+
+fn tenant_tables() -> Vec<&'static str> {
+    registry().iter().map(|r| r.table).collect()
+}
 
 /// Tenant A with a row in every tenant table, and the ids of its CRM rows.
 struct Seeded {
@@ -36,6 +218,9 @@ struct Seeded {
     activity: String,
     note: String,
     api_key: String,
+    audit_log: String,
+    endpoint: String,
+    delivery: String,
 }
 
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
@@ -78,6 +263,17 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         ),
     )
     .await;
+    let org = tenant.organization_id;
+    let first_id = |rows: Vec<Value>| Uuid::parse_str(rows[0]["id"].as_str().unwrap()).unwrap();
+    let audit_log = NodeKind::AuditLog
+        .id(first_id(app.snapshot(org, "audit_logs").await))
+        .0;
+    let endpoint = NodeKind::WebhookEndpoint
+        .id(first_id(app.snapshot(org, "webhook_endpoints").await))
+        .0;
+    let delivery = NodeKind::WebhookDelivery
+        .id(first_id(app.snapshot(org, "webhook_deliveries").await))
+        .0;
     Seeded {
         tenant,
         company,
@@ -86,12 +282,15 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         activity,
         note,
         api_key,
+        audit_log,
+        endpoint,
+        delivery,
     }
 }
 
 async fn snapshot_all(app: &TestApp, organization: Uuid) -> Vec<Vec<serde_json::Value>> {
     let mut tables = Vec::new();
-    for table in TENANT_TABLES {
+    for table in tenant_tables() {
         tables.push(app.snapshot(organization, table).await);
     }
     tables
@@ -116,12 +315,12 @@ async fn the_matrix_covers_every_tenant_table_in_the_catalog() {
         .iter()
         .map(|row| row.try_get_by_index(0).unwrap())
         .collect();
-    let mut covered: Vec<&str> = TENANT_TABLES.to_vec();
-    covered.sort_unstable();
+    let mut registered = tenant_tables();
+    registered.sort_unstable();
     assert_eq!(
-        catalog, covered,
-        "tenant tables in the catalog vs the isolation matrix: register each new table here \
-         (and give `seed` a row of it)"
+        catalog, registered,
+        "tenant tables in the catalog vs the isolation registry: register each new table in \
+         `registry()` (its ids and the mutations to attempt) and give `seed` a row of it"
     );
 }
 
@@ -163,31 +362,23 @@ async fn tenant_b_sees_nothing_of_tenant_a_through_graphql() {
     assert_eq!(data["users"]["totalCount"], 1);
     assert_eq!(data["organization"]["slug"], "globex");
 
-    let organization_id = leadgraph::graphql::NodeKind::Organization
-        .id(a.tenant.organization_id)
-        .0;
-    for id in [
-        &a.lead,
-        &a.deleted_lead,
-        &a.company,
-        &a.activity,
-        &a.note,
-        &a.api_key,
-        &a.tenant.owner.user_id,
-        &organization_id,
-    ] {
-        let node = app
-            .gql(
-                b.tenant.token(),
-                "query($id: ID!) { node(id: $id) { id } }",
-                json!({ "id": id }),
-            )
-            .await;
+    let ids: Vec<(&str, String)> = registry()
+        .iter()
+        .flat_map(|r| (r.ids)(&a).into_iter().map(move |id| (r.table, id)))
+        .collect();
+    assert!(ids.len() >= 11, "{ids:?}");
+    for (table, id) in ids {
+        let query = "query($id: ID!) { node(id: $id) { id } }";
+        let variables = json!({ "id": id });
+        let as_b = app.gql(b.tenant.token(), query, variables.clone()).await;
         assert_eq!(
-            node.at("/node"),
-            &serde_json::Value::Null,
-            "node({id}) leaked"
+            as_b.at("/node"),
+            &Value::Null,
+            "node({id}) of {table} leaked"
         );
+        // A finds it: B's null is isolation, not an id that names nothing.
+        let as_a = app.gql(a.tenant.token(), query, variables).await;
+        assert_eq!(as_a.at("/node/id"), &json!(id), "{table}");
     }
     let typed = app
         .gql(
@@ -209,78 +400,21 @@ async fn tenant_b_cannot_change_or_reference_tenant_a_rows_through_graphql() {
     let b = seed(&app, "globex").await;
     let before = snapshot_all(&app, a.tenant.organization_id).await;
 
-    let attempts = [
-        (
-            "mutation($id: ID!) { updateLead(input: { id: $id, score: 99 }) { lead { id } } }",
-            json!({ "id": a.lead }),
-        ),
-        (
-            "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
-            json!({ "id": a.lead }),
-        ),
-        (
-            "mutation($id: ID!) { restoreLead(input: { id: $id }) { lead { id } } }",
-            json!({ "id": a.deleted_lead }),
-        ),
-        (
-            "mutation($id: ID!) { assignLead(input: { leadId: $id, userId: null }) { lead { id } } }",
-            json!({ "id": a.lead }),
-        ),
-        (
-            "mutation($id: ID!, $user: ID!) { assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
-            json!({ "id": b.lead, "user": a.tenant.owner.user_id }),
-        ),
-        (
-            "mutation($id: ID!) { updateCompany(input: { id: $id, name: \"Pwned\" }) { company { id } } }",
-            json!({ "id": a.company }),
-        ),
-        (
-            "mutation($id: ID!) { deleteCompany(input: { id: $id }) { deletedCompanyId } }",
-            json!({ "id": a.company }),
-        ),
-        (
-            "mutation($id: ID!) { createLead(input: { firstName: \"X\", lastName: \"Y\", email: \"x@y.io\", companyId: $id }) { lead { id } } }",
-            json!({ "id": a.company }),
-        ),
-        (
-            "mutation($id: ID!) { updateLead(input: { id: $id, companyId: null }) { lead { id } } }",
-            json!({ "id": a.lead }),
-        ),
-        (
-            "mutation($id: ID!, $company: ID!) { updateLead(input: { id: $id, companyId: $company }) { lead { id } } }",
-            json!({ "id": b.lead, "company": a.company }),
-        ),
-        (
-            "mutation($id: ID!) { logActivity(input: { leadId: $id, kind: CALL, direction: INBOUND }) { activity { id } } }",
-            json!({ "id": a.lead }),
-        ),
-        (
-            "mutation($id: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\" }) { note { id } } }",
-            json!({ "id": a.lead }),
-        ),
-        (
-            "mutation($id: ID!, $user: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\", mentionedUserIds: [$user] }) { note { id } } }",
-            json!({ "id": b.lead, "user": a.tenant.owner.user_id }),
-        ),
-        (
-            "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }",
-            json!({ "id": a.api_key }),
-        ),
-        (
-            "mutation($id: ID!) { updateUserRole(input: { id: $id, role: VIEWER }) { user { id } } }",
-            json!({ "id": a.tenant.owner.user_id }),
-        ),
-        (
-            "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { id } } }",
-            json!({ "id": a.tenant.owner.user_id }),
-        ),
-    ];
-    for (mutation, variables) in attempts {
+    let attempts: Vec<(&str, &str, Value)> = registry()
+        .iter()
+        .flat_map(|r| {
+            (r.attacks)(&a, &b)
+                .into_iter()
+                .map(move |(mutation, variables)| (r.table, mutation, variables))
+        })
+        .collect();
+    assert!(attempts.len() >= 19, "{} attempts", attempts.len());
+    for (table, mutation, variables) in attempts {
         let response = app.gql(b.tenant.token(), mutation, variables).await;
         assert_eq!(
             response.code(),
             "NOT_FOUND",
-            "{mutation} -> {}",
+            "{table}: {mutation} -> {}",
             response.body
         );
     }
@@ -312,7 +446,7 @@ async fn the_app_role_sees_no_rows_without_a_tenant() {
     let app = TestApp::spawn().await;
     seed(&app, "acme").await;
     let db: DatabaseConnection = app.app_db().await;
-    for table in TENANT_TABLES {
+    for table in tenant_tables() {
         assert_eq!(
             count(&db, table).await,
             0,
@@ -323,7 +457,7 @@ async fn the_app_role_sees_no_rows_without_a_tenant() {
     let tx = db.begin().await.unwrap();
     set_tenant(&tx, Uuid::new_v4()).await;
     tx.commit().await.unwrap();
-    for table in TENANT_TABLES {
+    for table in tenant_tables() {
         assert_eq!(
             count(&db, table).await,
             0,
@@ -345,7 +479,7 @@ async fn the_app_role_cannot_read_change_or_write_into_another_tenant() {
 
     let tx = db.begin().await.unwrap();
     set_tenant(&tx, b.tenant.organization_id).await;
-    for table in TENANT_TABLES {
+    for table in tenant_tables() {
         let key = if table == "organizations" {
             "id"
         } else {
@@ -442,7 +576,7 @@ async fn no_tenant_table_lets_another_tenant_update_or_delete_its_rows() {
         "A has a row in every tenant table, so each refusal below refuses something"
     );
     let db = app.app_db().await;
-    for table in TENANT_TABLES {
+    for table in tenant_tables() {
         let key = if table == "organizations" {
             "id"
         } else {

@@ -4,42 +4,64 @@
 use std::time::Duration;
 
 use leadgraph::{
+    api_keys::{self, CreateApiKeyInput},
     audit::Actor,
     companies::{self, CreateCompanyInput},
     error::ApiError,
     graphql::RequestMeta,
     leads::{self, CreateLeadInput, UpdateLeadInput},
     service::Acting,
-    tenancy::{TenantSettings, TenantTx},
+    tenancy::{Role, Scope, TenantSettings, TenantTx},
+    users::{self, CreateUserInput},
 };
 use serde_json::json;
 
-use crate::support::{TestApp, tenant::uuid_of};
+use crate::support::{Tenant, TestApp, tenant::uuid_of};
+
+fn settings(tenant: &Tenant) -> TenantSettings {
+    TenantSettings {
+        organization_id: tenant.organization_id,
+        user_id: uuid_of(&tenant.owner.user_id),
+    }
+}
+
+/// A transaction as a worker opens one for `tenant`'s owner, and the request facts it acts
+/// under (`request_id` in the audit log).
+async fn worker_transaction(
+    app: &TestApp,
+    tenant: &Tenant,
+    request_id: &str,
+) -> (TenantTx, RequestMeta) {
+    let db = app.app_db().await;
+    let tx = TenantTx::begin(&db, false, Duration::from_secs(10), Some(settings(tenant)))
+        .await
+        .unwrap();
+    let meta = RequestMeta {
+        request_id: request_id.into(),
+        ..Default::default()
+    };
+    (tx, meta)
+}
+
+/// Acting in `tx` as `tenant`'s owner user, with `role`.
+fn acting<'a>(tx: &'a TenantTx, tenant: &Tenant, role: Role, meta: &'a RequestMeta) -> Acting<'a> {
+    Acting {
+        db: tx.conn(),
+        actor: Actor {
+            tenant: settings(tenant),
+            api_key_id: None,
+        },
+        role,
+        meta,
+    }
+}
 
 #[tokio::test]
 async fn an_import_creates_companies_and_leads_through_the_services() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
-    let tenant = TenantSettings {
-        organization_id: acme.organization_id,
-        user_id: uuid_of(&acme.owner.user_id),
-    };
-    let db = app.app_db().await;
-    let tx = TenantTx::begin(&db, false, Duration::from_secs(10), Some(tenant))
-        .await
-        .unwrap();
-    let meta = RequestMeta {
-        request_id: "import-42".into(),
-        ..Default::default()
-    };
-    let acting = Acting {
-        db: tx.conn(),
-        actor: Actor {
-            tenant,
-            api_key_id: None,
-        },
-        meta: &meta,
-    };
+    let (tx, meta) = worker_transaction(&app, &acme, "import-42").await;
+    let acting = acting(&tx, &acme, Role::Owner, &meta);
     let company = companies::service::create(
         &acting,
         CreateCompanyInput {
@@ -106,5 +128,70 @@ async fn an_import_creates_companies_and_leads_through_the_services() {
             json!({ "action": "company.create", "requestId": "import-42" }),
             json!({ "action": "lead.create", "requestId": "import-42" }),
         ]
+    );
+}
+
+/// The admin services carry their rules with them: acting as an ADMIN (say, a provisioning
+/// job), a service refuses to hand out ownership as the API does, and what it does is audited.
+#[tokio::test]
+async fn an_admin_service_keeps_its_role_rules_outside_graphql() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let (tx, meta) = worker_transaction(&app, &acme, "provisioning-7").await;
+    let acting = acting(&tx, &acme, Role::Admin, &meta);
+    let input = |email: &str, role| CreateUserInput {
+        email: email.into(),
+        full_name: "Grace Hopper".into(),
+        password: "a long enough password".into(),
+        role,
+    };
+    let refused = users::service::create(&acting, input("owner2@acme.test", Role::Owner))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ApiError::Forbidden(_)), "{refused:?}");
+    let agent = users::service::create(&acting, input("AGENT@acme.test", Role::Agent))
+        .await
+        .unwrap();
+    assert_eq!(agent.email, "agent@acme.test");
+    let (key, secret) = api_keys::service::create(
+        &acting,
+        CreateApiKeyInput {
+            name: "sync".into(),
+            scopes: vec![Scope::Read],
+            expires_at: None,
+            rate_limit_per_hour: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(secret.starts_with("lg_"), "{secret}");
+    assert_eq!(key.rate_limit_per_hour, 1_000);
+    tx.commit().await.unwrap();
+
+    let response = app
+        .gql(
+            acme.token(),
+            "{ users { nodes { email role } } auditLogs(first: 5) { nodes { action requestId changes } } }",
+            json!({}),
+        )
+        .await;
+    let emails: Vec<&str> = response
+        .at("/users/nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["email"].as_str().unwrap())
+        .collect();
+    assert!(emails.contains(&"agent@acme.test"), "{emails:?}");
+    let audit = response.at("/auditLogs/nodes").to_string();
+    assert!(
+        audit.contains("user.create") && audit.contains("api_key.create"),
+        "{audit}"
+    );
+    assert!(audit.contains("provisioning-7"), "{audit}");
+    // Neither the password's hash nor the key's is in the audit log.
+    assert!(
+        !audit.contains("argon2") && !audit.contains("keyHash"),
+        "{audit}"
     );
 }
