@@ -74,7 +74,7 @@ impl Activity {
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
         Ok(ctx
             .loader()?
-            .load_one(LeadId(self.0.lead_id))
+            .load_one(LeadId::new(self.0.lead_id))
             .await?
             .map(Lead))
     }
@@ -84,7 +84,7 @@ impl Activity {
     }
 }
 
-crate::timestamped!(activities::Model);
+crate::tenant_rows!(activities::Model => "activities");
 
 /// `lead.activities`.
 pub struct LeadActivities;

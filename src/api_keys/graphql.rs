@@ -177,4 +177,4 @@ impl ApiKeyMutation {
     }
 }
 
-crate::timestamped!(api_keys::Model);
+crate::tenant_rows!(api_keys::Model => "api_keys");

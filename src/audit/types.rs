@@ -47,4 +47,4 @@ impl AuditLog {
     }
 }
 
-crate::timestamped!(audit_logs::Model);
+crate::tenant_rows!(audit_logs::Model => "audit_logs");

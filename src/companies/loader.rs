@@ -1,26 +1,8 @@
-use std::collections::HashMap;
-
-use async_graphql::dataloader::Loader;
 use entity::{companies, leads};
-use uuid::Uuid;
 
-use crate::graphql::{ChildRelation, ChildTable, LoadResult, TenantLoader};
+use crate::graphql::{ById, ChildRelation, ChildTable};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CompanyId(pub Uuid);
-
-impl Loader<CompanyId> for TenantLoader {
-    type Value = companies::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[CompanyId]) -> LoadResult<HashMap<CompanyId, companies::Model>> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self
-            .by_ids::<companies::Model>("companies", &ids, |m| m.id)
-            .await?;
-        Ok(rows.into_iter().map(|(id, m)| (CompanyId(id), m)).collect())
-    }
-}
+pub type CompanyId = ById<companies::Model>;
 
 /// `company.leads`: live leads only.
 pub struct CompanyLeads;
@@ -34,4 +16,4 @@ impl ChildRelation for CompanyLeads {
     };
 }
 
-crate::timestamped!(companies::Model);
+crate::tenant_rows!(companies::Model => "companies");

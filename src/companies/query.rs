@@ -94,6 +94,10 @@ impl CompanyQuery {
     /// One company, or null when there is none with this id in your organization.
     async fn company(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Company>> {
         let id = decode_id(&id, NodeKind::Company, "id")?;
-        Ok(ctx.loader()?.load_one(CompanyId(id)).await?.map(Company))
+        Ok(ctx
+            .loader()?
+            .load_one(CompanyId::new(id))
+            .await?
+            .map(Company))
     }
 }

@@ -23,10 +23,12 @@ pub trait Timestamped {
     fn created_at(&self) -> DateTime<FixedOffset>;
 }
 
-/// Implements [`Timestamped`] for entity models with `id` and `created_at` columns.
+/// Declares rows of tenant tables (entity models or query rows with `id` and `created_at`):
+/// each gets [`Timestamped`] (for keyset cursors) and [`TenantRow`](crate::graphql::TenantRow)
+/// (its table, for the by-id loader and `node(id:)`): `crate::tenant_rows!(companies::Model => "companies")`.
 #[macro_export]
-macro_rules! timestamped {
-    ($($model:ty),+ $(,)?) => {$(
+macro_rules! tenant_rows {
+    ($($model:ty => $table:literal),+ $(,)?) => {$(
         impl $crate::graphql::Timestamped for $model {
             fn id(&self) -> uuid::Uuid {
                 self.id
@@ -34,6 +36,9 @@ macro_rules! timestamped {
             fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
                 self.created_at
             }
+        }
+        impl $crate::graphql::TenantRow for $model {
+            const TABLE: &'static str = $table;
         }
     )+};
 }

@@ -1,11 +1,12 @@
-//! The per-request loader. Each domain adds `impl Loader<ItsKey> for TenantLoader` in its own
-//! `loader.rs`; the batched SQL shapes they share live here:
+//! The per-request loader. Rows by id need no code of their own: a row type declared with
+//! `tenant_rows!` is loaded with `ById<Row>`. Domains add `impl Loader<ItsKey> for
+//! TenantLoader` for anything else; the batched SQL shapes they share live here:
 //! - rows by id: one `= ANY($ids)` statement per batch;
 //! - the first N children of many parents: one `LATERAL` statement per batch, whatever the
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, marker::PhantomData};
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, FixedOffset};
@@ -13,7 +14,7 @@ use sea_orm::FromQueryResult;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::context::RequestTx;
+use super::{children::Timestamped, context::RequestTx};
 use crate::{error::ApiError, sql::SqlBuilder};
 
 pub type LoadResult<T> = Result<T, async_graphql::Error>;
@@ -54,6 +55,65 @@ pub struct ChildCount {
     pub parent_id: Uuid,
 }
 
+/// A row of a tenant table, loadable by id (declared with `tenant_rows!`).
+pub trait TenantRow: FromQueryResult + Timestamped + Clone + Send + Sync + 'static {
+    const TABLE: &'static str;
+}
+
+/// The relations a row is reached through, when one kind of row is reached through several in
+/// one request (users: assignee, author, ...). Each relation is a key type of its own, so each
+/// is one batch: a page costs one statement per relation, never a number that depends on which
+/// relations' keys happened to arrive together.
+pub mod via {
+    /// Any relation of a row reached through one only.
+    pub const ANY: u8 = 0;
+    pub const ME: u8 = 1;
+    pub const ASSIGNEE: u8 = 2;
+    pub const ACTIVITY_USER: u8 = 3;
+    pub const NOTE_AUTHOR: u8 = 4;
+    pub const KEY_CREATOR: u8 = 5;
+    pub const AUDIT_ACTOR: u8 = 6;
+    pub const NODE: u8 = 7;
+}
+
+/// Loader key: the row of type `M` with this id, reached through relation `VIA`.
+pub struct ById<M, const VIA: u8 = { via::ANY }>(pub Uuid, PhantomData<fn() -> M>);
+
+impl<M, const VIA: u8> ById<M, VIA> {
+    pub fn new(id: Uuid) -> Self {
+        Self(id, PhantomData)
+    }
+}
+
+impl<M, const VIA: u8> Clone for ById<M, VIA> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M, const VIA: u8> Copy for ById<M, VIA> {}
+impl<M, const VIA: u8> PartialEq for ById<M, VIA> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<M, const VIA: u8> Eq for ById<M, VIA> {}
+impl<M, const VIA: u8> std::hash::Hash for ById<M, VIA> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
+    type Value = M;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, M>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = self.by_ids::<M>(M::TABLE, &ids, |m| m.id()).await?;
+        Ok(rows.into_iter().map(|(id, m)| (ById::new(id), m)).collect())
+    }
+}
+
 fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
     ApiError::from(err).into()
 }
@@ -71,7 +131,7 @@ impl TenantLoader {
     }
 
     /// Rows of `table` with the given ids, keyed by id.
-    pub async fn by_ids<M: FromQueryResult>(
+    async fn by_ids<M: FromQueryResult>(
         &self,
         table: &str,
         ids: &[Uuid],

@@ -26,7 +26,9 @@ pub use listing::{
     Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,
     list, list_by_created,
 };
-pub use loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader};
+pub use loader::{
+    ById, ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader, TenantRow, via,
+};
 pub use node::Node;
 pub use pagination::{
     CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,

@@ -1,19 +1,18 @@
 //! The Relay `Node` interface and `node(id:)`.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{activities, api_keys, audit_logs, lead_notes};
+use entity::{activities, api_keys, audit_logs, companies, lead_notes, leads, users};
 
-use super::{ContextExt, NodeKind, decode_any};
+use super::{ById, ContextExt, NodeKind, TenantRow, decode_any, via};
 use crate::{
     activities::Activity,
     api_keys::ApiKey,
     audit::AuditLog,
-    companies::{Company, CompanyId},
-    leads::{Lead, LeadId},
+    companies::Company,
+    leads::Lead,
     notes::Note,
     organizations::Organization,
-    sql::find_by_id,
-    users::{User, UserRef, via},
+    users::User,
     webhooks::{
         WebhookDelivery, WebhookEndpoint,
         model::{DeliveryRow, EndpointRow},
@@ -48,6 +47,14 @@ impl NodeQuery {
     }
 }
 
+/// The row of `M` with this id, through the request's by-id loader.
+async fn row<M: TenantRow, const VIA: u8>(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+) -> async_graphql::Result<Option<M>> {
+    ctx.loader()?.load_one(ById::<M, VIA>::new(id)).await
+}
+
 impl Node {
     /// The object of this kind and id in the caller's organization, if any (and if the caller
     /// may see objects of this kind).
@@ -56,56 +63,49 @@ impl Node {
         kind: NodeKind,
         uuid: uuid::Uuid,
     ) -> async_graphql::Result<Option<Node>> {
+        const ANY: u8 = via::ANY;
         let org = ctx.principal()?.organization_id;
-        let loader = ctx.loader()?;
-        let db = ctx.db()?;
+        if matches!(
+            kind,
+            NodeKind::ApiKey
+                | NodeKind::AuditLog
+                | NodeKind::WebhookEndpoint
+                | NodeKind::WebhookDelivery
+        ) {
+            ctx.admin()?;
+        }
         Ok(match kind {
             NodeKind::Organization if uuid == org => Some(Node::Organization(Organization(
-                crate::organizations::find(db, org).await?,
+                crate::organizations::find(ctx.db()?, org).await?,
             ))),
             NodeKind::Organization => None,
-            NodeKind::User => loader
-                .load_one(UserRef::<{ via::NODE }>(uuid))
+            NodeKind::User => row::<users::Model, { via::NODE }>(ctx, uuid)
                 .await?
                 .map(|m| Node::User(User(m))),
-            NodeKind::Company => loader
-                .load_one(CompanyId(uuid))
+            NodeKind::Company => row::<companies::Model, ANY>(ctx, uuid)
                 .await?
                 .map(|m| Node::Company(Company(m))),
-            NodeKind::Lead => loader
-                .load_one(LeadId(uuid))
+            NodeKind::Lead => row::<leads::Model, ANY>(ctx, uuid)
                 .await?
                 .map(|m| Node::Lead(Lead(m))),
-            NodeKind::Activity => find_by_id::<activities::Model>(db, "activities", org, uuid)
+            NodeKind::Activity => row::<activities::Model, ANY>(ctx, uuid)
                 .await?
                 .map(|m| Node::Activity(Activity(m))),
-            NodeKind::Note => find_by_id::<lead_notes::Model>(db, "lead_notes", org, uuid)
+            NodeKind::Note => row::<lead_notes::Model, ANY>(ctx, uuid)
                 .await?
                 .map(|m| Node::Note(Note(m))),
-            NodeKind::ApiKey => {
-                ctx.admin()?;
-                find_by_id::<api_keys::Model>(db, "api_keys", org, uuid)
-                    .await?
-                    .map(|m| Node::ApiKey(ApiKey(m)))
-            }
-            NodeKind::AuditLog => {
-                ctx.admin()?;
-                find_by_id::<audit_logs::Model>(db, "audit_logs", org, uuid)
-                    .await?
-                    .map(|m| Node::AuditLog(AuditLog(m)))
-            }
-            NodeKind::WebhookEndpoint => {
-                ctx.admin()?;
-                find_by_id::<EndpointRow>(db, "webhook_endpoints", org, uuid)
-                    .await?
-                    .map(|m| Node::WebhookEndpoint(WebhookEndpoint(m)))
-            }
-            NodeKind::WebhookDelivery => {
-                ctx.admin()?;
-                find_by_id::<DeliveryRow>(db, "webhook_deliveries", org, uuid)
-                    .await?
-                    .map(|m| Node::WebhookDelivery(WebhookDelivery(m)))
-            }
+            NodeKind::ApiKey => row::<api_keys::Model, ANY>(ctx, uuid)
+                .await?
+                .map(|m| Node::ApiKey(ApiKey(m))),
+            NodeKind::AuditLog => row::<audit_logs::Model, ANY>(ctx, uuid)
+                .await?
+                .map(|m| Node::AuditLog(AuditLog(m))),
+            NodeKind::WebhookEndpoint => row::<EndpointRow, ANY>(ctx, uuid)
+                .await?
+                .map(|m| Node::WebhookEndpoint(WebhookEndpoint(m))),
+            NodeKind::WebhookDelivery => row::<DeliveryRow, ANY>(ctx, uuid)
+                .await?
+                .map(|m| Node::WebhookDelivery(WebhookDelivery(m))),
         })
     }
 }

@@ -223,7 +223,7 @@ impl LeadQuery {
     /// organization.
     async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Lead>> {
         let id = decode_id(&id, NodeKind::Lead, "id")?;
-        Ok(ctx.loader()?.load_one(LeadId(id)).await?.map(Lead))
+        Ok(ctx.loader()?.load_one(LeadId::new(id)).await?.map(Lead))
     }
 }
 

@@ -100,7 +100,11 @@ impl Lead {
     }
     async fn company(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Company>> {
         match self.0.company_id {
-            Some(id) => Ok(ctx.loader()?.load_one(CompanyId(id)).await?.map(Company)),
+            Some(id) => Ok(ctx
+                .loader()?
+                .load_one(CompanyId::new(id))
+                .await?
+                .map(Company)),
             None => Ok(None),
         }
     }

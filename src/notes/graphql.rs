@@ -56,13 +56,13 @@ impl Note {
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
         Ok(ctx
             .loader()?
-            .load_one(LeadId(self.0.lead_id))
+            .load_one(LeadId::new(self.0.lead_id))
             .await?
             .map(Lead))
     }
 }
 
-crate::timestamped!(lead_notes::Model);
+crate::tenant_rows!(lead_notes::Model => "lead_notes");
 
 /// `lead.notes`: the policy hides others' private notes from pages and counts alike.
 pub struct LeadNotes;

@@ -7,7 +7,8 @@ mod query;
 pub mod service;
 mod types;
 
-pub use loader::{UserRef, via};
+pub use crate::graphql::via;
+pub use loader::UserRef;
 pub use mutation::{CreateUserInput, UserMutation};
 pub use query::UserQuery;
 pub use types::User;
@@ -23,7 +24,11 @@ pub async fn load<const VIA: u8>(
     id: Option<Uuid>,
 ) -> async_graphql::Result<Option<User>> {
     match id {
-        Some(id) => Ok(ctx.loader()?.load_one(UserRef::<VIA>(id)).await?.map(User)),
+        Some(id) => Ok(ctx
+            .loader()?
+            .load_one(UserRef::<VIA>::new(id))
+            .await?
+            .map(User)),
         None => Ok(None),
     }
 }

@@ -17,7 +17,7 @@ impl UserQuery {
         let principal = ctx.principal()?;
         let user = ctx
             .loader()?
-            .load_one(UserRef::<{ via::ME }>(principal.user_id))
+            .load_one(UserRef::<{ via::ME }>::new(principal.user_id))
             .await?;
         Ok(User(user.ok_or(ApiError::NotFound("user"))?))
     }

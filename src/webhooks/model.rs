@@ -53,4 +53,8 @@ pub struct AttemptRow {
     pub created_at: DateTime<FixedOffset>,
 }
 
-crate::timestamped!(EndpointRow, DeliveryRow, AttemptRow);
+crate::tenant_rows!(
+    EndpointRow => "webhook_endpoints",
+    DeliveryRow => "webhook_deliveries",
+    AttemptRow => "webhook_attempts",
+);

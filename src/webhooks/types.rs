@@ -144,7 +144,7 @@ impl WebhookDelivery {
         let Some(id) = self.lead_uuid()? else {
             return Ok(None);
         };
-        Ok(ctx.loader()?.load_one(LeadId(id)).await?.map(Lead))
+        Ok(ctx.loader()?.load_one(LeadId::new(id)).await?.map(Lead))
     }
     async fn status(&self) -> async_graphql::Result<WebhookDeliveryStatus> {
         Ok(WebhookDeliveryStatus::from_db(&self.0.status)?)
