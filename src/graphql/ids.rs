@@ -4,51 +4,10 @@ use async_graphql::ID;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
+pub use super::node::NodeKind;
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NodeKind {
-    Organization,
-    User,
-    ApiKey,
-    Company,
-    Lead,
-    Activity,
-    Note,
-    AuditLog,
-    WebhookEndpoint,
-    WebhookDelivery,
-}
-
 impl NodeKind {
-    const ALL: [NodeKind; 10] = [
-        Self::Organization,
-        Self::User,
-        Self::ApiKey,
-        Self::Company,
-        Self::Lead,
-        Self::Activity,
-        Self::Note,
-        Self::AuditLog,
-        Self::WebhookEndpoint,
-        Self::WebhookDelivery,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Organization => "Organization",
-            Self::User => "User",
-            Self::ApiKey => "ApiKey",
-            Self::Company => "Company",
-            Self::Lead => "Lead",
-            Self::Activity => "Activity",
-            Self::Note => "Note",
-            Self::AuditLog => "AuditLog",
-            Self::WebhookEndpoint => "WebhookEndpoint",
-            Self::WebhookDelivery => "WebhookDelivery",
-        }
-    }
-
     pub fn id(self, uuid: Uuid) -> ID {
         ID(URL_SAFE_NO_PAD.encode(format!("{}:{uuid}", self.name())))
     }
@@ -63,7 +22,8 @@ pub fn decode_any(id: &ID) -> ApiResult<(NodeKind, Uuid)> {
     let text = String::from_utf8(raw).map_err(|_| malformed())?;
     let (name, uuid) = text.split_once(':').ok_or_else(malformed)?;
     let kind = NodeKind::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .find(|k| k.name() == name)
         .ok_or_else(malformed)?;
     Ok((kind, Uuid::parse_str(uuid).map_err(|_| malformed())?))

@@ -21,7 +21,7 @@ pub mod ws;
 pub use children::{ChildRelation, Timestamped, child_page};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use filters::Where;
-pub use ids::{NodeKind, decode as decode_id, decode_any};
+pub use ids::{decode as decode_id, decode_any};
 pub use listing::{
     Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,
     list, list_by_created,
@@ -29,7 +29,7 @@ pub use listing::{
 pub use loader::{
     ById, ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader, TenantRow, via,
 };
-pub use node::Node;
+pub use node::{Node, NodeKind};
 pub use pagination::{
     CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
 };

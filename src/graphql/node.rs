@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{activities, api_keys, audit_logs, companies, lead_notes, leads, users};
 
-use super::{ById, ContextExt, NodeKind, TenantRow, decode_any, via};
+use super::{ById, ContextExt, decode_any, via};
 use crate::{
     activities::Activity,
     api_keys::ApiKey,
@@ -19,20 +19,80 @@ use crate::{
     },
 };
 
-#[derive(Interface)]
-#[allow(clippy::large_enum_variant)] // built once per `node` lookup; boxing would buy nothing
-#[graphql(field(name = "id", ty = "ID"))]
-pub enum Node {
-    Organization(Organization),
-    User(User),
-    ApiKey(ApiKey),
-    Company(Company),
-    Lead(Lead),
-    Activity(Activity),
-    Note(Note),
-    AuditLog(AuditLog),
-    WebhookEndpoint(WebhookEndpoint),
-    WebhookDelivery(WebhookDelivery),
+/// Every kind of object with a global id, declared once: its GraphQL type, its row (loaded
+/// by id through the request's loader, via relation `VIA`) and who may look it up with
+/// `node(id:)` (`member`: anyone of the organization; `admin`: OWNER and ADMIN). From this
+/// come `NodeKind` (the kinds of global ids), the `Node` interface and `node(id:)`. The
+/// organization, the tenant itself, is not a row of a tenant table and comes first.
+macro_rules! nodes {
+    ($( $kind:ident($object:ident) = $row:ty => $via:ident, $access:ident; )+) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum NodeKind {
+            Organization,
+            $($kind),+
+        }
+
+        impl NodeKind {
+            pub(super) const ALL: &'static [NodeKind] = &[Self::Organization, $(Self::$kind),+];
+
+            /// The GraphQL type's name, as global ids carry it.
+            pub(super) fn name(self) -> &'static str {
+                match self {
+                    Self::Organization => "Organization",
+                    $(Self::$kind => stringify!($kind),)+
+                }
+            }
+        }
+
+        #[derive(Interface)]
+        #[allow(clippy::large_enum_variant)] // built once per `node` lookup; boxing would buy nothing
+        #[graphql(field(name = "id", ty = "ID"))]
+        pub enum Node {
+            Organization(Organization),
+            $($kind($object)),+
+        }
+
+        impl Node {
+            /// The object of this kind and id in the caller's organization, if any (and if the
+            /// caller may look up objects of this kind).
+            pub async fn find(
+                ctx: &Context<'_>,
+                kind: NodeKind,
+                uuid: uuid::Uuid,
+            ) -> async_graphql::Result<Option<Node>> {
+                let org = ctx.principal()?.organization_id;
+                Ok(match kind {
+                    NodeKind::Organization if uuid == org => Some(Node::Organization(
+                        Organization(crate::organizations::find(ctx.db()?, org).await?),
+                    )),
+                    NodeKind::Organization => None,
+                    $(NodeKind::$kind => {
+                        nodes!(@access $access ctx);
+                        ctx.loader()?
+                            .load_one(ById::<$row, { via::$via }>::new(uuid))
+                            .await?
+                            .map(|row| Node::$kind($object(row)))
+                    })+
+                })
+            }
+        }
+    };
+    (@access member $ctx:ident) => {};
+    (@access admin $ctx:ident) => {
+        $ctx.admin()?;
+    };
+}
+
+nodes! {
+    User(User) = users::Model => NODE, member;
+    ApiKey(ApiKey) = api_keys::Model => ANY, admin;
+    Company(Company) = companies::Model => ANY, member;
+    Lead(Lead) = leads::Model => ANY, member;
+    Activity(Activity) = activities::Model => ANY, member;
+    Note(Note) = lead_notes::Model => ANY, member;
+    AuditLog(AuditLog) = audit_logs::Model => ANY, admin;
+    WebhookEndpoint(WebhookEndpoint) = EndpointRow => ANY, admin;
+    WebhookDelivery(WebhookDelivery) = DeliveryRow => ANY, admin;
 }
 
 #[derive(Default)]
@@ -44,68 +104,5 @@ impl NodeQuery {
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         let (kind, uuid) = decode_any(&id)?;
         Node::find(ctx, kind, uuid).await
-    }
-}
-
-/// The row of `M` with this id, through the request's by-id loader.
-async fn row<M: TenantRow, const VIA: u8>(
-    ctx: &Context<'_>,
-    id: uuid::Uuid,
-) -> async_graphql::Result<Option<M>> {
-    ctx.loader()?.load_one(ById::<M, VIA>::new(id)).await
-}
-
-impl Node {
-    /// The object of this kind and id in the caller's organization, if any (and if the caller
-    /// may see objects of this kind).
-    pub async fn find(
-        ctx: &Context<'_>,
-        kind: NodeKind,
-        uuid: uuid::Uuid,
-    ) -> async_graphql::Result<Option<Node>> {
-        const ANY: u8 = via::ANY;
-        let org = ctx.principal()?.organization_id;
-        if matches!(
-            kind,
-            NodeKind::ApiKey
-                | NodeKind::AuditLog
-                | NodeKind::WebhookEndpoint
-                | NodeKind::WebhookDelivery
-        ) {
-            ctx.admin()?;
-        }
-        Ok(match kind {
-            NodeKind::Organization if uuid == org => Some(Node::Organization(Organization(
-                crate::organizations::find(ctx.db()?, org).await?,
-            ))),
-            NodeKind::Organization => None,
-            NodeKind::User => row::<users::Model, { via::NODE }>(ctx, uuid)
-                .await?
-                .map(|m| Node::User(User(m))),
-            NodeKind::Company => row::<companies::Model, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::Company(Company(m))),
-            NodeKind::Lead => row::<leads::Model, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::Lead(Lead(m))),
-            NodeKind::Activity => row::<activities::Model, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::Activity(Activity(m))),
-            NodeKind::Note => row::<lead_notes::Model, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::Note(Note(m))),
-            NodeKind::ApiKey => row::<api_keys::Model, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::ApiKey(ApiKey(m))),
-            NodeKind::AuditLog => row::<audit_logs::Model, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::AuditLog(AuditLog(m))),
-            NodeKind::WebhookEndpoint => row::<EndpointRow, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::WebhookEndpoint(WebhookEndpoint(m))),
-            NodeKind::WebhookDelivery => row::<DeliveryRow, ANY>(ctx, uuid)
-                .await?
-                .map(|m| Node::WebhookDelivery(WebhookDelivery(m))),
-        })
     }
 }
