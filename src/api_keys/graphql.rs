@@ -78,7 +78,6 @@ impl ApiKeyQuery {
         ctx.admin()?;
         list_by_created::<api_keys::Model, _>(
             ctx,
-            "api_keys",
             true,
             PageArgs {
                 first,

@@ -22,7 +22,6 @@ impl AuditQuery {
         ctx.admin()?;
         list_by_created::<audit_logs::Model, _>(
             ctx,
-            "audit_logs",
             true,
             PageArgs {
                 first,

@@ -88,7 +88,7 @@ impl CompanyQuery {
             before,
         };
         let sorted = CompanyOrder::or(order_by, CompanyOrderField::Name, OrderDirection::Asc);
-        list(ctx, "companies", args, sorted, &conditions, Company).await
+        list(ctx, args, sorted, &conditions, Company).await
     }
 
     /// One company, or null when there is none with this id in your organization.

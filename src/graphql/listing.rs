@@ -19,7 +19,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ContextExt, Timestamped,
+    ContextExt, TenantRow, Timestamped,
     pagination::{CountSource, CursorScope, Page, PageArgs, Slice, Window, connection},
 };
 use crate::{
@@ -29,7 +29,7 @@ use crate::{
 
 /// A way a list can be ordered: the column, and how a row gives its sort value.
 pub trait Ordering: Copy + Send + Sync + 'static {
-    type Row: FromQueryResult + Timestamped + Send + Sync + 'static;
+    type Row: TenantRow;
     fn column(self) -> SortColumn;
     fn value(self, row: &Self::Row) -> Value;
 }
@@ -160,7 +160,7 @@ impl<R> Default for Creation<R> {
     }
 }
 
-impl<R: FromQueryResult + Timestamped + Send + Sync + 'static> Ordering for Creation<R> {
+impl<R: TenantRow> Ordering for Creation<R> {
     type Row = R;
 
     fn column(self) -> SortColumn {
@@ -180,13 +180,13 @@ impl<R: FromQueryResult + Timestamped + Send + Sync + 'static> Ordering for Crea
 /// connection of `node`s. `totalCount` runs the same filter, only when selected.
 pub async fn list<O: Ordering, N: OutputType>(
     ctx: &Context<'_>,
-    table: &'static str,
     args: PageArgs,
     sorted: Sorted<O>,
     filter: Filter<'_>,
     node: impl Fn(O::Row) -> N,
 ) -> async_graphql::Result<Page<N>> {
     let organization_id = ctx.principal()?.organization_id;
+    let table = O::Row::TABLE;
     let column = sorted.by.column();
     let scope = CursorScope {
         list: table,
@@ -274,20 +274,19 @@ async fn keyset_page<O: Ordering>(
 /// logs. `node` makes each row's GraphQL node.
 pub async fn list_by_created<M, N>(
     ctx: &Context<'_>,
-    table: &'static str,
     descending: bool,
     args: PageArgs,
     node: impl Fn(M) -> N,
 ) -> async_graphql::Result<Page<N>>
 where
-    M: FromQueryResult + Timestamped + Send + Sync + 'static,
+    M: TenantRow,
     N: OutputType,
 {
     let sorted = Sorted {
         by: Creation::<M>::default(),
         descending,
     };
-    list(ctx, table, args, sorted, &|_| {}, node).await
+    list(ctx, args, sorted, &|_| {}, node).await
 }
 
 /// Declares what a list can be ordered by: a GraphQL enum of entity columns, its `orderBy`

@@ -208,15 +208,7 @@ impl LeadQuery {
             before,
         };
         let sorted = LeadOrder::or(order_by, LeadOrderField::CreatedAt, OrderDirection::Desc);
-        list(
-            ctx,
-            "leads",
-            args,
-            sorted,
-            &|sql| conditions.apply(sql),
-            Lead,
-        )
-        .await
+        list(ctx, args, sorted, &|sql| conditions.apply(sql), Lead).await
     }
 
     /// One lead (also when soft-deleted), or null when there is none with this id in your

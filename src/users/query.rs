@@ -35,7 +35,6 @@ impl UserQuery {
         ctx.principal()?;
         list_by_created::<users::Model, _>(
             ctx,
-            "users",
             false,
             PageArgs {
                 first,

@@ -92,8 +92,7 @@ impl WebhookQuery {
             last,
             before,
         };
-        list_by_created::<EndpointRow, _>(ctx, "webhook_endpoints", true, args, WebhookEndpoint)
-            .await
+        list_by_created::<EndpointRow, _>(ctx, true, args, WebhookEndpoint).await
     }
 
     /// Deliveries of one endpoint, newest first, optionally of one status. OWNER and ADMIN.
@@ -129,15 +128,7 @@ impl WebhookQuery {
             by: Creation::<DeliveryRow>::default(),
             descending: true,
         };
-        list(
-            ctx,
-            "webhook_deliveries",
-            args,
-            newest_first,
-            &filter,
-            WebhookDelivery,
-        )
-        .await
+        list(ctx, args, newest_first, &filter, WebhookDelivery).await
     }
 }
 
