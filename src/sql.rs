@@ -2,7 +2,7 @@
 //! SQL, and every value is bound, never formatted in.
 
 use async_graphql::MaybeUndefined;
-use sea_orm::{ColumnTrait, DbBackend, Statement, Value};
+use sea_orm::{ColumnTrait, DbBackend, IdenStatic, Statement, Value};
 use serde::Serialize;
 
 use crate::{error::ApiResult, graphql::patch, validation};
@@ -59,18 +59,18 @@ impl Changes {
     /// Sets `column` to `value`; `field` and `shown` are what the audit log records.
     pub fn set(
         &mut self,
-        column: &'static str,
+        column: impl IdenStatic,
         value: impl Into<Value>,
         field: &str,
         shown: serde_json::Value,
     ) {
-        self.assignments.push((column, value.into()));
+        self.assignments.push((column.as_str(), value.into()));
         self.audit.insert(field.to_owned(), shown);
     }
 
     /// Sets `column` to a value the audit log must not show (a secret's hash).
-    pub fn set_unaudited(&mut self, column: &'static str, value: impl Into<Value>) {
-        self.assignments.push((column, value.into()));
+    pub fn set_unaudited(&mut self, column: impl IdenStatic, value: impl Into<Value>) {
+        self.assignments.push((column.as_str(), value.into()));
     }
 
     /// A field the input may leave out (absent: unchanged). `rule` validates a given value,
@@ -88,7 +88,7 @@ impl Changes {
         if let Some(value) = value {
             let value = rule(value)?;
             let shown = serde_json::json!(value);
-            self.set(column.as_str(), value, field, shown);
+            self.set(column, value, field, shown);
         }
         Ok(())
     }
@@ -108,7 +108,7 @@ impl Changes {
         if let Some(value) = patch(value) {
             let value = value.map(rule).transpose()?;
             let shown = serde_json::json!(value);
-            self.set(column.as_str(), value, field, shown);
+            self.set(column, value, field, shown);
         }
         Ok(())
     }
@@ -124,7 +124,7 @@ impl Changes {
         if let Some(value) = patch(value) {
             let value = validation::optional_text(field, value.as_deref(), max)?;
             let shown = serde_json::json!(value);
-            self.set(column.as_str(), value, field, shown);
+            self.set(column, value, field, shown);
         }
         Ok(())
     }
@@ -141,7 +141,7 @@ impl Changes {
         match patch(value) {
             None => {}
             Some(None) => self.set(
-                amount_column.as_str(),
+                amount_column,
                 Option::<rust_decimal::Decimal>::None,
                 field,
                 serde_json::Value::Null,
@@ -150,7 +150,7 @@ impl Changes {
                 let (amount, currency) = money.validate(field)?;
                 let shown =
                     serde_json::json!({ "amount": amount.to_string(), "currency": currency });
-                self.set(amount_column.as_str(), amount, field, shown);
+                self.set(amount_column, amount, field, shown);
                 self.assignments
                     .push((currency_column.as_str(), currency.into()));
             }

@@ -33,7 +33,6 @@ pub struct Model {
     pub website: Option<String>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
-    #[sea_orm(column_type = "Char(Some(3u32))")]
     pub annual_revenue_currency: String,
 }
 

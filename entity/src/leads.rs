@@ -46,7 +46,6 @@ pub struct Model {
     pub deleted_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
-    #[sea_orm(column_type = "Char(Some(3u32))")]
     pub estimated_deal_currency: String,
 }
 

@@ -26,12 +26,22 @@ pub enum Relation {
     Activities,
     #[sea_orm(has_many = "super::companies::Entity")]
     Companies,
+    #[sea_orm(has_one = "super::event_streams::Entity")]
+    EventStreams,
+    #[sea_orm(has_many = "super::events::Entity")]
+    Events,
     #[sea_orm(has_many = "super::lead_notes::Entity")]
     LeadNotes,
     #[sea_orm(has_many = "super::leads::Entity")]
     Leads,
     #[sea_orm(has_many = "super::users::Entity")]
     Users,
+    #[sea_orm(has_many = "super::webhook_attempts::Entity")]
+    WebhookAttempts,
+    #[sea_orm(has_many = "super::webhook_deliveries::Entity")]
+    WebhookDeliveries,
+    #[sea_orm(has_many = "super::webhook_endpoints::Entity")]
+    WebhookEndpoints,
 }
 
 impl Related<super::activities::Entity> for Entity {
@@ -43,6 +53,18 @@ impl Related<super::activities::Entity> for Entity {
 impl Related<super::companies::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Companies.def()
+    }
+}
+
+impl Related<super::event_streams::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::EventStreams.def()
+    }
+}
+
+impl Related<super::events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Events.def()
     }
 }
 
@@ -58,12 +80,33 @@ impl Related<super::users::Entity> for Entity {
     }
 }
 
+impl Related<super::webhook_attempts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WebhookAttempts.def()
+    }
+}
+
+impl Related<super::webhook_endpoints::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WebhookEndpoints.def()
+    }
+}
+
 impl Related<super::leads::Entity> for Entity {
     fn to() -> RelationDef {
         super::companies::Relation::Leads.def()
     }
     fn via() -> Option<RelationDef> {
         Some(super::companies::Relation::Organizations.def().rev())
+    }
+}
+
+impl Related<super::webhook_deliveries::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::webhook_attempts::Relation::WebhookDeliveries.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::webhook_attempts::Relation::Organizations.def().rev())
     }
 }
 

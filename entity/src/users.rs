@@ -40,6 +40,8 @@ pub enum Relation {
     ApiKeys,
     #[sea_orm(has_many = "super::audit_logs::Entity")]
     AuditLogs,
+    #[sea_orm(has_many = "super::events::Entity")]
+    Events,
     #[sea_orm(has_many = "super::lead_notes::Entity")]
     LeadNotes,
     #[sea_orm(has_many = "super::leads::Entity")]
@@ -54,11 +56,19 @@ pub enum Relation {
     Organizations,
     #[sea_orm(has_many = "super::refresh_tokens::Entity")]
     RefreshTokens,
+    #[sea_orm(has_many = "super::webhook_endpoints::Entity")]
+    WebhookEndpoints,
 }
 
 impl Related<super::activities::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Activities.def()
+    }
+}
+
+impl Related<super::events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Events.def()
     }
 }
 
@@ -83,6 +93,12 @@ impl Related<super::organizations::Entity> for Entity {
 impl Related<super::refresh_tokens::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::RefreshTokens.def()
+    }
+}
+
+impl Related<super::webhook_endpoints::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WebhookEndpoints.def()
     }
 }
 

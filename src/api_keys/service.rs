@@ -4,7 +4,6 @@
 
 use chrono::Utc;
 use entity::api_keys::{self, Column};
-use sea_orm::IdenStatic;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -48,9 +47,9 @@ pub async fn create(
     changes.field(Column::Name, "name", Some(input.name), |v| {
         validation::text("name", &v, 100)
     })?;
-    changes.set("scopes", scopes.clone(), "scopes", json!(scopes));
+    changes.set(Column::Scopes, scopes.clone(), "scopes", json!(scopes));
     changes.set(
-        "prefix",
+        Column::Prefix,
         secret.prefix.clone(),
         "prefix",
         json!(secret.prefix),
@@ -62,14 +61,19 @@ pub async fn create(
         |v| rate_limit("rateLimitPerHour", v),
     )?;
     let expires_at: Option<chrono::DateTime<chrono::FixedOffset>> = expires_at.map(Into::into);
-    changes.set("expires_at", expires_at, "expiresAt", json!(expires_at));
     changes.set(
-        "created_by",
+        Column::ExpiresAt,
+        expires_at,
+        "expiresAt",
+        json!(expires_at),
+    );
+    changes.set(
+        Column::CreatedBy,
         acting.user_id(),
         "createdBy",
         json!(acting.user_id()),
     );
-    changes.set_unaudited(Column::KeyHash.as_str(), sha256(&secret.key));
+    changes.set_unaudited(Column::KeyHash, sha256(&secret.key));
     let insert = changes.insert("api_keys", acting.organization_id());
     let key: api_keys::Model = one_or_not_found(acting.db, insert, "API key").await?;
     acting

@@ -7,7 +7,7 @@ use entity::{
     leads::{self, Column},
     users,
 };
-use sea_orm::{FromQueryResult, IdenStatic};
+use sea_orm::FromQueryResult;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -69,8 +69,12 @@ pub async fn create(acting: &Acting<'_>, mut input: CreateLeadInput) -> ApiResul
     let mut changes = input.changes()?;
     if let Some(user) = &input.assigned_to_id {
         let user_id = assignable_user(acting, user, "assignedToId").await?;
-        let column = Column::AssignedToId.as_str();
-        changes.set(column, user_id, "assignedToId", json!(user_id));
+        changes.set(
+            Column::AssignedToId,
+            user_id,
+            "assignedToId",
+            json!(user_id),
+        );
     }
     let insert = changes.insert("leads", acting.organization_id());
     let lead: leads::Model = one_or_not_found(acting.db, insert, "lead")
@@ -106,7 +110,7 @@ pub async fn update(
 pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
     let mut changes = Changes::default();
     let now: chrono::DateTime<chrono::FixedOffset> = chrono::Utc::now().into();
-    changes.set("deleted_at", now, "deletedAt", json!(now));
+    changes.set(Column::DeletedAt, now, "deletedAt", json!(now));
     let lead = update_lead(acting, id, &changes, LIVE).await?;
     acting
         .audit("lead.delete", "lead", Some(id), changes.audit())
@@ -118,7 +122,7 @@ pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
 pub async fn restore(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
     let mut changes = Changes::default();
     changes.set(
-        "deleted_at",
+        Column::DeletedAt,
         Option::<chrono::DateTime<chrono::FixedOffset>>::None,
         "deletedAt",
         json!(null),
@@ -144,7 +148,12 @@ pub async fn assign(acting: &Acting<'_>, id: Uuid, user: Option<&ID>) -> ApiResu
         None => None,
     };
     let mut changes = Changes::default();
-    changes.set("assigned_to_id", user_id, "assignedToId", json!(user_id));
+    changes.set(
+        Column::AssignedToId,
+        user_id,
+        "assignedToId",
+        json!(user_id),
+    );
     let lead = update_lead(acting, id, &changes, LIVE).await?;
     acting
         .audit("lead.assign", "lead", Some(id), changes.audit())

@@ -3,7 +3,7 @@
 //! active owner, and only an owner hands out or takes away ownership.
 
 use entity::users::{self, Column};
-use sea_orm::{ConnectionTrait, IdenStatic, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -78,10 +78,7 @@ pub async fn create(acting: &Acting<'_>, input: CreateUserInput) -> ApiResult<us
         validation::stored("role", v)
     })?;
     let password = validation::password(&input.password)?;
-    changes.set_unaudited(
-        Column::PasswordHash.as_str(),
-        hash_password(password).await?,
-    );
+    changes.set_unaudited(Column::PasswordHash, hash_password(password).await?);
     let insert = changes.insert("users", acting.organization_id());
     let user: users::Model = one_or_not_found(acting.db, insert, "user").await?;
     acting
@@ -98,7 +95,7 @@ pub async fn update_role(acting: &Acting<'_>, id: Uuid, role: Role) -> ApiResult
         ensure_other_owner(acting, &user).await?;
     }
     let mut changes = Changes::default();
-    changes.set("role", role.as_db(), "role", json!(role.as_db()));
+    changes.set(Column::Role, role.as_db(), "role", json!(role.as_db()));
     let user = update_user(acting, id, &changes).await?;
     acting
         .audit("user.update_role", "user", Some(id), changes.audit())
@@ -118,9 +115,9 @@ pub async fn deactivate(acting: &Acting<'_>, id: Uuid) -> ApiResult<users::Model
     check_role_change(acting, Some(role), role)?;
     ensure_other_owner(acting, &user).await?;
     let mut changes = Changes::default();
-    changes.set("is_active", false, "isActive", json!(false));
+    changes.set(Column::IsActive, false, "isActive", json!(false));
     let now: chrono::DateTime<chrono::FixedOffset> = chrono::Utc::now().into();
-    changes.set("deactivated_at", now, "deactivatedAt", json!(now));
+    changes.set(Column::DeactivatedAt, now, "deactivatedAt", json!(now));
     let user = update_user(acting, id, &changes).await?;
     auth::revoke_sessions(acting.db, acting.organization_id(), id, None).await?;
     acting

@@ -2,6 +2,7 @@
 //! delivery, over the tenant's transaction, with the audit record of each. Every URL passes
 //! the SSRF guard; the signing secret is made here and returned once.
 
+use entity::webhook_endpoints::Column;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -49,7 +50,7 @@ fn endpoint_changes(
     if let Some(description) = description {
         let description = validation::text("description", &description, 500)?;
         changes.set(
-            "description",
+            Column::Description,
             description.clone(),
             "description",
             json!(description),
@@ -57,11 +58,21 @@ fn endpoint_changes(
     }
     if kinds.is_some() {
         let kinds = db_values(kinds, EventKind::as_db);
-        changes.set("event_kinds", kinds.clone(), "eventKinds", json!(kinds));
+        changes.set(
+            Column::EventKinds,
+            kinds.clone(),
+            "eventKinds",
+            json!(kinds),
+        );
     }
     if subject_types.is_some() {
         let types = db_values(subject_types, EventSubjectType::as_db);
-        changes.set("subject_types", types.clone(), "subjectTypes", json!(types));
+        changes.set(
+            Column::SubjectTypes,
+            types.clone(),
+            "subjectTypes",
+            json!(types),
+        );
     }
     Ok(())
 }
@@ -71,7 +82,7 @@ async fn deliver_from_now(acting: &Acting<'_>, changes: &mut Changes) -> ApiResu
     let head = store::bounds(acting.db, acting.organization_id())
         .await?
         .head;
-    changes.set("event_cursor", head, "eventCursor", json!(head));
+    changes.set(Column::EventCursor, head, "eventCursor", json!(head));
     Ok(())
 }
 
@@ -83,7 +94,7 @@ pub async fn create(
 ) -> ApiResult<(EndpointRow, String)> {
     let mut changes = Changes::default();
     let url = checked_url(&input.url, allow_private).await?;
-    changes.set("url", url.clone(), "url", json!(url));
+    changes.set(Column::Url, url.clone(), "url", json!(url));
     endpoint_changes(
         &mut changes,
         input.description,
@@ -92,13 +103,13 @@ pub async fn create(
     )?;
     deliver_from_now(acting, &mut changes).await?;
     changes.set(
-        "created_by",
+        Column::CreatedBy,
         acting.user_id(),
         "createdBy",
         json!(acting.user_id()),
     );
     let secret = signing::generate_secret();
-    changes.set_unaudited("signing_secret", secret.clone());
+    changes.set_unaudited(Column::SigningSecret, secret.clone());
     let insert = changes.insert("webhook_endpoints", acting.organization_id());
     let endpoint: EndpointRow = one_or_not_found(acting.db, insert, "webhook endpoint").await?;
     acting
@@ -122,7 +133,7 @@ pub async fn update(
     let mut changes = Changes::default();
     if let Some(url) = &input.url {
         let url = checked_url(url, allow_private).await?;
-        changes.set("url", url.clone(), "url", json!(url));
+        changes.set(Column::Url, url.clone(), "url", json!(url));
     }
     endpoint_changes(
         &mut changes,
@@ -131,7 +142,7 @@ pub async fn update(
         input.subject_types,
     )?;
     if let Some(active) = input.is_active {
-        changes.set("is_active", active, "isActive", json!(active));
+        changes.set(Column::IsActive, active, "isActive", json!(active));
         if active {
             // Re-enabled: deliver from now on, not the events missed while disabled.
             deliver_from_now(acting, &mut changes).await?;

@@ -211,3 +211,82 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
         .unwrap();
     assert_eq!(companies_evented, 1);
 }
+
+/// Each entity module's table and columns, as sea-orm-cli generated them.
+macro_rules! entities {
+    ($($module:ident),+ $(,)?) => {{
+        use sea_orm::{EntityName, Iterable, IdenStatic};
+        let mut tables: Vec<(String, Vec<String>)> = vec![$(
+            (
+                entity::$module::Entity.table_name().to_owned(),
+                entity::$module::Column::iter().map(|c| c.as_str().to_owned()).collect(),
+            )
+        ),+];
+        for (_, columns) in &mut tables {
+            columns.sort();
+        }
+        tables.sort();
+        tables
+    }};
+}
+
+/// The entities are generated from the migrated schema (README, "Regenerating entities"): a
+/// table or column a migration adds, renames or drops without regenerating them fails here.
+/// The list below is every module of `entity/src`, which the test also checks.
+#[tokio::test]
+async fn the_entities_match_the_migrated_tables_and_columns() {
+    let (_app, db) = catalog().await;
+    let generated = entities!(
+        activities,
+        api_keys,
+        audit_logs,
+        companies,
+        event_streams,
+        events,
+        lead_notes,
+        leads,
+        organizations,
+        rate_limit_buckets,
+        rate_limit_replicas,
+        refresh_tokens,
+        sign_in_throttle,
+        users,
+        webhook_attempts,
+        webhook_deliveries,
+        webhook_endpoints,
+    );
+    let mut migrated: Vec<(String, Vec<String>)> = Vec::new();
+    for table in rows(
+        &db,
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace
+           AND relkind IN ('r', 'p') AND relname <> 'seaql_migrations' ORDER BY 1",
+    )
+    .await
+    {
+        let columns = rows(
+            &db,
+            &format!(
+                "SELECT attname::text FROM pg_attribute WHERE attrelid = 'public.{table}'::regclass
+                   AND attnum > 0 AND NOT attisdropped ORDER BY 1"
+            ),
+        )
+        .await;
+        migrated.push((table, columns));
+    }
+    assert_eq!(generated, migrated, "regenerate the entities (README)");
+
+    let modules_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("entity/src");
+    let mut modules: Vec<String> = std::fs::read_dir(modules_dir)
+        .unwrap()
+        .map(|file| file.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_owned))
+        .filter(|name| name != "lib" && name != "prelude")
+        .collect();
+    modules.sort();
+    let listed: Vec<&String> = generated.iter().map(|(table, _)| table).collect();
+    assert_eq!(
+        modules.iter().collect::<Vec<_>>(),
+        listed,
+        "list every entity module above"
+    );
+}
