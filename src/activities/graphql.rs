@@ -4,7 +4,7 @@ use entity::activities;
 
 use super::service;
 use crate::{
-    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind},
+    graphql::{ContextExt, NodeKind},
     leads::{Lead, LeadId},
     users::User,
     users::via,
@@ -86,17 +86,10 @@ impl Activity {
 
 crate::tenant_rows!(activities::Model => "activities");
 
-/// `lead.activities`.
-pub struct LeadActivities;
-
-impl ChildRelation for LeadActivities {
-    type Row = activities::Model;
-    const CHILDREN: ChildTable = ChildTable {
-        table: "activities",
-        parent_column: "lead_id",
-        condition: "",
-    };
-}
+crate::children!(
+    /// `lead.activities`.
+    LeadActivities: activities::Model, by "lead_id"
+);
 
 #[derive(InputObject)]
 pub struct LogActivityInput {

@@ -79,12 +79,7 @@ impl ApiKeyQuery {
         list_by_created::<api_keys::Model, _>(
             ctx,
             true,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            PageArgs::new(first, after, last, before),
             ApiKey,
         )
         .await

@@ -23,12 +23,7 @@ impl AuditQuery {
         list_by_created::<audit_logs::Model, _>(
             ctx,
             true,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            PageArgs::new(first, after, last, before),
             AuditLog,
         )
         .await

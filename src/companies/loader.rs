@@ -1,19 +1,12 @@
 use entity::{companies, leads};
 
-use crate::graphql::{ById, ChildRelation, ChildTable};
+use crate::graphql::ById;
 
 pub type CompanyId = ById<companies::Model>;
 
-/// `company.leads`: live leads only.
-pub struct CompanyLeads;
-
-impl ChildRelation for CompanyLeads {
-    type Row = leads::Model;
-    const CHILDREN: ChildTable = ChildTable {
-        table: "leads",
-        parent_column: "company_id",
-        condition: "AND t.deleted_at IS NULL",
-    };
-}
+crate::children!(
+    /// `company.leads`: live leads only.
+    CompanyLeads: leads::Model, by "company_id", where "AND t.deleted_at IS NULL"
+);
 
 crate::tenant_rows!(companies::Model => "companies");

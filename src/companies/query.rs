@@ -81,12 +81,7 @@ impl CompanyQuery {
         let filter = filter.unwrap_or_default();
         filter.validate("search")?;
         let conditions = |sql: &mut SqlBuilder| filter.conditions(&mut Where::on_list(sql));
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let sorted = CompanyOrder::or(order_by, CompanyOrderField::Name, OrderDirection::Asc);
         list(ctx, args, sorted, &conditions, Company).await
     }

@@ -6,13 +6,12 @@ use std::{collections::HashMap, hash::Hash, marker::PhantomData};
 
 use async_graphql::{Context, OutputType, dataloader::Loader};
 use chrono::{DateTime, FixedOffset};
-use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 
 use super::{
-    ContextExt,
+    ContextExt, TenantRow,
     loader::{ChildCount, ChildCursor, ChildPageKey, ChildTable, LoadResult, TenantLoader},
     pagination::{CountSource, CursorScope, Page, PageArgs, connection},
 };
@@ -45,8 +44,29 @@ macro_rules! tenant_rows {
 
 /// A has-many relation: where its rows live and what they are.
 pub trait ChildRelation: Send + Sync + 'static {
-    type Row: FromQueryResult + Timestamped + Clone + Send + Sync + 'static;
+    type Row: TenantRow;
     const CHILDREN: ChildTable;
+}
+
+/// Declares a has-many relation: `crate::children!(LeadNotes: lead_notes::Model, by "lead_id")`,
+/// with an optional condition on the children (`, where "AND t.deleted_at IS NULL"`).
+#[macro_export]
+macro_rules! children {
+    ($(#[$meta:meta])* $relation:ident : $row:ty, by $parent:literal $(, where $condition:literal)?) => {
+        $(#[$meta])*
+        pub struct $relation;
+
+        impl $crate::graphql::ChildRelation for $relation {
+            type Row = $row;
+            const CHILDREN: $crate::graphql::ChildTable = $crate::graphql::ChildTable {
+                table: <$row as $crate::graphql::TenantRow>::TABLE,
+                parent_column: $parent,
+                condition: $crate::children!(@condition $($condition)?),
+            };
+        }
+    };
+    (@condition) => { "" };
+    (@condition $condition:literal) => { $condition };
 }
 
 /// One parent's page of relation `R`, as a loader key.

@@ -34,6 +34,20 @@ pub struct Window<C> {
 }
 
 impl PageArgs {
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+
     /// Checks the sizes and directions, and reads the cursor with `decode` (given the cursor
     /// and the name of the argument it came in, for errors).
     pub fn window<C>(

@@ -201,12 +201,7 @@ impl LeadQuery {
         order_by: Option<LeadOrder>,
     ) -> async_graphql::Result<Page<Lead>> {
         let conditions = LeadConditions::parse(filter.unwrap_or_default())?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let sorted = LeadOrder::or(order_by, LeadOrderField::CreatedAt, OrderDirection::Desc);
         list(ctx, args, sorted, &|sql| conditions.apply(sql), Lead).await
     }

@@ -4,7 +4,7 @@ use entity::lead_notes;
 
 use super::service;
 use crate::{
-    graphql::{ChildRelation, ChildTable, ContextExt, NodeKind},
+    graphql::{ContextExt, NodeKind},
     leads::{Lead, LeadId},
     users::User,
     users::via,
@@ -64,17 +64,10 @@ impl Note {
 
 crate::tenant_rows!(lead_notes::Model => "lead_notes");
 
-/// `lead.notes`: the policy hides others' private notes from pages and counts alike.
-pub struct LeadNotes;
-
-impl ChildRelation for LeadNotes {
-    type Row = lead_notes::Model;
-    const CHILDREN: ChildTable = ChildTable {
-        table: "lead_notes",
-        parent_column: "lead_id",
-        condition: "",
-    };
-}
+crate::children!(
+    /// `lead.notes`: the policy hides others' private notes from pages and counts alike.
+    LeadNotes: lead_notes::Model, by "lead_id"
+);
 
 #[derive(InputObject)]
 pub struct AddLeadNoteInput {

@@ -36,12 +36,7 @@ impl UserQuery {
         list_by_created::<users::Model, _>(
             ctx,
             false,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            PageArgs::new(first, after, last, before),
             User,
         )
         .await

@@ -86,12 +86,7 @@ impl WebhookQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<WebhookEndpoint>> {
         ctx.admin()?;
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         list_by_created::<EndpointRow, _>(ctx, true, args, WebhookEndpoint).await
     }
 
@@ -118,12 +113,7 @@ impl WebhookQuery {
                 sql.push(&format!(" AND t.status = {status}"));
             }
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let newest_first = Sorted {
             by: Creation::<DeliveryRow>::default(),
             descending: true,

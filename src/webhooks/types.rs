@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::model::{AttemptRow, DeliveryRow, EndpointRow};
 use crate::{
     events::{EventCursor, EventKind, EventSubjectType},
-    graphql::{ChildRelation, ChildTable, ContextExt, Node, NodeKind, Page, child_page},
+    graphql::{ContextExt, Node, NodeKind, Page, child_page},
     leads::{Lead, LeadId},
 };
 
@@ -89,17 +89,10 @@ impl WebhookDelivery {
     }
 }
 
-/// A delivery's attempts, newest first.
-pub struct DeliveryAttempts;
-
-impl ChildRelation for DeliveryAttempts {
-    type Row = AttemptRow;
-    const CHILDREN: ChildTable = ChildTable {
-        table: "webhook_attempts",
-        parent_column: "delivery_id",
-        condition: "",
-    };
-}
+crate::children!(
+    /// A delivery's attempts, newest first.
+    DeliveryAttempts: AttemptRow, by "delivery_id"
+);
 
 #[Object]
 impl WebhookDelivery {
