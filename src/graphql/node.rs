@@ -33,7 +33,7 @@ macro_rules! nodes {
         }
 
         impl NodeKind {
-            pub(super) const ALL: &'static [NodeKind] = &[Self::Organization, $(Self::$kind),+];
+            pub const ALL: &'static [NodeKind] = &[Self::Organization, $(Self::$kind),+];
 
             /// The GraphQL type's name, as global ids carry it.
             pub(super) fn name(self) -> &'static str {
