@@ -173,6 +173,15 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     )
     .await;
     acme.create_company(&app, "Initech").await;
+    let create_endpoint = "mutation($url: String!) {
+        createWebhookEndpoint(input: { url: $url }) { endpoint { id } } }";
+    app.gql(
+        acme.token(),
+        create_endpoint,
+        json!({ "url": "http://127.0.0.1:9/old" }),
+    )
+    .await
+    .ok();
     let owner = app.owner_db().await;
     Migrator::down(&owner, Some(4))
         .await
@@ -210,6 +219,36 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
         .try_get_by_index::<i64>(0)
         .unwrap();
     assert_eq!(companies_evented, 1);
+    // An endpoint made when only leads had events keeps receiving only those; a new one
+    // receives every subject type.
+    fresh
+        .gql(
+            acme.token(),
+            create_endpoint,
+            json!({ "url": "http://127.0.0.1:9/new" }),
+        )
+        .await
+        .ok();
+    let endpoints = fresh
+        .gql(
+            acme.token(),
+            "{ webhookEndpoints { nodes { url subjectTypes } } }",
+            json!({}),
+        )
+        .await;
+    let mut endpoints = endpoints
+        .at("/webhookEndpoints/nodes")
+        .as_array()
+        .unwrap()
+        .clone();
+    endpoints.sort_by_key(|e| e["url"].as_str().unwrap().to_owned());
+    assert_eq!(
+        endpoints,
+        [
+            json!({ "url": "http://127.0.0.1:9/new", "subjectTypes": [] }),
+            json!({ "url": "http://127.0.0.1:9/old", "subjectTypes": ["LEAD"] }),
+        ]
+    );
 }
 
 /// Each entity module's table and columns, as sea-orm-cli generated them.
