@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use crate::config::Secret;
 
@@ -53,9 +54,28 @@ pub async fn connect_with(
         .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |pg| {
-            pg.options([("idle_in_transaction_session_timeout", idle_ms.as_str())])
+            plain_on_loopback(pg)
+                .options([("idle_in_transaction_session_timeout", idle_ms.as_str())])
         });
     Database::connect(options).await
+}
+
+/// TLS to a PostgreSQL on this machine protects nothing a local observer could not read
+/// anyway, and under load it cost about a tenth of the server's CPU. So a loopback host whose
+/// URL does not ask for TLS (no `sslmode`, which is `prefer`, or `allow`) is reached in plain
+/// TCP. A URL that asks for it (`sslmode=require`, `verify-ca`, `verify-full`) keeps it, and
+/// any other host keeps sqlx's behaviour: nothing remote is downgraded.
+fn plain_on_loopback(pg: PgConnectOptions) -> PgConnectOptions {
+    let host = pg.get_host().trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback && matches!(pg.get_ssl_mode(), PgSslMode::Prefer | PgSslMode::Allow) {
+        pg.ssl_mode(PgSslMode::Disable)
+    } else {
+        pg
+    }
 }
 
 /// A connection that failed, said once and plainly: what is wrong and what to do.
@@ -162,4 +182,46 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, 
         .map(|m| m.name().to_owned())
         .filter(|name| !applied.contains(name))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(url: &str) -> PgSslMode {
+        plain_on_loopback(url.parse().unwrap()).get_ssl_mode()
+    }
+
+    #[test]
+    fn loopback_without_a_tls_request_is_plain_tcp() {
+        for url in [
+            "postgres://app@127.0.0.1:5432/db",
+            "postgres://app@localhost/db",
+            "postgres://app@[::1]:5432/db",
+            "postgres://app@127.0.0.1/db?sslmode=prefer",
+            "postgres://app@127.0.0.1/db?sslmode=allow",
+        ] {
+            assert!(matches!(mode(url), PgSslMode::Disable), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_tls_request_or_a_remote_host_is_left_as_it_is() {
+        assert!(matches!(
+            mode("postgres://app@127.0.0.1/db?sslmode=require"),
+            PgSslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://app@localhost/db?sslmode=verify-full"),
+            PgSslMode::VerifyFull
+        ));
+        assert!(matches!(
+            mode("postgres://app@db.internal:5432/db"),
+            PgSslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://app@10.0.0.5/db"),
+            PgSslMode::Prefer
+        ));
+    }
 }

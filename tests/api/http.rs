@@ -187,3 +187,52 @@ async fn response_fields_come_in_the_order_the_query_asked() {
         "{text}"
     );
 }
+
+/// Whether the connection `url` opens through the server's pool setup uses TLS.
+async fn uses_tls(url: &str) -> bool {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = leadgraph::db::connect(&leadgraph::config::Secret::new(url.to_owned()), 1)
+        .await
+        .unwrap();
+    db.query_one_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get_by_index(0)
+    .unwrap()
+}
+
+/// The server reaches a PostgreSQL on this machine in plain TCP unless its URL asks for TLS
+/// (TLS on loopback cost CPU and protected nothing); with `sslmode=require` it uses TLS.
+#[tokio::test]
+async fn a_loopback_database_is_reached_without_tls_unless_the_url_asks() {
+    let app = TestApp::spawn().await;
+    let url = app.app_url();
+    let loopback = ["@127.0.0.1", "@localhost", "@[::1]"]
+        .iter()
+        .any(|host| url.contains(host));
+    if !loopback || url.contains("sslmode") {
+        eprintln!("the test database is not a plain loopback URL: nothing to check");
+        return;
+    }
+    assert!(!uses_tls(&url).await, "TLS on loopback without being asked");
+    let server_has_tls = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let admin = app.admin_db().await;
+        let row = admin
+            .query_one_raw(Statement::from_string(
+                admin.get_database_backend(),
+                "SHOW ssl",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0).unwrap() == "on"
+    };
+    if server_has_tls {
+        assert!(uses_tls(&format!("{url}?sslmode=require")).await);
+    }
+}
