@@ -63,15 +63,21 @@ impl TenantTx {
         organization_id: Option<Uuid>,
         user_id: Option<Uuid>,
     ) -> Result<Self, DbErr> {
-        let tx = db.begin().await?;
-        tx.execute_unprepared(&settings(
-            read_only,
-            statement_timeout,
-            organization_id,
-            user_id,
-        ))
-        .await?;
-        Ok(Self { tx })
+        let db = db.clone();
+        let settings = settings(read_only, statement_timeout, organization_id, user_id);
+        // A request is cancelled when its client goes away. Cancelled during BEGIN's round
+        // trip, the driver would hand the connection back to the pool inside a transaction it
+        // does not know of (it counts a transaction only once BEGIN has answered), and the
+        // next user of that connection would run inside it: its writes uncommitted, holding
+        // locks. Begun on a task of its own, BEGIN always completes; a transaction begun for a
+        // caller that is gone is dropped with the task's output, which rolls it back.
+        tokio::spawn(async move {
+            let tx = db.begin().await?;
+            tx.execute_unprepared(&settings).await?;
+            Ok(Self { tx })
+        })
+        .await
+        .map_err(|err| DbErr::Custom(format!("beginning a transaction failed: {err}")))?
     }
 
     pub fn conn(&self) -> &DatabaseTransaction {

@@ -606,3 +606,103 @@ async fn a_reconnect_storm_costs_the_database_a_handful_of_statements() {
         assert_eq!(client.next_event("1").await["kind"], "CREATED");
     }
 }
+
+/// A TCP proxy that holds every chunk for `delay` before passing it on, both ways: round trips
+/// to PostgreSQL through it take long enough to abandon a request in the middle of one.
+async fn slow_proxy(upstream: String, delay: Duration) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn pass(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        delay: Duration,
+    ) {
+        let mut buffer = vec![0; 64 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buffer).await {
+            tokio::time::sleep(delay).await;
+            if to.write_all(&buffer[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                continue;
+            };
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            tokio::spawn(pass(client_read, server_write, delay));
+            tokio::spawn(pass(server_read, client_write, delay));
+        }
+    });
+    addr
+}
+
+/// A client that gives up while its request is beginning its transaction (BEGIN's round trip)
+/// leaves no pooled connection inside a transaction: otherwise the next request on that
+/// connection would run inside it, its writes uncommitted and its locks held (a sign-in after
+/// such a request waited for its request budget, then failed).
+#[tokio::test]
+async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_in_one() {
+    let upstream = crate::support::database_server();
+    let proxy = slow_proxy(upstream.clone(), Duration::from_millis(40)).await;
+    let app = TestApp::spawn_with(|c| {
+        let url = c
+            .database_url
+            .expose()
+            .replace(&upstream, &proxy.to_string());
+        c.database_url = leadgraph::config::Secret::new(url);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    // Each round trip takes at least 80 ms through the proxy and a request makes several
+    // (the pool's check, BEGIN, the settings, the principal, the query, COMMIT): clients
+    // giving up after 40, 50, ... 350 ms leave in every one of them, BEGIN's included.
+    let abandoned = (0..32).map(|i| {
+        app.http()
+            .post(app.url("/graphql"))
+            .timeout(Duration::from_millis(40 + 10 * i))
+            .bearer_auth(acme.token().unwrap())
+            .json(&json!({ "query": "{ leads { totalCount } }" }))
+            .send()
+    });
+    for outcome in join_all(abandoned).await {
+        assert!(
+            outcome.is_err(),
+            "a request answered within 350 ms through the proxy"
+        );
+    }
+    // Whatever the abandoned requests began is over once their tasks have finished.
+    let admin = app.admin_db().await;
+    let mut in_transaction = -1;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                admin.get_database_backend(),
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND usename = 'leadgraph_app'
+                   AND state IN ('idle in transaction', 'idle in transaction (aborted)')",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        in_transaction = row.try_get_by_index::<i64>(0).unwrap();
+        if in_transaction == 0 {
+            break;
+        }
+    }
+    assert_eq!(
+        in_transaction, 0,
+        "pooled connections left inside a transaction"
+    );
+    // And every connection serves the next requests on their own.
+    for _ in 0..4 {
+        let response = app
+            .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+            .await;
+        assert_eq!(response.at("/leads/totalCount"), 0);
+    }
+}

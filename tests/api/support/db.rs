@@ -19,7 +19,8 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn server() -> String {
+/// `host:port` of the PostgreSQL server the tests use.
+pub fn server() -> String {
     let admin = admin_url();
     let host = admin
         .rsplit_once('@')

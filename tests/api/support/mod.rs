@@ -11,6 +11,6 @@ pub mod tenant;
 pub mod ws;
 
 pub use app::TestApp;
-pub use db::{TestDb, admin_url, owner_url};
+pub use db::{TestDb, admin_url, owner_url, server as database_server};
 pub use gql::Gql;
 pub use tenant::Tenant;
