@@ -84,12 +84,22 @@ impl TenantTx {
         &self.tx
     }
 
+    /// Commits on a task of its own, like BEGIN: a COMMIT abandoned halfway would still be
+    /// followed by a rollback the driver queues for the connection's next user.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await
+        Self::finish(self.tx.commit()).await
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
-        self.tx.rollback().await
+        Self::finish(self.tx.rollback()).await
+    }
+
+    async fn finish(
+        end: impl Future<Output = Result<(), DbErr>> + Send + 'static,
+    ) -> Result<(), DbErr> {
+        tokio::spawn(end)
+            .await
+            .map_err(|err| DbErr::Custom(format!("ending a transaction failed: {err}")))?
     }
 }
 
