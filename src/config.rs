@@ -110,7 +110,7 @@ impl Default for Limits {
     }
 }
 
-/// How lead events are kept and delivered.
+/// How events are kept and delivered.
 #[derive(Clone, Debug)]
 pub struct EventSettings {
     /// Events older than this are removed; a cursor pointing before them gets CURSOR_EXPIRED.

@@ -7,7 +7,7 @@
 //!   [`metrics`], [`traces`] (OpenTelemetry), [`server`], [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
-//! - [`events`]: the lead event log, the per-instance feed and the `leadEvents` subscription;
+//! - [`events`]: the event log, the per-instance feed and the `events`/`leadEvents` subscriptions;
 //! - [`webhooks`]: endpoints, signed deliveries with retries, the SSRF guard;
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
 

@@ -39,7 +39,7 @@ pub struct AppState {
     pub tracer: Option<Tracer>,
     /// Room for WebSocket connections that have not initialised yet.
     pub pending_ws_inits: Arc<tokio::sync::Semaphore>,
-    /// This instance's lead event feed (one LISTEN connection, fan-out to subscribers).
+    /// This instance's event feed (one LISTEN connection, fan-out to subscribers).
     pub events: EventFeed,
     /// Background jobs `serve` runs alongside requests.
     pub retention: Retention,

@@ -33,8 +33,8 @@ impl Retention {
             tokio::select! {
                 _ = every.tick() => match prune_expired(&self.db, self.keep).await {
                     Ok(0) => {}
-                    Ok(removed) => tracing::info!(removed, "pruned expired lead events"),
-                    Err(err) => tracing::error!(error = ?err, "pruning lead events failed"),
+                    Ok(removed) => tracing::info!(removed, "pruned expired events"),
+                    Err(err) => tracing::error!(error = ?err, "pruning events failed"),
                 },
                 _ = stop.changed() => return,
             }
