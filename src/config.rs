@@ -62,6 +62,8 @@ pub struct Limits {
     /// How often the replicas pool their request counts; zero: each limits on its own.
     pub rate_limit_sync: Duration,
     pub sign_in: SignInLimits,
+    /// How often API keys' counted uses are written to them.
+    pub api_key_usage_flush: Duration,
 }
 
 /// Sign-in throttling, counted in the database so it holds across replicas.
@@ -106,6 +108,7 @@ impl Default for Limits {
             user_rate_limit_per_minute: 1_200,
             rate_limit_sync: Duration::from_secs(1),
             sign_in: SignInLimits::default(),
+            api_key_usage_flush: Duration::from_secs(5),
         }
     }
 }
@@ -322,6 +325,10 @@ impl Config {
                         defaults.sign_in.address_window.as_secs(),
                     )?),
                 },
+                api_key_usage_flush: Duration::from_millis(env.positive_or(
+                    "API_KEY_USAGE_FLUSH_MS",
+                    defaults.api_key_usage_flush.as_millis() as u64,
+                )?),
             },
             trusted_proxies: match env.optional("TRUSTED_PROXIES") {
                 None => Vec::new(),

@@ -94,6 +94,11 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         config.limits.request_timeout,
         metrics.clone(),
     );
+    let key_usage = Arc::new(crate::auth::KeyUsage::new(
+        db.clone(),
+        config.limits.api_key_usage_flush,
+        config.limits.request_timeout,
+    ));
     let tracer = config.traces.clone().map(|settings| {
         let (tracer, exporter) = Tracer::new(settings);
         tokio::spawn(exporter.run());
@@ -120,6 +125,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         )),
         rates,
         rate_sync,
+        key_usage,
         client_ip: ClientIp::new(config.trusted_proxies.clone()),
         cors: config.cors_allowed_origins.clone(),
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(
@@ -346,7 +352,7 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
 /// `grace`. The background work (the event feed's listener, retention, webhook delivery,
-/// sharing rate limits) runs alongside and stops with it.
+/// sharing rate limits, writing API keys' usage) runs alongside and stops with it.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
@@ -356,6 +362,7 @@ pub async fn serve(
     let (stop_background, background_stop) = tokio::sync::watch::channel(false);
     tokio::spawn(app.events.clone().listen(background_stop.clone()));
     tokio::spawn(app.retention.clone().run(background_stop.clone()));
+    tokio::spawn(app.key_usage.clone().run(background_stop.clone()));
     if let Some(rate_sync) = app.rate_sync.clone() {
         tokio::spawn(rate_sync.run(background_stop.clone()));
     }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub shares: Arc<TenantShares>,
     /// Request rates per API key and per user.
     pub rates: Arc<RateLimits>,
+    /// API keys' uses, counted here and written every few seconds.
+    pub key_usage: Arc<crate::auth::KeyUsage>,
     /// Who the client is, behind trusted proxies.
     pub client_ip: ClientIp,
     /// Browser origins allowed to call the API (HTTP and WebSocket).

@@ -42,10 +42,12 @@ impl ApiKey {
     async fn rate_limit_per_hour(&self) -> i32 {
         self.0.rate_limit_per_hour
     }
-    /// Requests made with the key, ever (a BigInt: it outgrows 32 bits).
+    /// Requests made with the key, ever (a BigInt: it outgrows 32 bits). Written every
+    /// `API_KEY_USAGE_FLUSH_MS` (5 s by default): it trails by up to that.
     async fn usage_count(&self) -> BigInt {
         BigInt(self.0.usage_count)
     }
+    /// When the key was last used, as of its last write (see `usageCount`).
     async fn last_used_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_used_at.map(Into::into)
     }

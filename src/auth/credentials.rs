@@ -70,10 +70,11 @@ pub struct Identity {
 }
 
 /// Verifies the credential: a JWT by signature and expiry, an API key through the
-/// `auth_api_key` pre-authentication function (which also records its use).
+/// `auth_api_key` pre-authentication function; a key's use is counted in `usage`.
 pub async fn authenticate(
     db: &DatabaseConnection,
     jwt: &JwtKeys,
+    usage: &super::KeyUsage,
     presented: PresentedCredential,
 ) -> ApiResult<Identity> {
     let invalid = ApiError::InvalidCredentials("invalid or expired credentials");
@@ -113,13 +114,16 @@ pub async fn authenticate(
                 .iter()
                 .map(|s| Scope::from_db(s))
                 .collect::<ApiResult<_>>()?;
+            let organization_id = row.try_get_by_index(0)?;
+            let api_key_id = row.try_get_by_index(1)?;
+            usage.record(organization_id, api_key_id);
             Ok(Identity {
                 tenant: TenantSettings {
-                    organization_id: row.try_get_by_index(0)?,
+                    organization_id,
                     user_id: row.try_get_by_index(2)?,
                 },
                 credential: Credential::ApiKey {
-                    api_key_id: row.try_get_by_index(1)?,
+                    api_key_id,
                     scopes,
                     rate_limit_per_hour: row.try_get_by_index::<i32>(4)?.max(1) as u32,
                 },

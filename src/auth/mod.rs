@@ -8,9 +8,11 @@ mod jwt;
 mod password;
 mod secrets;
 mod session;
+mod usage;
 
 pub use credentials::{Identity, PresentedCredential, authenticate, load_principal, revalidate};
 pub use jwt::{AccessClaims, JwtKeys};
 pub use password::{hash_password, verify_password};
 pub use secrets::{ApiKeySecret, sha256};
 pub use session::revoke as revoke_sessions;
+pub use usage::KeyUsage;

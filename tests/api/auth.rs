@@ -327,13 +327,23 @@ async fn api_keys_work_from_the_x_api_key_header_and_record_their_use() {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["data"]["organization"]["slug"], "acme");
     }
-    let keys = app
-        .gql(
-            acme.token(),
-            "{ apiKeys { nodes { usageCount lastUsedAt prefix } } }",
-            json!({}),
-        )
-        .await;
+    // Uses are counted in memory and written every API_KEY_USAGE_FLUSH_MS (50 in tests).
+    let mut keys = None;
+    for _ in 0..100 {
+        let listed = app
+            .gql(
+                acme.token(),
+                "{ apiKeys { nodes { usageCount lastUsedAt prefix } } }",
+                json!({}),
+            )
+            .await;
+        if listed.at("/apiKeys/nodes/0/usageCount") == "2" {
+            keys = Some(listed);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let keys = keys.expect("the two uses are written");
     // A BigInt: a decimal string, exact beyond 2^53.
     assert_eq!(keys.at("/apiKeys/nodes/0/usageCount"), "2");
     assert!(keys.at("/apiKeys/nodes/0/lastUsedAt").is_string());

@@ -105,6 +105,8 @@ impl TestApp {
             // Quick retries; the worker still polls at its default pace (new events wake it),
             // so idle servers of other tests add little load.
             ("WEBHOOK_RETRY_BASE_MS", "100".to_owned()),
+            // API keys' uses are written soon after, for the tests that read them.
+            ("API_KEY_USAGE_FLUSH_MS", "50".to_owned()),
         ]);
         Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
     }
