@@ -29,15 +29,11 @@ async fn checked_url(url: &str, allow_private: bool) -> ApiResult<String> {
 }
 
 /// A chosen set of enum values as stored: sorted, each once; empty means all.
-fn db_values<T>(values: Option<Vec<T>>, as_db: fn(T) -> &'static str) -> Vec<String> {
-    let mut values: Vec<String> = values
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| as_db(v).to_owned())
-        .collect();
+fn db_values<T>(values: Vec<T>, as_db: fn(T) -> &'static str) -> ApiResult<Vec<String>> {
+    let mut values: Vec<String> = values.into_iter().map(|v| as_db(v).to_owned()).collect();
     values.sort();
     values.dedup();
-    values
+    Ok(values)
 }
 
 /// The fields of an endpoint that create and update share, as changes.
@@ -47,34 +43,15 @@ fn endpoint_changes(
     kinds: Option<Vec<EventKind>>,
     subject_types: Option<Vec<EventSubjectType>>,
 ) -> ApiResult<()> {
-    if let Some(description) = description {
-        let description = validation::text("description", &description, 500)?;
-        changes.set(
-            Column::Description,
-            description.clone(),
-            "description",
-            json!(description),
-        );
-    }
-    if kinds.is_some() {
-        let kinds = db_values(kinds, EventKind::as_db);
-        changes.set(
-            Column::EventKinds,
-            kinds.clone(),
-            "eventKinds",
-            json!(kinds),
-        );
-    }
-    if subject_types.is_some() {
-        let types = db_values(subject_types, EventSubjectType::as_db);
-        changes.set(
-            Column::SubjectTypes,
-            types.clone(),
-            "subjectTypes",
-            json!(types),
-        );
-    }
-    Ok(())
+    changes.field(Column::Description, "description", description, |d| {
+        validation::text("description", &d, 500)
+    })?;
+    changes.field(Column::EventKinds, "eventKinds", kinds, |k| {
+        db_values(k, EventKind::as_db)
+    })?;
+    changes.field(Column::SubjectTypes, "subjectTypes", subject_types, |t| {
+        db_values(t, EventSubjectType::as_db)
+    })
 }
 
 /// Deliveries of an endpoint start after the log's newest event now.
