@@ -270,18 +270,11 @@ impl Config {
                     "LIMIT_WS_PENDING_INIT",
                     defaults.max_pending_ws_inits as u64,
                 )? as usize,
-                ws_keep_alive: Duration::from_millis(env.positive_or(
-                    "WS_KEEP_ALIVE_MS",
-                    defaults.ws_keep_alive.as_millis() as u64,
-                )?),
-                ws_send_timeout: Duration::from_millis(env.positive_or(
-                    "WS_SEND_TIMEOUT_MS",
-                    defaults.ws_send_timeout.as_millis() as u64,
-                )?),
-                request_timeout: Duration::from_millis(env.parse_or(
-                    "REQUEST_TIMEOUT_MS",
-                    defaults.request_timeout.as_millis() as u64,
-                )?),
+                ws_keep_alive: env
+                    .positive_millis_or("WS_KEEP_ALIVE_MS", defaults.ws_keep_alive)?,
+                ws_send_timeout: env
+                    .positive_millis_or("WS_SEND_TIMEOUT_MS", defaults.ws_send_timeout)?,
+                request_timeout: env.millis_or("REQUEST_TIMEOUT_MS", defaults.request_timeout)?,
                 tenant_pool_share_percent: match env.positive_or(
                     "TENANT_POOL_SHARE_PERCENT",
                     defaults.tenant_pool_share_percent.into(),
@@ -294,20 +287,15 @@ impl Config {
                         });
                     }
                 },
-                tenant_queue_wait: Duration::from_millis(env.parse_or(
-                    "TENANT_QUEUE_WAIT_MS",
-                    defaults.tenant_queue_wait.as_millis() as u64,
-                )?),
+                tenant_queue_wait: env
+                    .millis_or("TENANT_QUEUE_WAIT_MS", defaults.tenant_queue_wait)?,
                 anonymous_introspection: env
                     .parse_or("ANONYMOUS_INTROSPECTION", defaults.anonymous_introspection)?,
                 user_rate_limit_per_minute: env.positive_or(
                     "USER_RATE_LIMIT_PER_MINUTE",
                     defaults.user_rate_limit_per_minute,
                 )?,
-                rate_limit_sync: Duration::from_millis(env.parse_or(
-                    "RATE_LIMIT_SYNC_MS",
-                    defaults.rate_limit_sync.as_millis() as u64,
-                )?),
+                rate_limit_sync: env.millis_or("RATE_LIMIT_SYNC_MS", defaults.rate_limit_sync)?,
                 sign_in: SignInLimits {
                     free_failures: env
                         .positive_or("LOGIN_FREE_FAILURES", defaults.sign_in.free_failures as u64)?
@@ -325,10 +313,8 @@ impl Config {
                         defaults.sign_in.address_window.as_secs(),
                     )?),
                 },
-                api_key_usage_flush: Duration::from_millis(env.positive_or(
-                    "API_KEY_USAGE_FLUSH_MS",
-                    defaults.api_key_usage_flush.as_millis() as u64,
-                )?),
+                api_key_usage_flush: env
+                    .positive_millis_or("API_KEY_USAGE_FLUSH_MS", defaults.api_key_usage_flush)?,
             },
             trusted_proxies: match env.optional("TRUSTED_PROXIES") {
                 None => Vec::new(),
@@ -358,33 +344,24 @@ impl Config {
                     "SUBSCRIPTION_BUFFER_BATCHES",
                     event_defaults.subscriber_buffer as u64,
                 )? as usize,
-                revalidate_interval: Duration::from_millis(env.positive_or(
+                revalidate_interval: env.positive_millis_or(
                     "SUBSCRIPTION_REVALIDATE_MS",
-                    event_defaults.revalidate_interval.as_millis() as u64,
-                )?),
-                sweep_interval: Duration::from_millis(env.positive_or(
-                    "EVENT_SWEEP_MS",
-                    event_defaults.sweep_interval.as_millis() as u64,
-                )?),
+                    event_defaults.revalidate_interval,
+                )?,
+                sweep_interval: env
+                    .positive_millis_or("EVENT_SWEEP_MS", event_defaults.sweep_interval)?,
             },
             webhooks: WebhookSettings {
-                timeout: Duration::from_millis(env.positive_or(
-                    "WEBHOOK_TIMEOUT_MS",
-                    webhook_defaults.timeout.as_millis() as u64,
-                )?),
-                retry_base: Duration::from_millis(env.positive_or(
-                    "WEBHOOK_RETRY_BASE_MS",
-                    webhook_defaults.retry_base.as_millis() as u64,
-                )?),
+                timeout: env.positive_millis_or("WEBHOOK_TIMEOUT_MS", webhook_defaults.timeout)?,
+                retry_base: env
+                    .positive_millis_or("WEBHOOK_RETRY_BASE_MS", webhook_defaults.retry_base)?,
                 retry_horizon: Duration::from_secs(
                     3600 * env.positive_or("WEBHOOK_RETRY_HORIZON_HOURS", 72)?,
                 ),
                 failing_after: env.positive_or("WEBHOOK_FAILING_AFTER", 5)? as i32,
                 allow_private_addresses: env.parse_or("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", false)?,
-                poll_interval: Duration::from_millis(env.positive_or(
-                    "WEBHOOK_POLL_MS",
-                    webhook_defaults.poll_interval.as_millis() as u64,
-                )?),
+                poll_interval: env
+                    .positive_millis_or("WEBHOOK_POLL_MS", webhook_defaults.poll_interval)?,
             },
             shutdown_timeout: Duration::from_secs(env.parse_or("SHUTDOWN_TIMEOUT_SECONDS", 30)?),
             log_json: match env.optional("LOG_FORMAT").as_deref() {
@@ -476,6 +453,22 @@ impl Env<'_> {
             }),
             value => Ok(value),
         }
+    }
+
+    /// A duration in milliseconds (`<NAME>_MS`), greater than zero.
+    fn positive_millis_or(
+        &self,
+        name: &'static str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let millis = self.positive_or(name, default.as_millis() as u64)?;
+        Ok(Duration::from_millis(millis))
+    }
+
+    /// A duration in milliseconds (`<NAME>_MS`); 0 allowed where it means "off".
+    fn millis_or(&self, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+        let millis = self.parse_or(name, default.as_millis() as u64)?;
+        Ok(Duration::from_millis(millis))
     }
 
     fn parse_or<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>

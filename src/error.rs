@@ -13,7 +13,8 @@ pub enum ApiError {
     InvalidCredentials(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error("{0} not found")]
+    /// Names what is missing, as a resource (`api_key`) or in words.
+    #[error("{} not found", .0.replace('_', " "))]
     NotFound(&'static str),
     #[error("{message}")]
     BadUserInput {

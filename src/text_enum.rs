@@ -4,6 +4,7 @@
 /// What every `text_enum!` is: a value stored as text.
 pub trait TextEnum: Copy {
     fn as_db(self) -> &'static str;
+    fn from_db(value: &str) -> crate::error::ApiResult<Self>;
 }
 
 #[macro_export]
@@ -16,6 +17,9 @@ macro_rules! text_enum {
         impl $crate::text_enum::TextEnum for $name {
             fn as_db(self) -> &'static str {
                 $name::as_db(self)
+            }
+            fn from_db(value: &str) -> $crate::error::ApiResult<Self> {
+                $name::from_db(value)
             }
         }
 

@@ -1,14 +1,9 @@
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ID, InputObject, Json};
 use chrono::{DateTime, Utc};
 use entity::activities;
 
 use super::service;
-use crate::{
-    graphql::{ContextExt, NodeKind},
-    leads::{Lead, LeadId},
-    users::User,
-    users::via,
-};
+use crate::{leads::Lead, users::User};
 
 crate::text_enum! {
     ActivityKind {
@@ -36,55 +31,33 @@ crate::text_enum! {
     }
 }
 
-pub struct Activity(pub activities::Model);
+type Stored<T> = async_graphql::Result<T>;
 
-#[Object]
-impl Activity {
-    pub async fn id(&self) -> ID {
-        NodeKind::Activity.id(self.0.id)
+crate::object! {
+    Activity(activities::Model) as Activity {
+        kind: Stored<ActivityKind>,
+        direction: Stored<Direction>,
+        subject: Option<&str>,
+        content: Option<&str>,
+        status: Stored<ActivityStatus>,
+        scheduled_at: Option<DateTime<Utc>>,
+        completed_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
     }
-    async fn kind(&self) -> async_graphql::Result<ActivityKind> {
-        Ok(ActivityKind::from_db(&self.0.kind)?)
+    belongs_to {
+        lead: Lead by lead_id,
+        /// Who logged it.
+        user: User by user_id via ACTIVITY_USER,
     }
-    async fn direction(&self) -> async_graphql::Result<Direction> {
-        Ok(Direction::from_db(&self.0.direction)?)
-    }
-    async fn subject(&self) -> Option<&str> {
-        self.0.subject.as_deref()
-    }
-    async fn content(&self) -> Option<&str> {
-        self.0.content.as_deref()
-    }
-    async fn status(&self) -> async_graphql::Result<ActivityStatus> {
-        Ok(ActivityStatus::from_db(&self.0.status)?)
-    }
-    async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
-        self.0.scheduled_at.map(Into::into)
-    }
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at.map(Into::into)
-    }
-    /// E-mail headers, call duration, attendees...: a JSON object.
-    async fn metadata(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.metadata)
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.into()
-    }
-    async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
-        Ok(ctx
-            .loader()?
-            .load_one(LeadId::new(self.0.lead_id))
-            .await?
-            .map(Lead))
-    }
-    /// Who logged it.
-    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load::<{ via::ACTIVITY_USER }>(ctx, self.0.user_id).await
+    extra {
+        /// E-mail headers, call duration, attendees...: a JSON object.
+        async fn metadata(&self) -> Json<&serde_json::Value> {
+            Json(&self.0.metadata)
+        }
     }
 }
 
-crate::tenant_rows!(activities::Model => "activities");
+crate::tenant_rows!(activities::Model => "activities" as "activity");
 
 crate::children!(
     /// `lead.activities`.
@@ -106,26 +79,14 @@ pub struct LogActivityInput {
     pub metadata: Option<Json<serde_json::Value>>,
 }
 
-#[derive(SimpleObject)]
-pub struct ActivityPayload {
-    pub activity: Activity,
+crate::payloads! {
+    ActivityPayload { activity: Activity }
 }
 
-#[derive(Default)]
-pub struct ActivityMutation;
-
-#[Object]
-impl ActivityMutation {
+crate::mutations! {
+    ActivityMutation;
     /// Records a communication with a live lead. A completed one also updates the lead's
     /// `lastContactedAt`.
-    async fn log_activity(
-        &self,
-        ctx: &Context<'_>,
-        input: LogActivityInput,
-    ) -> async_graphql::Result<ActivityPayload> {
-        let activity = service::log(&ctx.acting()?, input).await?;
-        Ok(ActivityPayload {
-            activity: Activity(activity),
-        })
-    }
+    log_activity(input: LogActivityInput) -> ActivityPayload,
+        member |acting, ctx| service::log(&acting, input);
 }

@@ -1,50 +1,36 @@
-use async_graphql::{Context, ID, Json, Object};
+use async_graphql::{ID, Json};
 use chrono::{DateTime, Utc};
 use entity::audit_logs;
 
-use crate::{graphql::NodeKind, users::User, users::via};
+use crate::{graphql::NodeKind, users::User};
 
-pub struct AuditLog(pub audit_logs::Model);
-
-#[Object]
-impl AuditLog {
-    pub async fn id(&self) -> ID {
-        NodeKind::AuditLog.id(self.0.id)
+crate::object! {
+    AuditLog(audit_logs::Model) as AuditLog {
+        /// What was done, e.g. `lead.update`.
+        action: &str,
+        resource_type: &str,
+        user_agent: Option<&str>,
+        request_id: Option<&str>,
+        /// The fields the action set, with their new values.
+        changes: Json<&serde_json::Value>,
+        created_at: DateTime<Utc>,
     }
-    /// What was done, e.g. `lead.update`.
-    async fn action(&self) -> &str {
-        &self.0.action
+    belongs_to {
+        /// The user who acted (for API keys, the key's creator).
+        actor: User by actor_user_id via AUDIT_ACTOR,
     }
-    async fn resource_type(&self) -> &str {
-        &self.0.resource_type
-    }
-    /// The raw UUID of the resource.
-    async fn resource_id(&self) -> Option<String> {
-        self.0.resource_id.map(|id| id.to_string())
-    }
-    /// The user who acted (for API keys, the key's creator).
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load::<{ via::AUDIT_ACTOR }>(ctx, self.0.actor_user_id).await
-    }
-    async fn api_key_id(&self) -> Option<ID> {
-        self.0.actor_api_key_id.map(|id| NodeKind::ApiKey.id(id))
-    }
-    async fn ip_address(&self) -> Option<String> {
-        self.0.ip_address.map(|ip| ip.ip().to_string())
-    }
-    async fn user_agent(&self) -> Option<&str> {
-        self.0.user_agent.as_deref()
-    }
-    async fn request_id(&self) -> Option<&str> {
-        self.0.request_id.as_deref()
-    }
-    /// The fields the action set, with their new values.
-    async fn changes(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.changes)
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.into()
+    extra {
+        /// The raw UUID of the resource.
+        async fn resource_id(&self) -> Option<String> {
+            self.0.resource_id.map(|id| id.to_string())
+        }
+        async fn api_key_id(&self) -> Option<ID> {
+            self.0.actor_api_key_id.map(|id| NodeKind::ApiKey.id(id))
+        }
+        async fn ip_address(&self) -> Option<String> {
+            self.0.ip_address.map(|ip| ip.ip().to_string())
+        }
     }
 }
 
-crate::tenant_rows!(audit_logs::Model => "audit_logs");
+crate::tenant_rows!(audit_logs::Model => "audit_logs" as "audit_log");

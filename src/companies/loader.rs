@@ -9,4 +9,4 @@ crate::children!(
     CompanyLeads: leads::Model, by "company_id", where "AND t.deleted_at IS NULL"
 );
 
-crate::tenant_rows!(companies::Model => "companies");
+crate::tenant_rows!(companies::Model => "companies" as "company");

@@ -3,7 +3,6 @@
 mod loader;
 mod mutation;
 mod query;
-pub mod service;
 mod types;
 
 pub use loader::{CompanyId, CompanyLeads};

@@ -1,10 +1,10 @@
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use entity::companies::Column;
+use async_graphql::{ID, InputObject};
+use entity::companies::{self, Column};
 
-use super::{Company, service};
+use super::Company;
 use crate::{
     error::{ApiError, ApiResult},
-    graphql::{ContextExt, NodeKind, decode_id},
+    graphql::{NodeKind, decode_id},
     numbers::MoneyInput,
     validation::{between, max_text, not_negative},
 };
@@ -44,55 +44,27 @@ pub struct DeleteCompanyInput {
     pub id: ID,
 }
 
-#[derive(SimpleObject)]
-pub struct CompanyPayload {
-    pub company: Company,
+crate::payloads! {
+    CompanyPayload { company: Company }
+    DeleteCompanyPayload {
+        /// The company's leads stay, without a company.
+        deleted_company_id: id of Company
+    }
 }
 
-#[derive(SimpleObject)]
-pub struct DeleteCompanyPayload {
-    /// The company's leads stay, without a company.
-    pub deleted_company_id: ID,
-}
-
-#[derive(Default)]
-pub struct CompanyMutation;
-
-#[Object]
-impl CompanyMutation {
-    async fn create_company(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCompanyInput,
-    ) -> async_graphql::Result<CompanyPayload> {
-        let company = service::create(&ctx.acting()?, input).await?;
-        Ok(CompanyPayload {
-            company: Company(company),
-        })
-    }
-
-    async fn update_company(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateCompanyInput,
-    ) -> async_graphql::Result<CompanyPayload> {
-        let id = decode_id(&input.id, NodeKind::Company, "id")?;
-        let company = service::update(&ctx.acting()?, id, input).await?;
-        Ok(CompanyPayload {
-            company: Company(company),
-        })
-    }
-
+// A company has no rules beyond its fields': the generic services serve it.
+crate::mutations! {
+    CompanyMutation;
+    create_company(input: CreateCompanyInput) -> CompanyPayload,
+        member |acting, ctx| acting.insert::<companies::Model>({ input }.changes()?);
+    update_company(input: UpdateCompanyInput) -> CompanyPayload,
+        member |acting, ctx| {
+            let id = decode_id(&input.id, NodeKind::Company, "id")?;
+            acting.update::<companies::Model>("update", id, input.changes()?, "")
+        };
     /// Deletes a company; its leads remain, with no company.
-    async fn delete_company(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteCompanyInput,
-    ) -> async_graphql::Result<DeleteCompanyPayload> {
-        let id = decode_id(&input.id, NodeKind::Company, "id")?;
-        service::delete(&ctx.acting()?, id).await?;
-        Ok(DeleteCompanyPayload {
-            deleted_company_id: input.id,
-        })
-    }
+    delete_company(input: DeleteCompanyInput) -> DeleteCompanyPayload,
+        member |acting, ctx| {
+            acting.delete::<companies::Model>(decode_id(&input.id, NodeKind::Company, "id")?)
+        };
 }

@@ -1,10 +1,10 @@
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::InputObject;
 use entity::companies::Column;
 
-use super::{Company, CompanyId};
+use super::Company;
 use crate::{
     error::ApiResult,
-    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, Where, decode_id, list},
+    graphql::{ListFilter, Where},
     sql::{SqlBuilder, contains_pattern},
     validation,
 };
@@ -55,44 +55,30 @@ impl CompanyFilter {
     }
 }
 
+impl ListFilter for CompanyFilter {
+    fn conditions(self) -> ApiResult<impl Fn(&mut SqlBuilder) + Sync> {
+        self.validate("search")?;
+        Ok(move |sql: &mut SqlBuilder| CompanyFilter::conditions(&self, &mut Where::on_list(sql)))
+    }
+}
+
 crate::orderings! {
     /// What companies can be ordered by.
     CompanyOrderField, CompanyOrder for companies { Name, CreatedAt, FortuneRank }
 }
 
-#[derive(Default)]
-pub struct CompanyQuery;
-
-#[Object]
-impl CompanyQuery {
-    /// Companies, by name unless `orderBy` says otherwise.
-    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn companies(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<CompanyFilter>,
-        order_by: Option<CompanyOrder>,
-    ) -> async_graphql::Result<Page<Company>> {
-        let filter = filter.unwrap_or_default();
-        filter.validate("search")?;
-        let conditions = |sql: &mut SqlBuilder| filter.conditions(&mut Where::on_list(sql));
-        let args = PageArgs::new(first, after, last, before);
-        let sorted = CompanyOrder::or(order_by, CompanyOrderField::Name, OrderDirection::Asc);
-        list(ctx, args, sorted, &conditions, Company).await
-    }
-
-    /// One company, or null when there is none with this id in your organization.
-    async fn company(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Company>> {
-        let id = decode_id(&id, NodeKind::Company, "id")?;
-        Ok(ctx
-            .loader()?
-            .load_one(CompanyId::new(id))
-            .await?
-            .map(Company))
+crate::queries! {
+    CompanyQuery {
+        lists {
+            /// Companies, by name unless `orderBy` says otherwise.
+            companies: member Company(
+                filter: CompanyFilter,
+                order_by: CompanyOrder = CompanyOrderField::Name Asc,
+            );
+        }
+        find {
+            /// One company, or null when there is none with this id in your organization.
+            company: member Company;
+        }
     }
 }

@@ -24,10 +24,11 @@ pub trait Timestamped {
 
 /// Declares rows of tenant tables (entity models or query rows with `id` and `created_at`):
 /// each gets [`Timestamped`] (for keyset cursors) and [`TenantRow`](crate::graphql::TenantRow)
-/// (its table, for the by-id loader and `node(id:)`): `crate::tenant_rows!(companies::Model => "companies")`.
+/// (its table, for the by-id loader, `node(id:)` and the services; the resource's name, for
+/// audit records and errors): `crate::tenant_rows!(companies::Model => "companies" as "company")`.
 #[macro_export]
 macro_rules! tenant_rows {
-    ($($model:ty => $table:literal),+ $(,)?) => {$(
+    ($($model:ty => $table:literal as $resource:literal),+ $(,)?) => {$(
         impl $crate::graphql::Timestamped for $model {
             fn id(&self) -> uuid::Uuid {
                 self.id
@@ -38,6 +39,7 @@ macro_rules! tenant_rows {
         }
         impl $crate::graphql::TenantRow for $model {
             const TABLE: &'static str = $table;
+            const RESOURCE: &'static str = $resource;
         }
     )+};
 }

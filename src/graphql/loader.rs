@@ -33,6 +33,12 @@ pub struct ChildTable {
     pub condition: &'static str,
 }
 
+impl ChildTable {
+    fn parts(self) -> (&'static str, &'static str, &'static str) {
+        (self.table, self.parent_column, self.condition)
+    }
+}
+
 /// Where a page of children starts: after this `(created_at, id)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChildCursor {
@@ -58,6 +64,8 @@ pub struct ChildCount {
 /// A row of a tenant table, loadable by id (declared with `tenant_rows!`).
 pub trait TenantRow: FromQueryResult + Timestamped + Clone + Send + Sync + 'static {
     const TABLE: &'static str;
+    /// What audit records and errors call a row: `company`, `api_key`.
+    const RESOURCE: &'static str;
 }
 
 /// The relations a row is reached through, when one kind of row is reached through several in
@@ -126,6 +134,13 @@ impl TenantLoader {
         }
     }
 
+    /// A statement on the tenant's rows, with the tenant bound (its placeholder returned).
+    fn tenant_sql(&self) -> (SqlBuilder, String) {
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(self.organization_id);
+        (sql, org)
+    }
+
     async fn rows(&self, sql: &SqlBuilder) -> LoadResult<Vec<sea_orm::QueryResult>> {
         self.tx.query_all(sql.build()).await.map_err(db_error)
     }
@@ -137,8 +152,7 @@ impl TenantLoader {
         ids: &[Uuid],
         id_of: impl Fn(&M) -> Uuid,
     ) -> LoadResult<HashMap<Uuid, M>> {
-        let mut sql = SqlBuilder::new("");
-        let org = sql.bind(self.organization_id);
+        let (mut sql, org) = self.tenant_sql();
         let ids = sql.bind(ids.to_vec());
         sql.push(&format!(
             "SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"
@@ -169,13 +183,8 @@ impl TenantLoader {
                 })
             })
             .collect();
-        let ChildTable {
-            table,
-            parent_column,
-            condition,
-        } = children;
-        let mut sql = SqlBuilder::new("");
-        let org = sql.bind(self.organization_id);
+        let (table, parent_column, condition) = children.parts();
+        let (mut sql, org) = self.tenant_sql();
         let requests = sql.bind(serde_json::Value::Array(requests));
         sql.push(&format!(
             "SELECT p.k AS lg_key, c.*
@@ -222,13 +231,8 @@ impl Loader<ChildCount> for TenantLoader {
                 .filter(|k| k.children == children)
                 .map(|k| k.parent_id)
                 .collect();
-            let ChildTable {
-                table,
-                parent_column,
-                condition,
-            } = children;
-            let mut sql = SqlBuilder::new("");
-            let org = sql.bind(self.organization_id);
+            let (table, parent_column, condition) = children.parts();
+            let (mut sql, org) = self.tenant_sql();
             let parents = sql.bind(parents);
             sql.push(&format!(
                 "SELECT t.{parent_column}, count(*) FROM {table} t

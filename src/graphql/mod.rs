@@ -14,6 +14,7 @@ mod listing;
 mod loader;
 mod node;
 mod pagination;
+mod resource;
 mod savepoints;
 mod schema;
 pub mod ws;
@@ -33,6 +34,7 @@ pub use node::{Node, NodeKind};
 pub use pagination::{
     CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
 };
+pub use resource::{IntoField, ListFilter, NodeObject, find, related};
 pub use schema::{AppSchema, Schemas, build_schemas, export_sdl, list_orderings};
 
 use async_graphql::{Enum, MaybeUndefined};

@@ -17,7 +17,7 @@ use crate::{
     organizations::{OrganizationMutation, OrganizationQuery},
     state::AppState,
     users::{UserMutation, UserQuery},
-    webhooks::{DeliveryAttempts, WebhookMutation, WebhookQuery},
+    webhooks::{DeliveryAttempts, WebhookDeliveryQuery, WebhookMutation, WebhookQuery},
 };
 
 #[derive(MergedObject, Default)]
@@ -30,6 +30,7 @@ pub struct Query(
     LeadQuery,
     EventQuery,
     WebhookQuery,
+    WebhookDeliveryQuery,
     AuditQuery,
 );
 

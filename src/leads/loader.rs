@@ -4,4 +4,4 @@ use crate::graphql::ById;
 
 pub type LeadId = ById<leads::Model>;
 
-crate::tenant_rows!(leads::Model => "leads");
+crate::tenant_rows!(leads::Model => "leads" as "lead");

@@ -1,11 +1,11 @@
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ID, InputObject, Json};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use entity::leads::Column;
 
 use super::{Lead, LeadSource, LeadStatus, Seniority, Temperature, service};
 use crate::{
     error::{ApiError, ApiResult},
-    graphql::{ContextExt, NodeKind, decode_id},
+    graphql::{NodeKind, decode_id},
     numbers::MoneyInput,
     validation::{self, between, id_of, max_text, stored},
 };
@@ -105,65 +105,30 @@ pub struct AssignLeadInput {
     pub user_id: Option<ID>,
 }
 
-#[derive(SimpleObject)]
-pub struct LeadPayload {
-    pub lead: Lead,
+crate::payloads! {
+    LeadPayload { lead: Lead }
 }
 
-#[derive(Default)]
-pub struct LeadMutation;
-
-#[Object]
-impl LeadMutation {
-    async fn create_lead(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateLeadInput,
-    ) -> async_graphql::Result<LeadPayload> {
-        let lead = service::create(&ctx.acting()?, input).await?;
-        Ok(LeadPayload { lead: Lead(lead) })
-    }
-
-    async fn update_lead(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateLeadInput,
-    ) -> async_graphql::Result<LeadPayload> {
-        let id = decode_id(&input.id, NodeKind::Lead, "id")?;
-        let lead = service::update(&ctx.acting()?, id, input).await?;
-        Ok(LeadPayload { lead: Lead(lead) })
-    }
-
+crate::mutations! {
+    LeadMutation;
+    create_lead(input: CreateLeadInput) -> LeadPayload,
+        member |acting, ctx| service::create(&acting, input);
+    update_lead(input: UpdateLeadInput) -> LeadPayload,
+        member |acting, ctx| service::update(&acting, lead_id(&input.id, "id")?, input);
     /// Soft-deletes a lead: it leaves lists and can be restored.
-    async fn delete_lead(
-        &self,
-        ctx: &Context<'_>,
-        input: LeadIdInput,
-    ) -> async_graphql::Result<LeadPayload> {
-        let id = decode_id(&input.id, NodeKind::Lead, "id")?;
-        let lead = service::delete(&ctx.acting()?, id).await?;
-        Ok(LeadPayload { lead: Lead(lead) })
-    }
-
+    delete_lead(input: LeadIdInput) -> LeadPayload,
+        member |acting, ctx| service::delete(&acting, lead_id(&input.id, "id")?);
     /// Brings back a soft-deleted lead.
-    async fn restore_lead(
-        &self,
-        ctx: &Context<'_>,
-        input: LeadIdInput,
-    ) -> async_graphql::Result<LeadPayload> {
-        let id = decode_id(&input.id, NodeKind::Lead, "id")?;
-        let lead = service::restore(&ctx.acting()?, id).await?;
-        Ok(LeadPayload { lead: Lead(lead) })
-    }
-
+    restore_lead(input: LeadIdInput) -> LeadPayload,
+        member |acting, ctx| service::restore(&acting, lead_id(&input.id, "id")?);
     /// Assigns a lead to an active user of the organization, or unassigns it.
-    async fn assign_lead(
-        &self,
-        ctx: &Context<'_>,
-        input: AssignLeadInput,
-    ) -> async_graphql::Result<LeadPayload> {
-        let id = decode_id(&input.lead_id, NodeKind::Lead, "leadId")?;
-        let lead = service::assign(&ctx.acting()?, id, input.user_id.as_ref()).await?;
-        Ok(LeadPayload { lead: Lead(lead) })
-    }
+    assign_lead(input: AssignLeadInput) -> LeadPayload,
+        member |acting, ctx| {
+            let id = lead_id(&input.lead_id, "leadId")?;
+            service::assign(&acting, id, input.user_id.as_ref())
+        };
+}
+
+fn lead_id(id: &ID, field: &'static str) -> ApiResult<uuid::Uuid> {
+    decode_id(id, NodeKind::Lead, field)
 }

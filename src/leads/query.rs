@@ -1,12 +1,12 @@
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 use entity::{companies, leads::Column};
 
-use super::{Lead, LeadId, LeadStatus, Temperature};
+use super::{Lead, LeadStatus, Temperature};
 use crate::{
     companies::CompanyFilter,
     error::ApiResult,
-    graphql::{ContextExt, NodeKind, OrderDirection, Page, PageArgs, Where, decode_id, list},
+    graphql::{ListFilter, NodeKind, Where, decode_id},
     sql::{SqlBuilder, contains_pattern},
 };
 
@@ -182,35 +182,27 @@ fn has_trigram(search: &str) -> bool {
         .any(|word| word.chars().count() >= 3)
 }
 
-#[derive(Default)]
-pub struct LeadQuery;
-
-#[Object]
-impl LeadQuery {
-    /// Leads matching `filter`, newest first unless `orderBy` says otherwise.
-    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn leads(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<LeadFilter>,
-        order_by: Option<LeadOrder>,
-    ) -> async_graphql::Result<Page<Lead>> {
-        let conditions = LeadConditions::parse(filter.unwrap_or_default())?;
-        let args = PageArgs::new(first, after, last, before);
-        let sorted = LeadOrder::or(order_by, LeadOrderField::CreatedAt, OrderDirection::Desc);
-        list(ctx, args, sorted, &|sql| conditions.apply(sql), Lead).await
+impl ListFilter for LeadFilter {
+    fn conditions(self) -> ApiResult<impl Fn(&mut SqlBuilder) + Sync> {
+        let conditions = LeadConditions::parse(self)?;
+        Ok(move |sql: &mut SqlBuilder| conditions.apply(sql))
     }
+}
 
-    /// One lead (also when soft-deleted), or null when there is none with this id in your
-    /// organization.
-    async fn lead(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Lead>> {
-        let id = decode_id(&id, NodeKind::Lead, "id")?;
-        Ok(ctx.loader()?.load_one(LeadId::new(id)).await?.map(Lead))
+crate::queries! {
+    LeadQuery {
+        lists {
+            /// Leads matching `filter`, newest first unless `orderBy` says otherwise.
+            leads: member Lead(
+                filter: LeadFilter,
+                order_by: LeadOrder = LeadOrderField::CreatedAt Desc,
+            );
+        }
+        find {
+            /// One lead (also when soft-deleted), or null when there is none with this id in your
+            /// organization.
+            lead: member Lead;
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use entity::{
     leads::{self, Column},
     users,
 };
-use sea_orm::FromQueryResult;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -16,7 +15,7 @@ use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},
     service::Acting,
-    sql::{Changes, one_or_not_found},
+    sql::Changes,
 };
 
 /// An active user of the organization, to assign leads to.
@@ -37,19 +36,6 @@ async fn assignable_user(acting: &Acting<'_>, id: &ID, field: &'static str) -> A
         ));
     }
     Ok(user_id)
-}
-
-/// Applies `changes` to a lead in the given state (`deleted_at IS NULL` or `IS NOT NULL`).
-async fn update_lead(
-    acting: &Acting<'_>,
-    id: Uuid,
-    changes: &Changes,
-    state: &str,
-) -> ApiResult<leads::Model> {
-    leads::Model::find_by_statement(changes.update("leads", acting.organization_id(), id, state))
-        .one(acting.db)
-        .await?
-        .ok_or(ApiError::NotFound("lead"))
 }
 
 const LIVE: &str = "AND deleted_at IS NULL";
@@ -76,18 +62,11 @@ pub async fn create(acting: &Acting<'_>, mut input: CreateLeadInput) -> ApiResul
             json!(user_id),
         );
     }
-    let insert = changes.insert("leads", acting.organization_id());
-    let lead: leads::Model = one_or_not_found(acting.db, insert, "lead")
-        .await
-        .map_err(|err| match err {
-            // The only reference the insert can miss: the company.
-            ApiError::NotFound(_) => ApiError::NotFound("company"),
-            other => email_taken(other),
-        })?;
-    acting
-        .audit("lead.create", "lead", Some(lead.id), changes.audit())
-        .await?;
-    Ok(lead)
+    acting.insert(changes).await.map_err(|err| match err {
+        // The only reference the insert can miss: the company.
+        ApiError::NotFound(_) => ApiError::NotFound("company"),
+        other => email_taken(other),
+    })
 }
 
 /// Applies the fields `input` gives (`id` aside) to live lead `id`.
@@ -97,13 +76,8 @@ pub async fn update(
     input: UpdateLeadInput,
 ) -> ApiResult<leads::Model> {
     let changes = input.changes()?;
-    let lead = update_lead(acting, id, &changes, LIVE)
-        .await
-        .map_err(email_taken)?;
-    acting
-        .audit("lead.update", "lead", Some(id), changes.audit())
-        .await?;
-    Ok(lead)
+    let lead = acting.update("update", id, changes, LIVE).await;
+    lead.map_err(email_taken)
 }
 
 /// Soft-deletes a lead: it leaves lists and can be restored.
@@ -111,11 +85,7 @@ pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
     let mut changes = Changes::default();
     let now: chrono::DateTime<chrono::FixedOffset> = chrono::Utc::now().into();
     changes.set(Column::DeletedAt, now, "deletedAt", json!(now));
-    let lead = update_lead(acting, id, &changes, LIVE).await?;
-    acting
-        .audit("lead.delete", "lead", Some(id), changes.audit())
-        .await?;
-    Ok(lead)
+    acting.update("delete", id, changes, LIVE).await
 }
 
 /// Brings back a soft-deleted lead.
@@ -127,18 +97,13 @@ pub async fn restore(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
         "deletedAt",
         json!(null),
     );
-    let lead = update_lead(acting, id, &changes, DELETED)
-        .await
-        .map_err(|err| match err {
-            ApiError::Conflict(_) => ApiError::Conflict(
-                "a live lead with this e-mail exists; it cannot be restored".into(),
-            ),
-            other => other,
-        })?;
-    acting
-        .audit("lead.restore", "lead", Some(id), changes.audit())
-        .await?;
-    Ok(lead)
+    let lead = acting.update("restore", id, changes, DELETED).await;
+    lead.map_err(|err| match err {
+        ApiError::Conflict(_) => {
+            ApiError::Conflict("a live lead with this e-mail exists; it cannot be restored".into())
+        }
+        other => other,
+    })
 }
 
 /// Assigns a lead to an active user of the organization, or unassigns it.
@@ -154,9 +119,5 @@ pub async fn assign(acting: &Acting<'_>, id: Uuid, user: Option<&ID>) -> ApiResu
         "assignedToId",
         json!(user_id),
     );
-    let lead = update_lead(acting, id, &changes, LIVE).await?;
-    acting
-        .audit("lead.assign", "lead", Some(id), changes.audit())
-        .await?;
-    Ok(lead)
+    acting.update("assign", id, changes, LIVE).await
 }

@@ -1,14 +1,9 @@
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 use entity::lead_notes;
 
 use super::service;
-use crate::{
-    graphql::{ContextExt, NodeKind},
-    leads::{Lead, LeadId},
-    users::User,
-    users::via,
-};
+use crate::{graphql::NodeKind, leads::Lead, users::User};
 
 crate::text_enum! {
     NoteType {
@@ -20,49 +15,28 @@ crate::text_enum! {
     }
 }
 
-pub struct Note(pub lead_notes::Model);
-
-#[Object]
-impl Note {
-    pub async fn id(&self) -> ID {
-        NodeKind::Note.id(self.0.id)
+crate::object! {
+    Note(lead_notes::Model) as Note {
+        note_type: async_graphql::Result<NoteType>,
+        content: &str,
+        /// Visible to its author only.
+        is_private: bool,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
     }
-    async fn note_type(&self) -> async_graphql::Result<NoteType> {
-        Ok(NoteType::from_db(&self.0.note_type)?)
+    belongs_to {
+        author: User by author_id via NOTE_AUTHOR,
+        lead: Lead by lead_id,
     }
-    async fn content(&self) -> &str {
-        &self.0.content
-    }
-    /// Visible to its author only.
-    async fn is_private(&self) -> bool {
-        self.0.is_private
-    }
-    async fn mentioned_user_ids(&self) -> Vec<ID> {
-        self.0
-            .mentioned_user_ids
-            .iter()
-            .map(|id| NodeKind::User.id(*id))
-            .collect()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.into()
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.into()
-    }
-    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        crate::users::load::<{ via::NOTE_AUTHOR }>(ctx, Some(self.0.author_id)).await
-    }
-    async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
-        Ok(ctx
-            .loader()?
-            .load_one(LeadId::new(self.0.lead_id))
-            .await?
-            .map(Lead))
+    extra {
+        async fn mentioned_user_ids(&self) -> Vec<ID> {
+            let users = self.0.mentioned_user_ids.iter();
+            users.map(|id| NodeKind::User.id(*id)).collect()
+        }
     }
 }
 
-crate::tenant_rows!(lead_notes::Model => "lead_notes");
+crate::tenant_rows!(lead_notes::Model => "lead_notes" as "note");
 
 crate::children!(
     /// `lead.notes`: the policy hides others' private notes from pages and counts alike.
@@ -82,23 +56,13 @@ pub struct AddLeadNoteInput {
     pub mentioned_user_ids: Option<Vec<ID>>,
 }
 
-#[derive(SimpleObject)]
-pub struct NotePayload {
-    pub note: Note,
+crate::payloads! {
+    NotePayload { note: Note }
 }
 
-#[derive(Default)]
-pub struct NoteMutation;
-
-#[Object]
-impl NoteMutation {
+crate::mutations! {
+    NoteMutation;
     /// Adds a note to a live lead, written by the caller.
-    async fn add_lead_note(
-        &self,
-        ctx: &Context<'_>,
-        input: AddLeadNoteInput,
-    ) -> async_graphql::Result<NotePayload> {
-        let note = service::add(&ctx.acting()?, input).await?;
-        Ok(NotePayload { note: Note(note) })
-    }
+    add_lead_note(input: AddLeadNoteInput) -> NotePayload,
+        member |acting, ctx| service::add(&acting, input);
 }

@@ -1,44 +1,24 @@
-use async_graphql::{Context, Object};
-use entity::users;
+use async_graphql::Context;
 
-use super::{User, UserRef, via};
+use super::{User, via};
 use crate::{
     error::ApiError,
-    graphql::{ContextExt, Page, PageArgs, list_by_created},
+    graphql::{ContextExt, related},
 };
 
-#[derive(Default)]
-pub struct UserQuery;
-
-#[Object]
-impl UserQuery {
-    /// The signed-in user (for API keys, the key's creator).
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let principal = ctx.principal()?;
-        let user = ctx
-            .loader()?
-            .load_one(UserRef::<{ via::ME }>::new(principal.user_id))
-            .await?;
-        Ok(User(user.ok_or(ApiError::NotFound("user"))?))
-    }
-
-    /// The organization's users, oldest first.
-    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
-    async fn users(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> async_graphql::Result<Page<User>> {
-        ctx.principal()?;
-        list_by_created::<users::Model, _>(
-            ctx,
-            false,
-            PageArgs::new(first, after, last, before),
-            User,
-        )
-        .await
+crate::queries! {
+    UserQuery {
+        by_creation {
+            /// The organization's users, oldest first.
+            users: member User(Asc);
+        }
+        extra {
+            /// The signed-in user (for API keys, the key's creator).
+            async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+                let principal = ctx.principal()?;
+                let user = related::<User, { via::ME }>(ctx, principal.user_id).await?;
+                Ok(user.ok_or(ApiError::NotFound("user"))?)
+            }
+        }
     }
 }

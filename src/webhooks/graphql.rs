@@ -10,9 +10,7 @@ use super::{
 };
 use crate::{
     events::{EventKind, EventSubjectType},
-    graphql::{
-        ContextExt, Creation, NodeKind, Page, PageArgs, Sorted, decode_id, list, list_by_created,
-    },
+    graphql::{ContextExt, Creation, NodeKind, Page, PageArgs, Sorted, decode_id, list},
     sql::SqlBuilder,
 };
 
@@ -55,41 +53,36 @@ pub struct CreateWebhookEndpointPayload {
     pub signing_secret: String,
 }
 
-#[derive(SimpleObject)]
-pub struct WebhookEndpointPayload {
-    pub endpoint: WebhookEndpoint,
+impl From<(EndpointRow, String)> for CreateWebhookEndpointPayload {
+    fn from((endpoint, signing_secret): (EndpointRow, String)) -> Self {
+        Self {
+            endpoint: WebhookEndpoint(endpoint),
+            signing_secret,
+        }
+    }
 }
 
-#[derive(SimpleObject)]
-pub struct DeleteWebhookEndpointPayload {
-    pub deleted_id: ID,
+crate::payloads! {
+    WebhookEndpointPayload { endpoint: WebhookEndpoint }
+    DeleteWebhookEndpointPayload { deleted_id: id of WebhookEndpoint }
+    WebhookDeliveryPayload { delivery: WebhookDelivery }
 }
 
-#[derive(SimpleObject)]
-pub struct WebhookDeliveryPayload {
-    pub delivery: WebhookDelivery,
+crate::queries! {
+    WebhookQuery {
+        by_creation {
+            /// The organization's webhook endpoints, newest first. OWNER and ADMIN only.
+            webhook_endpoints: admin WebhookEndpoint(Desc);
+        }
+    }
 }
 
+/// `webhookDeliveries`: a list with arguments of its own, beside the declared ones.
 #[derive(Default)]
-pub struct WebhookQuery;
+pub struct WebhookDeliveryQuery;
 
 #[Object]
-impl WebhookQuery {
-    /// The organization's webhook endpoints, newest first. OWNER and ADMIN only.
-    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
-    async fn webhook_endpoints(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> async_graphql::Result<Page<WebhookEndpoint>> {
-        ctx.admin()?;
-        let args = PageArgs::new(first, after, last, before);
-        list_by_created::<EndpointRow, _>(ctx, true, args, WebhookEndpoint).await
-    }
-
+impl WebhookDeliveryQuery {
     /// Deliveries of one endpoint, newest first, optionally of one status. OWNER and ADMIN.
     #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)] // the four paging arguments are Relay's
@@ -122,67 +115,30 @@ impl WebhookQuery {
     }
 }
 
-#[derive(Default)]
-pub struct WebhookMutation;
-
-#[Object]
-impl WebhookMutation {
+crate::mutations! {
+    WebhookMutation;
     /// Registers an endpoint for events from now on. OWNER and ADMIN only.
-    async fn create_webhook_endpoint(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateWebhookEndpointInput,
-    ) -> async_graphql::Result<CreateWebhookEndpointPayload> {
-        let allow_private = ctx.app().webhooks.allow_private_addresses;
-        let (endpoint, secret) =
-            service::create(&ctx.acting_admin()?, input, allow_private).await?;
-        Ok(CreateWebhookEndpointPayload {
-            endpoint: WebhookEndpoint(endpoint),
-            signing_secret: secret,
-        })
-    }
-
+    create_webhook_endpoint(input: CreateWebhookEndpointInput) -> CreateWebhookEndpointPayload,
+        admin |acting, ctx| {
+            service::create(&acting, input, ctx.app().webhooks.allow_private_addresses)
+        };
     /// Changes an endpoint's URL, subject types, kinds, description or active flag. OWNER and
     /// ADMIN only.
-    async fn update_webhook_endpoint(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateWebhookEndpointInput,
-    ) -> async_graphql::Result<WebhookEndpointPayload> {
-        let acting = ctx.acting_admin()?;
-        let id = decode_id(&input.id, NodeKind::WebhookEndpoint, "id")?;
-        let allow_private = ctx.app().webhooks.allow_private_addresses;
-        let endpoint = service::update(&acting, id, input, allow_private).await?;
-        Ok(WebhookEndpointPayload {
-            endpoint: WebhookEndpoint(endpoint),
-        })
-    }
-
+    update_webhook_endpoint(input: UpdateWebhookEndpointInput) -> WebhookEndpointPayload,
+        admin |acting, ctx| {
+            let id = decode_id(&input.id, NodeKind::WebhookEndpoint, "id")?;
+            let allow_private = ctx.app().webhooks.allow_private_addresses;
+            service::update(&acting, id, input, allow_private)
+        };
     /// Deletes an endpoint and its delivery history. OWNER and ADMIN only.
-    async fn delete_webhook_endpoint(
-        &self,
-        ctx: &Context<'_>,
-        input: WebhookEndpointIdInput,
-    ) -> async_graphql::Result<DeleteWebhookEndpointPayload> {
-        let acting = ctx.acting_admin()?;
-        let id = decode_id(&input.id, NodeKind::WebhookEndpoint, "id")?;
-        service::delete(&acting, id).await?;
-        Ok(DeleteWebhookEndpointPayload {
-            deleted_id: input.id,
-        })
-    }
-
+    delete_webhook_endpoint(input: WebhookEndpointIdInput) -> DeleteWebhookEndpointPayload,
+        admin |acting, ctx| {
+            acting.delete::<EndpointRow>(decode_id(&input.id, NodeKind::WebhookEndpoint, "id")?)
+        };
     /// Queues one delivery again, at once, whatever its status. OWNER and ADMIN only.
-    async fn redeliver_webhook(
-        &self,
-        ctx: &Context<'_>,
-        input: RedeliverWebhookInput,
-    ) -> async_graphql::Result<WebhookDeliveryPayload> {
-        let acting = ctx.acting_admin()?;
-        let id = decode_id(&input.delivery_id, NodeKind::WebhookDelivery, "deliveryId")?;
-        let delivery = service::redeliver(&acting, id).await?;
-        Ok(WebhookDeliveryPayload {
-            delivery: WebhookDelivery(delivery),
-        })
-    }
+    redeliver_webhook(input: RedeliverWebhookInput) -> WebhookDeliveryPayload,
+        admin |acting, ctx| {
+            let id = decode_id(&input.delivery_id, NodeKind::WebhookDelivery, "deliveryId")?;
+            service::redeliver(&acting, id)
+        };
 }

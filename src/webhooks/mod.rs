@@ -13,7 +13,8 @@ mod types;
 mod worker;
 
 pub use graphql::{
-    CreateWebhookEndpointInput, UpdateWebhookEndpointInput, WebhookMutation, WebhookQuery,
+    CreateWebhookEndpointInput, UpdateWebhookEndpointInput, WebhookDeliveryQuery, WebhookMutation,
+    WebhookQuery,
 };
 pub use types::{
     DeliveryAttempts, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint,

@@ -6,7 +6,7 @@ pub use entity::{
 };
 
 crate::tenant_rows!(
-    EndpointRow => "webhook_endpoints",
-    DeliveryRow => "webhook_deliveries",
-    AttemptRow => "webhook_attempts",
+    EndpointRow => "webhook_endpoints" as "webhook_endpoint",
+    DeliveryRow => "webhook_deliveries" as "webhook_delivery",
+    AttemptRow => "webhook_attempts" as "webhook_attempt",
 );

@@ -141,24 +141,6 @@ pub async fn update(
     Ok(endpoint)
 }
 
-/// Deletes an endpoint and its delivery history.
-pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<()> {
-    let statement = returning_row(
-        "DELETE FROM webhook_endpoints",
-        acting.organization_id(),
-        id,
-    );
-    one_or_not_found::<EndpointRow>(acting.db, statement, "webhook endpoint").await?;
-    acting
-        .audit(
-            "webhook_endpoint.delete",
-            "webhook_endpoint",
-            Some(id),
-            json!({}),
-        )
-        .await
-}
-
 /// Queues one delivery again, at once, whatever its status.
 pub async fn redeliver(acting: &Acting<'_>, id: Uuid) -> ApiResult<DeliveryRow> {
     let statement = returning_row(

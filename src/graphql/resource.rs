@@ -1,0 +1,407 @@
+//! A resource's GraphQL surface, declared: its object (`object!`), its top-level queries
+//! (`queries!`), its mutations (`mutations!`) and their payloads (`payloads!`). The macros
+//! write the resolvers every resource would otherwise repeat — column getters, the Relay list
+//! arguments, id decoding, the acting user, the payload — and leave each resource its own
+//! rules: the filter, the orderings, the inputs and the services.
+
+use async_graphql::{Context, ID, Json, OutputType};
+use chrono::{DateTime, FixedOffset, Utc};
+
+use uuid::Uuid;
+
+use super::{ById, ContextExt, NodeKind, TenantRow, decode_id, via};
+use crate::{error::ApiResult, sql::SqlBuilder, text_enum::TextEnum};
+
+/// A GraphQL object over one row of a tenant table, with a global id of kind `KIND`.
+pub trait NodeObject: OutputType + Sized {
+    type Row: TenantRow;
+    const KIND: NodeKind;
+    fn new(row: Self::Row) -> Self;
+}
+
+/// A column's stored value as its GraphQL field gives it: strings borrowed, timestamps in UTC,
+/// copies of the rest. Lets `object!` write every plain getter the same way.
+pub trait IntoField<T> {
+    fn into_field(self) -> T;
+}
+
+impl<T: Copy> IntoField<T> for &T {
+    fn into_field(self) -> T {
+        *self
+    }
+}
+
+impl<'a> IntoField<&'a str> for &'a String {
+    fn into_field(self) -> &'a str {
+        self
+    }
+}
+
+impl<'a> IntoField<Option<&'a str>> for &'a Option<String> {
+    fn into_field(self) -> Option<&'a str> {
+        self.as_deref()
+    }
+}
+
+impl<'a> IntoField<&'a [String]> for &'a Vec<String> {
+    fn into_field(self) -> &'a [String] {
+        self
+    }
+}
+
+impl IntoField<DateTime<Utc>> for &DateTime<FixedOffset> {
+    fn into_field(self) -> DateTime<Utc> {
+        (*self).into()
+    }
+}
+
+impl IntoField<Option<DateTime<Utc>>> for &Option<DateTime<FixedOffset>> {
+    fn into_field(self) -> Option<DateTime<Utc>> {
+        self.map(Into::into)
+    }
+}
+
+impl<'a> IntoField<Json<&'a serde_json::Value>> for &'a serde_json::Value {
+    fn into_field(self) -> Json<&'a serde_json::Value> {
+        Json(self)
+    }
+}
+
+/// A stored enum (`text_enum!`); a value the enum lacks is an INTERNAL error.
+impl<E: TextEnum> IntoField<async_graphql::Result<E>> for &String {
+    fn into_field(self) -> async_graphql::Result<E> {
+        Ok(E::from_db(self)?)
+    }
+}
+
+impl<E: TextEnum> IntoField<async_graphql::Result<Option<E>>> for &Option<String> {
+    fn into_field(self) -> async_graphql::Result<Option<E>> {
+        Ok(self.as_deref().map(E::from_db).transpose()?)
+    }
+}
+
+impl<E: TextEnum> IntoField<async_graphql::Result<Vec<E>>> for &Vec<String> {
+    fn into_field(self) -> async_graphql::Result<Vec<E>> {
+        Ok(self
+            .iter()
+            .map(|value| E::from_db(value))
+            .collect::<ApiResult<_>>()?)
+    }
+}
+
+/// A list's `filter` argument: validated, then turned into its SQL conditions (on alias `t`,
+/// `$1` being the tenant) once per request.
+pub trait ListFilter: Default {
+    fn conditions(self) -> ApiResult<impl Fn(&mut SqlBuilder) + Sync>;
+}
+
+/// The object of type `N` with global id `id` in the caller's organization, through the
+/// request's by-id loader; BAD_USER_INPUT naming `id` when it is not an id of `N`'s kind.
+pub async fn find<N: NodeObject>(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N>> {
+    let id = decode_id(id, N::KIND, "id")?;
+    related::<N, { via::ANY }>(ctx, id).await
+}
+
+/// The object of type `N` a row refers to by `id` (none when the reference is null), through
+/// the request's by-id loader for relation `VIA`.
+pub async fn related<N: NodeObject, const VIA: u8>(
+    ctx: &Context<'_>,
+    id: impl Into<Option<Uuid>>,
+) -> async_graphql::Result<Option<N>> {
+    let Some(id) = id.into() else {
+        return Ok(None);
+    };
+    let row = ctx.loader()?.load_one(ById::<N::Row, VIA>::new(id)).await?;
+    Ok(row.map(N::new))
+}
+
+/// A row's GraphQL object: its `id`, a getter for each listed column (a column named as its
+/// field, typed as GraphQL gives it: see [`IntoField`]), the rows it refers to (`belongs_to`:
+/// loaded by id, through relation `via` when one kind of row is reached through several), its
+/// has-many relations as connections (`children`, declared with `children!`; the child type
+/// wraps the child row), then the fields written by hand (`extra`). A field with a
+/// `complexity` cannot be written in `extra`: macro hygiene hides `child_complexity` from it.
+///
+/// ```ignore
+/// crate::object! {
+///     /// A company leads work at.
+///     Company(companies::Model) as Company {
+///         name: &str,
+///         /// Lower-case.
+///         domain: Option<&str>,
+///         created_at: DateTime<Utc>,
+///     }
+///     belongs_to {
+///         /// Who created it.
+///         created_by: User by created_by_id via KEY_CREATOR,
+///     }
+///     children {
+///         /// Its live leads, newest first.
+///         leads: Lead by CompanyLeads,
+///     }
+///     extra {
+///         async fn annual_revenue(&self) -> Option<Money> { ... }
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! object {
+    (
+        $(#[$meta:meta])*
+        $object:ident($row:ty) as $kind:ident {
+            $( $(#[$field_meta:meta])* $field:ident : $ty:ty ),* $(,)?
+        }
+        $(belongs_to {
+            $(
+                $(#[$ref_meta:meta])*
+                $reference:ident : $target:ident by $column:ident $(via $via:ident)?
+            ),* $(,)?
+        })?
+        $(children {
+            $( $(#[$child_meta:meta])* $children:ident : $child:ident by $relation:ty ),* $(,)?
+        })?
+        $(extra { $($resolvers:tt)* })?
+    ) => {
+        $(#[$meta])*
+        pub struct $object(pub $row);
+
+        impl $crate::graphql::NodeObject for $object {
+            type Row = $row;
+            const KIND: $crate::graphql::NodeKind = $crate::graphql::NodeKind::$kind;
+            fn new(row: $row) -> Self {
+                Self(row)
+            }
+        }
+
+        #[async_graphql::Object]
+        impl $object {
+            pub async fn id(&self) -> async_graphql::ID {
+                $crate::graphql::NodeKind::$kind.id(self.0.id)
+            }
+            $(
+                $(#[$field_meta])*
+                async fn $field(&self) -> $ty {
+                    $crate::graphql::IntoField::into_field(&self.0.$field)
+                }
+            )*
+            $($(
+                $(#[$ref_meta])*
+                async fn $reference(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                ) -> async_graphql::Result<Option<$target>> {
+                    const VIA: u8 = $crate::object!(@via $($via)?);
+                    $crate::graphql::related::<$target, VIA>(ctx, self.0.$column).await
+                }
+            )*)?
+            $($(
+                $(#[$child_meta])*
+                #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
+                async fn $children(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    first: Option<i32>,
+                    after: Option<String>,
+                ) -> async_graphql::Result<$crate::graphql::Page<$child>> {
+                    $crate::graphql::child_page::<$relation, _>(ctx, self.0.id, first, after, $child)
+                        .await
+                }
+            )*)?
+            $($($resolvers)*)?
+        }
+    };
+    (@via) => { $crate::graphql::via::ANY };
+    (@via $via:ident) => { $crate::graphql::via::$via };
+}
+
+/// A resource's top-level query fields, in sections (each optional); `access` is `member`
+/// (anyone of the organization) or `admin` (OWNER and ADMIN):
+/// - `lists { name: access Node(filter: Filter, order_by: Order = Field::Value Asc|Desc); }`:
+///   connections with Relay's `first/after/last/before`, a [`ListFilter`] and an `orderings!`
+///   order (with its default);
+/// - `by_creation { name: access Node(Asc|Desc); }`: connections of a whole table by creation;
+/// - `find { name: access Node; }`: one object by global `id`, or null;
+/// - `extra { ... }`: fields written by hand (none with a `complexity`: macro hygiene hides
+///   `child_complexity` from them; such a field goes in an object of its own, merged into the
+///   root like this one).
+#[macro_export]
+macro_rules! queries {
+    (
+        $query:ident {
+            $(lists { $(
+                $(#[$list_meta:meta])*
+                $list:ident : $list_access:ident $list_node:ident(
+                    filter: $filter:ty,
+                    order_by: $order:ident = $by:ident :: $value:ident $dir:ident $(,)?
+                );
+            )* })?
+            $(by_creation { $(
+                $(#[$created_meta:meta])*
+                $created:ident : $created_access:ident $created_node:ident($created_dir:ident);
+            )* })?
+            $(find { $(
+                $(#[$find_meta:meta])*
+                $find:ident : $find_access:ident $find_node:ident;
+            )* })?
+            $(extra { $($extra:tt)* })?
+        }
+    ) => {
+        #[derive(Default)]
+        pub struct $query;
+
+        #[async_graphql::Object]
+        impl $query {
+            $($(
+                $(#[$list_meta])*
+                #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+                #[allow(clippy::too_many_arguments)] // Relay's four, the filter and the order
+                async fn $list(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    first: Option<i32>,
+                    after: Option<String>,
+                    last: Option<i32>,
+                    before: Option<String>,
+                    filter: Option<$filter>,
+                    order_by: Option<$order>,
+                ) -> async_graphql::Result<$crate::graphql::Page<$list_node>> {
+                    $crate::queries!(@access $list_access ctx);
+                    let conditions =
+                        $crate::graphql::ListFilter::conditions(filter.unwrap_or_default())?;
+                    let args = $crate::graphql::PageArgs::new(first, after, last, before);
+                    let sorted =
+                        $order::or(order_by, $by::$value, $crate::graphql::OrderDirection::$dir);
+                    let node = <$list_node as $crate::graphql::NodeObject>::new;
+                    $crate::graphql::list(ctx, args, sorted, &conditions, node).await
+                }
+            )*)?
+            $($(
+                $(#[$created_meta])*
+                #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+                async fn $created(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    first: Option<i32>,
+                    after: Option<String>,
+                    last: Option<i32>,
+                    before: Option<String>,
+                ) -> async_graphql::Result<$crate::graphql::Page<$created_node>> {
+                    $crate::queries!(@access $created_access ctx);
+                    let args = $crate::graphql::PageArgs::new(first, after, last, before);
+                    let descending = matches!(
+                        $crate::graphql::OrderDirection::$created_dir,
+                        $crate::graphql::OrderDirection::Desc
+                    );
+                    let node = <$created_node as $crate::graphql::NodeObject>::new;
+                    $crate::graphql::list_by_created(ctx, descending, args, node).await
+                }
+            )*)?
+            $($(
+                $(#[$find_meta])*
+                async fn $find(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    id: async_graphql::ID,
+                ) -> async_graphql::Result<Option<$find_node>> {
+                    $crate::queries!(@access $find_access ctx);
+                    $crate::graphql::find::<$find_node>(ctx, &id).await
+                }
+            )*)?
+            $($($extra)*)?
+        }
+    };
+    (@access member $ctx:ident) => {
+        $crate::graphql::ContextExt::principal($ctx)?;
+    };
+    (@access admin $ctx:ident) => {
+        $crate::graphql::ContextExt::admin($ctx)?;
+    };
+}
+
+/// A resource's mutations: each takes one `input`, acts through a service with the acting
+/// user (`member`: any writer; `admin`: OWNER and ADMIN) and returns its payload, made `From`
+/// what the service returns.
+///
+/// ```ignore
+/// crate::mutations! {
+///     CompanyMutation;
+///     create_company(input: CreateCompanyInput) -> CompanyPayload,
+///         member |acting, ctx| service::create(&acting, input);
+/// }
+/// ```
+#[macro_export]
+macro_rules! mutations {
+    (
+        $mutation:ident;
+        $(
+            $(#[$meta:meta])*
+            $name:ident($input:ident : $input_ty:ty) -> $payload:ty,
+                $access:ident |$acting:ident, $ctx:ident| $body:expr;
+        )+
+    ) => {
+        #[derive(Default)]
+        pub struct $mutation;
+
+        #[async_graphql::Object]
+        impl $mutation {
+            $(
+                $(#[$meta])*
+                async fn $name(
+                    &self,
+                    $ctx: &async_graphql::Context<'_>,
+                    $input: $input_ty,
+                ) -> async_graphql::Result<$payload> {
+                    let $acting = $crate::mutations!(@acting $access $ctx)?;
+                    Ok(<$payload>::from($body.await?))
+                }
+            )+
+        }
+    };
+    (@acting member $ctx:ident) => {
+        $crate::graphql::ContextExt::acting($ctx)
+    };
+    (@acting admin $ctx:ident) => {
+        $crate::graphql::ContextExt::acting_admin($ctx)
+    };
+}
+
+/// Mutation payloads: `Payload { field: Node }` holds the object a service returned (made from
+/// its row); `Payload { field: id of Node }` holds the global id of a row a service deleted.
+#[macro_export]
+macro_rules! payloads {
+    ($( $(#[$meta:meta])* $payload:ident { $(#[$field_meta:meta])* $field:ident : $($shape:tt)+ } )+) => {
+        $( $crate::payloads!(@one [$(#[$meta])*] $payload [$(#[$field_meta])*] $field $($shape)+); )+
+    };
+    (@one [$($meta:tt)*] $payload:ident [$($field_meta:tt)*] $field:ident id of $node:ty) => {
+        $($meta)*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $payload {
+            $($field_meta)*
+            pub $field: async_graphql::ID,
+        }
+
+        impl From<uuid::Uuid> for $payload {
+            fn from(id: uuid::Uuid) -> Self {
+                Self {
+                    $field: <$node as $crate::graphql::NodeObject>::KIND.id(id),
+                }
+            }
+        }
+    };
+    (@one [$($meta:tt)*] $payload:ident [$($field_meta:tt)*] $field:ident $node:ty) => {
+        $($meta)*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $payload {
+            $($field_meta)*
+            pub $field: $node,
+        }
+
+        impl From<<$node as $crate::graphql::NodeObject>::Row> for $payload {
+            fn from(row: <$node as $crate::graphql::NodeObject>::Row) -> Self {
+                Self {
+                    $field: <$node as $crate::graphql::NodeObject>::new(row),
+                }
+            }
+        }
+    };
+}
