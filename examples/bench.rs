@@ -3,6 +3,11 @@
 //! time. Prints throughput and latency percentiles. Run through `scripts/bench.sh`.
 //!
 //! `cargo run --release --example bench -- [url] [concurrency] [seconds]`
+//!
+//! `BENCH_CREDENTIAL` picks the credential: `token` (default: the agent's access token),
+//! `owner-token`, or `owner-key` (a READ API key the owner creates, acting as the owner): the
+//! last two compare a key's cost with a token's on the same user. `BENCH_WORKLOAD=light` runs
+//! a small page instead of the dashboard.
 
 use std::time::{Duration, Instant};
 
@@ -20,13 +25,19 @@ const WORKLOAD: &str = "query Workload($after: String) {
   }
 }";
 
-async fn login(client: &reqwest::Client, url: &str) -> String {
+/// `BENCH_WORKLOAD=light`: a small page, where a request's fixed costs (credential, transaction)
+/// weigh most.
+const LIGHT_WORKLOAD: &str = "query Light($after: String) {
+  leads(first: 20, after: $after) { pageInfo { endCursor } nodes { id company { name } } }
+}";
+
+async fn login(client: &reqwest::Client, url: &str, email: &str) -> String {
     let response: Value = client
         .post(url)
         .json(&json!({
             "query": "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
             "variables": { "input": {
-                "organizationSlug": "acme", "email": "agent@acme.test",
+                "organizationSlug": "acme", "email": email,
                 "password": leadgraph::seed::DEMO_PASSWORD } }
         }))
         .send()
@@ -41,6 +52,28 @@ async fn login(client: &reqwest::Client, url: &str) -> String {
         .to_owned()
 }
 
+/// A new READ API key of the demo owner.
+async fn api_key(client: &reqwest::Client, url: &str) -> String {
+    let token = login(client, url, "owner@acme.test").await;
+    let response: Value = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&json!({
+            "query": "mutation { createApiKey(input: { name: \"bench\", scopes: [READ],
+                        rateLimitPerHour: 1000000 }) { secret } }"
+        }))
+        .send()
+        .await
+        .expect("createApiKey request")
+        .json()
+        .await
+        .expect("createApiKey response");
+    response["data"]["createApiKey"]["secret"]
+        .as_str()
+        .expect("API key")
+        .to_owned()
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -51,8 +84,17 @@ async fn main() {
     let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(16);
     let seconds: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(20);
     let client = reqwest::Client::new();
-    let token = login(&client, &url).await;
+    let token = match std::env::var("BENCH_CREDENTIAL").as_deref() {
+        Err(_) | Ok("token") => login(&client, &url, "agent@acme.test").await,
+        Ok("owner-token") => login(&client, &url, "owner@acme.test").await,
+        Ok("owner-key") => api_key(&client, &url).await,
+        Ok(other) => panic!("BENCH_CREDENTIAL: token, owner-token or owner-key, not {other}"),
+    };
 
+    let workload = match std::env::var("BENCH_WORKLOAD").as_deref() {
+        Ok("light") => LIGHT_WORKLOAD,
+        _ => WORKLOAD,
+    };
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..concurrency)
         .map(|worker| {
@@ -66,7 +108,7 @@ async fn main() {
                     let response = client
                         .post(&url)
                         .bearer_auth(&token)
-                        .json(&json!({ "query": WORKLOAD, "variables": { "after": after } }))
+                        .json(&json!({ "query": workload, "variables": { "after": after } }))
                         .send()
                         .await;
                     let body: Option<Value> = match response {

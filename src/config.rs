@@ -64,6 +64,8 @@ pub struct Limits {
     pub sign_in: SignInLimits,
     /// How often API keys' counted uses are written to them.
     pub api_key_usage_flush: Duration,
+    /// How long a verified API key is kept in memory (zero: not kept).
+    pub api_key_cache: Duration,
 }
 
 /// Sign-in throttling, counted in the database so it holds across replicas.
@@ -109,6 +111,7 @@ impl Default for Limits {
             rate_limit_sync: Duration::from_secs(1),
             sign_in: SignInLimits::default(),
             api_key_usage_flush: Duration::from_secs(5),
+            api_key_cache: Duration::from_secs(5),
         }
     }
 }
@@ -315,6 +318,7 @@ impl Config {
                 },
                 api_key_usage_flush: env
                     .positive_millis_or("API_KEY_USAGE_FLUSH_MS", defaults.api_key_usage_flush)?,
+                api_key_cache: env.millis_or("API_KEY_CACHE_MS", defaults.api_key_cache)?,
             },
             trusted_proxies: match env.optional("TRUSTED_PROXIES") {
                 None => Vec::new(),

@@ -126,6 +126,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         rates,
         rate_sync,
         key_usage,
+        verified_keys: Arc::new(crate::auth::VerifiedKeys::new(config.limits.api_key_cache)),
         client_ip: ClientIp::new(config.trusted_proxies.clone()),
         cors: config.cors_allowed_origins.clone(),
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(

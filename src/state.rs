@@ -30,6 +30,7 @@ pub struct AppState {
     pub rates: Arc<RateLimits>,
     /// API keys' uses, counted here and written every few seconds.
     pub key_usage: Arc<crate::auth::KeyUsage>,
+    pub verified_keys: Arc<crate::auth::VerifiedKeys>,
     /// Who the client is, behind trusted proxies.
     pub client_ip: ClientIp,
     /// Browser origins allowed to call the API (HTTP and WebSocket).
@@ -49,4 +50,11 @@ pub struct AppState {
     /// Shares `rates` with the other replicas (off when `RATE_LIMIT_SYNC_MS` is 0).
     pub rate_sync: Option<RateSync>,
     pub webhooks: WebhookSettings,
+}
+
+impl AppState {
+    /// What verifying an API key consults and records: the keys verified lately, and uses.
+    pub fn key_credentials(&self) -> (&crate::auth::VerifiedKeys, &crate::auth::KeyUsage) {
+        (&self.verified_keys, &self.key_usage)
+    }
 }

@@ -96,8 +96,8 @@ crate::mutations! {
     /// Creates an API key acting on behalf of the caller. OWNER and ADMIN only.
     create_api_key(input: CreateApiKeyInput) -> CreateApiKeyPayload,
         admin |acting, ctx| service::create(&acting, input);
-    /// Renames a key or changes its rate limit (applies from its next request). OWNER and
-    /// ADMIN only.
+    /// Renames a key or changes its rate limit (applies within `API_KEY_CACHE_MS`, 5 s by
+    /// default). OWNER and ADMIN only.
     update_api_key(input: UpdateApiKeyInput) -> ApiKeyPayload,
         admin |acting, ctx| {
             let id = decode_id(&input.id, NodeKind::ApiKey, "id")?;

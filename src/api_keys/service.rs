@@ -82,7 +82,7 @@ pub async fn create(
     Ok((key, secret.key))
 }
 
-/// Renames a key or changes its rate limit (applies from its next request).
+/// Renames a key or changes its rate limit (applies within `API_KEY_CACHE_MS`).
 pub async fn update(
     acting: &Acting<'_>,
     id: Uuid,

@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
-use super::{ApiKeySecret, JwtKeys};
+use super::{ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys};
 use crate::{
     error::{ApiError, ApiResult},
     tenancy::{Credential, Principal, Role, Scope, TenantSettings, TenantTx},
@@ -70,11 +70,12 @@ pub struct Identity {
 }
 
 /// Verifies the credential: a JWT by signature and expiry, an API key through the
-/// `auth_api_key` pre-authentication function; a key's use is counted in `usage`.
+/// `auth_api_key` pre-authentication function (or `verified`, when it was lately); a key's use
+/// is counted in `usage`.
 pub async fn authenticate(
     db: &DatabaseConnection,
     jwt: &JwtKeys,
-    usage: &super::KeyUsage,
+    (verified, usage): (&VerifiedKeys, &KeyUsage),
     presented: PresentedCredential,
 ) -> ApiResult<Identity> {
     let invalid = ApiError::InvalidCredentials("invalid or expired credentials");
@@ -95,6 +96,13 @@ pub async fn authenticate(
             // PostgreSQL text cannot carry NUL; no key of ours has one.
             if key.contains('\0') {
                 return Err(invalid);
+            }
+            let digest = VerifiedKeys::digest(&key);
+            if let Some(identity) = verified.get(&digest) {
+                if let Some(api_key_id) = identity.credential.api_key_id() {
+                    usage.record(identity.tenant.organization_id, api_key_id);
+                }
+                return Ok(identity);
             }
             let prefix = ApiKeySecret::prefix_of(&key).ok_or(invalid)?;
             // The function hashes the key itself: it cannot be driven with a stored hash.
@@ -117,7 +125,7 @@ pub async fn authenticate(
             let organization_id = row.try_get_by_index(0)?;
             let api_key_id = row.try_get_by_index(1)?;
             usage.record(organization_id, api_key_id);
-            Ok(Identity {
+            let identity = Identity {
                 tenant: TenantSettings {
                     organization_id,
                     user_id: row.try_get_by_index(2)?,
@@ -127,7 +135,9 @@ pub async fn authenticate(
                     scopes,
                     rate_limit_per_hour: row.try_get_by_index::<i32>(4)?.max(1) as u32,
                 },
-            })
+            };
+            verified.insert(digest, identity.clone());
+            Ok(identity)
         }
     }
 }

@@ -9,6 +9,7 @@ mod password;
 mod secrets;
 mod session;
 mod usage;
+mod verified_keys;
 
 pub use credentials::{Identity, PresentedCredential, authenticate, load_principal, revalidate};
 pub use jwt::{AccessClaims, JwtKeys};
@@ -16,3 +17,4 @@ pub use password::{hash_password, verify_password};
 pub use secrets::{ApiKeySecret, sha256};
 pub use session::revoke as revoke_sessions;
 pub use usage::KeyUsage;
+pub use verified_keys::VerifiedKeys;

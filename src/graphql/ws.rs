@@ -331,7 +331,7 @@ impl WsExecutor {
             None => from_headers?.ok_or(ApiError::Unauthenticated)?,
         };
         let app = &self.state.app;
-        let identity = authenticate(&app.db, &app.jwt, &app.key_usage, presented).await?;
+        let identity = authenticate(&app.db, &app.jwt, app.key_credentials(), presented).await?;
         self.confirm(&identity).await?;
         Ok(identity)
     }

@@ -45,12 +45,18 @@ pub struct Principal {
     pub credential: Credential,
 }
 
-impl Principal {
+impl Credential {
     pub fn api_key_id(&self) -> Option<Uuid> {
-        match &self.credential {
+        match self {
             Credential::ApiKey { api_key_id, .. } => Some(*api_key_id),
             Credential::Session { .. } => None,
         }
+    }
+}
+
+impl Principal {
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        self.credential.api_key_id()
     }
 
     /// Mutations need a role other than VIEWER and, for API keys, the WRITE scope.

@@ -355,6 +355,9 @@ async fn revoked_and_expired_api_keys_are_refused() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
     let (revoked_id, revoked) = acme.api_key(&app, &["READ"]).await;
+    // Used first: the server now holds the key as verified (API_KEY_CACHE_MS), and must still
+    // refuse it the moment it is revoked or expires.
+    app.gql(Some(&revoked), ME, json!({})).await.ok();
     app.gql(
         acme.token(),
         "mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } } }",
@@ -368,6 +371,7 @@ async fn revoked_and_expired_api_keys_are_refused() {
     );
 
     let (expired_id, expired) = acme.api_key(&app, &["READ"]).await;
+    app.gql(Some(&expired), ME, json!({})).await.ok();
     let uuid = crate::support::tenant::uuid_of(&expired_id);
     app.owner_sql(
         acme.organization_id,
@@ -386,6 +390,23 @@ async fn revoked_and_expired_api_keys_are_refused() {
             .code(),
         "UNAUTHENTICATED"
     );
+}
+
+/// A key verified moments ago is not looked up again: its next request costs one statement
+/// fewer (no `auth_api_key`), while the transaction still confirms the key.
+#[tokio::test]
+async fn a_key_verified_lately_skips_the_lookup() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let (_, key) = acme.api_key(&app, &["READ"]).await;
+    let mut costs = Vec::new();
+    for _ in 0..3 {
+        let before = app.statements();
+        app.gql(Some(&key), ME, json!({})).await.ok();
+        costs.push(app.statements() - before);
+    }
+    assert_eq!(costs[1] + 1, costs[0], "{costs:?}");
+    assert_eq!(costs[2], costs[1], "{costs:?}");
 }
 
 #[tokio::test]
