@@ -1,6 +1,8 @@
 //! Activities: the communications with a lead (e-mail, call, meeting, LinkedIn, SMS).
 
-mod graphql;
+mod mutation;
 pub mod service;
+mod types;
 
-pub use graphql::{Activity, ActivityMutation, LeadActivities};
+pub use mutation::ActivityMutation;
+pub use types::{Activity, LeadActivities};

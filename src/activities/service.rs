@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::graphql::{ActivityStatus, LogActivityInput};
+use super::{mutation::LogActivityInput, types::ActivityStatus};
 use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},

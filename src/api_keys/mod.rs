@@ -1,7 +1,11 @@
 //! API keys for integrators: created and revoked by OWNER/ADMIN; the secret is shown once,
 //! only its SHA-256 and a public prefix are stored.
 
-mod graphql;
+mod mutation;
+mod query;
 pub mod service;
+mod types;
 
-pub use graphql::{ApiKey, ApiKeyMutation, ApiKeyQuery, CreateApiKeyInput, UpdateApiKeyInput};
+pub use mutation::{ApiKeyMutation, CreateApiKeyInput, UpdateApiKeyInput};
+pub use query::ApiKeyQuery;
+pub use types::ApiKey;

@@ -7,7 +7,7 @@ use entity::api_keys::{self, Column};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::graphql::{CreateApiKeyInput, UpdateApiKeyInput};
+use super::mutation::{CreateApiKeyInput, UpdateApiKeyInput};
 use crate::{
     auth::{ApiKeySecret, sha256},
     error::{ApiError, ApiResult},

@@ -1,11 +1,10 @@
 //! Companies: the organizations leads work at.
 
-mod loader;
 mod mutation;
 mod query;
 mod types;
 
-pub use loader::{CompanyId, CompanyLeads};
 pub use mutation::{CompanyMutation, CreateCompanyInput, UpdateCompanyInput};
 pub use query::{CompanyFilter, CompanyOrderField, CompanyQuery};
 pub use types::Company;
+pub use types::{CompanyId, CompanyLeads};

@@ -1,8 +1,7 @@
 use chrono::{DateTime, Utc};
-use entity::companies;
+use entity::{companies, leads};
 
-use super::CompanyLeads;
-use crate::{leads::Lead, numbers::Money};
+use crate::{graphql::ById, leads::Lead, numbers::Money};
 
 crate::object! {
     Company(companies::Model) as Company {
@@ -30,3 +29,12 @@ crate::object! {
         }
     }
 }
+
+pub type CompanyId = ById<companies::Model>;
+
+crate::children!(
+    /// `company.leads`: live leads only.
+    CompanyLeads: leads::Model, by "company_id", where "AND t.deleted_at IS NULL"
+);
+
+crate::tenant_rows!(companies::Model => "companies" as "company");

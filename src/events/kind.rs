@@ -1,40 +1,37 @@
-crate::text_enum! {
-    /// What happened to an event's subject.
-    EventKind {
-        Created => "created",
-        /// Fields other than those with a kind of their own changed.
-        Updated => "updated",
-        /// A lead's status changed.
-        StatusChanged => "status_changed",
-        /// A lead was assigned or unassigned.
-        Assigned => "assigned",
-        /// A lead's score changed.
-        Scored => "scored",
-        /// Deleted (soft-deleted for leads).
-        Deleted => "deleted",
-        Restored => "restored",
-        /// A note was added to a lead (`detailId` names it).
-        NoteAdded => "note_added",
-        /// An activity was logged on a lead (`detailId` names it).
-        ActivityLogged => "activity_logged",
-    }
+/// The kinds of event, declared once for both enums of the API: `EventKind` (the generic log)
+/// and `LeadEventKind` (`leadEvents`, the lead part of it). Every kind is a lead's today; a kind
+/// of another subject's alone will be `EventKind`'s only.
+macro_rules! event_kinds {
+    ($( $(#[$meta:meta])* $kind:ident => $db:literal ),+ $(,)?) => {
+        crate::text_enum! {
+            /// What happened to an event's subject.
+            EventKind { $( $(#[$meta])* $kind => $db ),+ }
+        }
+
+        crate::text_enum! {
+            /// What happened to a lead, as `leadEvents` tells it.
+            LeadEventKind { $( $(#[$meta])* $kind => $db ),+ }
+        }
+    };
 }
 
-crate::text_enum! {
-    /// What happened to a lead, as `leadEvents` tells it.
-    LeadEventKind {
-        Created => "created",
-        /// Fields other than status, assignee, score and deletion changed.
-        Updated => "updated",
-        StatusChanged => "status_changed",
-        Assigned => "assigned",
-        Scored => "scored",
-        /// Soft-deleted.
-        Deleted => "deleted",
-        Restored => "restored",
-        NoteAdded => "note_added",
-        ActivityLogged => "activity_logged",
-    }
+event_kinds! {
+    Created => "created",
+    /// Fields other than those with a kind of their own changed.
+    Updated => "updated",
+    /// A lead's status changed.
+    StatusChanged => "status_changed",
+    /// A lead was assigned or unassigned.
+    Assigned => "assigned",
+    /// A lead's score changed.
+    Scored => "scored",
+    /// Deleted (soft-deleted for leads).
+    Deleted => "deleted",
+    Restored => "restored",
+    /// A note was added to a lead (`detailId` names it).
+    NoteAdded => "note_added",
+    /// An activity was logged on a lead (`detailId` names it).
+    ActivityLogged => "activity_logged",
 }
 
 crate::text_enum! {

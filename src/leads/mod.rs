@@ -1,18 +1,16 @@
 //! Leads: the heart of the CRM. Types, the filtered and ordered `leads` list, and the
 //! mutations (create, update, soft delete, restore, assign).
 
-mod enums;
-mod loader;
 mod mutation;
 mod query;
 pub mod service;
 mod types;
 
-pub use enums::{LeadSource, LeadStatus, Seniority, Temperature};
-pub use loader::LeadId;
 pub use mutation::{CreateLeadInput, LeadMutation, UpdateLeadInput};
 pub use query::{LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
 pub use types::Lead;
+pub use types::LeadId;
+pub use types::{LeadSource, LeadStatus, Seniority, Temperature};
 
 use entity::leads;
 use sea_orm::FromQueryResult;

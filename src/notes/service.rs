@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::graphql::{AddLeadNoteInput, NoteType};
+use super::{mutation::AddLeadNoteInput, types::NoteType};
 use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},

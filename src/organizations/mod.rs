@@ -1,8 +1,10 @@
 //! The tenant itself: `organization` and `updateOrganization`.
 
-mod graphql;
+mod mutation;
+mod query;
 pub mod service;
+mod types;
 
-pub use graphql::{
-    Organization, OrganizationMutation, OrganizationQuery, UpdateOrganizationInput, find,
-};
+pub use mutation::{OrganizationMutation, UpdateOrganizationInput};
+pub use query::OrganizationQuery;
+pub use types::{Organization, find};

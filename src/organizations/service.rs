@@ -4,7 +4,7 @@ use async_graphql::Json;
 use entity::organizations;
 use serde_json::json;
 
-use super::graphql::UpdateOrganizationInput;
+use super::mutation::UpdateOrganizationInput;
 use crate::{
     error::ApiResult,
     service::Acting,

@@ -1,7 +1,6 @@
 //! Users of an organization: the `User` type, `me` and `users`, and user management
 //! (OWNER/ADMIN): create, change role, deactivate.
 
-mod loader;
 mod mutation;
 mod query;
 pub mod service;

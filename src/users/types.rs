@@ -17,3 +17,5 @@ crate::object! {
         updated_at: DateTime<Utc>,
     }
 }
+
+crate::tenant_rows!(users::Model => "users" as "user");

@@ -3,19 +3,18 @@
 //! JSON (Standard Webhooks), retries with backoff and records every attempt, and the SSRF
 //! guard every URL passes.
 
-mod graphql;
 pub mod model;
+mod mutation;
 mod payload;
+mod query;
 pub mod service;
 pub mod signing;
 pub mod ssrf;
 mod types;
 mod worker;
 
-pub use graphql::{
-    CreateWebhookEndpointInput, UpdateWebhookEndpointInput, WebhookDeliveryQuery, WebhookMutation,
-    WebhookQuery,
-};
+pub use mutation::{CreateWebhookEndpointInput, UpdateWebhookEndpointInput, WebhookMutation};
+pub use query::{WebhookDeliveryQuery, WebhookQuery};
 pub use types::{
     DeliveryAttempts, WebhookAttempt, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint,
     WebhookEndpointHealth,

@@ -7,8 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    graphql::{CreateWebhookEndpointInput, UpdateWebhookEndpointInput},
     model::{DeliveryRow, EndpointRow},
+    mutation::{CreateWebhookEndpointInput, UpdateWebhookEndpointInput},
     signing, ssrf,
 };
 use crate::{

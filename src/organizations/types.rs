@@ -1,13 +1,12 @@
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ID, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::organizations;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use uuid::Uuid;
 
-use super::service;
 use crate::{
     error::{ApiError, ApiResult},
-    graphql::{ContextExt, NodeKind},
+    graphql::NodeKind,
     sql::SqlBuilder,
 };
 
@@ -61,48 +60,4 @@ pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> ApiResult<organizati
         .one(conn)
         .await?
         .ok_or(ApiError::NotFound("organization"))
-}
-
-#[derive(Default)]
-pub struct OrganizationQuery;
-
-#[Object]
-impl OrganizationQuery {
-    /// The caller's organization.
-    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        let principal = ctx.principal()?;
-        Ok(Organization(
-            find(ctx.db()?, principal.organization_id).await?,
-        ))
-    }
-}
-
-#[derive(InputObject)]
-pub struct UpdateOrganizationInput {
-    pub name: Option<String>,
-    /// Replaces the settings object as a whole.
-    pub settings: Option<Json<serde_json::Value>>,
-}
-
-#[derive(SimpleObject)]
-pub struct OrganizationPayload {
-    pub organization: Organization,
-}
-
-#[derive(Default)]
-pub struct OrganizationMutation;
-
-#[Object]
-impl OrganizationMutation {
-    /// Renames the organization or replaces its settings. OWNER and ADMIN only.
-    async fn update_organization(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateOrganizationInput,
-    ) -> async_graphql::Result<OrganizationPayload> {
-        let organization = service::update(&ctx.acting_admin()?, input).await?;
-        Ok(OrganizationPayload {
-            organization: Organization(organization),
-        })
-    }
 }

@@ -1,8 +1,7 @@
-use async_graphql::{ID, InputObject, Json};
+use async_graphql::Json;
 use chrono::{DateTime, Utc};
 use entity::activities;
 
-use super::service;
 use crate::{leads::Lead, users::User};
 
 crate::text_enum! {
@@ -63,30 +62,3 @@ crate::children!(
     /// `lead.activities`.
     LeadActivities: activities::Model, by "lead_id"
 );
-
-#[derive(InputObject)]
-pub struct LogActivityInput {
-    pub lead_id: ID,
-    pub kind: ActivityKind,
-    pub direction: Direction,
-    pub subject: Option<String>,
-    pub content: Option<String>,
-    /// Default COMPLETED.
-    pub status: Option<ActivityStatus>,
-    pub scheduled_at: Option<DateTime<Utc>>,
-    /// Defaults to now for completed activities.
-    pub completed_at: Option<DateTime<Utc>>,
-    pub metadata: Option<Json<serde_json::Value>>,
-}
-
-crate::payloads! {
-    ActivityPayload { activity: Activity }
-}
-
-crate::mutations! {
-    ActivityMutation;
-    /// Records a communication with a live lead. A completed one also updates the lead's
-    /// `lastContactedAt`.
-    log_activity(input: LogActivityInput) -> ActivityPayload,
-        member |acting, ctx| service::log(&acting, input);
-}

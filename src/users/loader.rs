@@ -1,3 +1,0 @@
-use entity::users;
-
-crate::tenant_rows!(users::Model => "users" as "user");
