@@ -19,6 +19,7 @@ mod m20261204_000012_money;
 mod m20261204_000013_commit_positions;
 mod m20261204_000014_generic_events;
 mod m20261204_000015_api_key_usage;
+mod m20261204_000016_follow_ups;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000013_commit_positions::Migration),
             Box::new(m20261204_000014_generic_events::Migration),
             Box::new(m20261204_000015_api_key_usage::Migration),
+            Box::new(m20261204_000016_follow_ups::Migration),
         ]
     }
 }

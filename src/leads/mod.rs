@@ -7,7 +7,7 @@ pub mod service;
 mod types;
 
 pub use mutation::{CreateLeadInput, LeadMutation, UpdateLeadInput};
-pub use query::{LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
+pub use query::{FollowUpQuery, LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
 pub use types::Lead;
 pub use types::LeadId;
 pub use types::{LeadSource, LeadStatus, Seniority, Temperature};

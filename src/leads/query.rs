@@ -1,13 +1,21 @@
-use async_graphql::{ID, InputObject};
-use chrono::{DateTime, Utc};
-use entity::{companies, leads::Column};
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, FixedOffset, Utc};
+use entity::{
+    companies,
+    leads::{self, Column},
+};
+use sea_orm::Value;
 
 use super::{Lead, LeadStatus, Temperature};
 use crate::{
     companies::CompanyFilter,
     error::ApiResult,
-    graphql::{ListFilter, NodeKind, Where, decode_id},
+    graphql::{
+        ContextExt, ListFilter, NodeKind, Ordering, Page, PageArgs, SortColumn, Sorted, Where,
+        decode_id, list,
+    },
     sql::{SqlBuilder, contains_pattern},
+    validation,
 };
 
 #[derive(InputObject, Default)]
@@ -203,6 +211,60 @@ crate::queries! {
             /// organization.
             lead: member Lead;
         }
+    }
+}
+
+/// Leads by when their follow-up is due, soonest first (then by id).
+#[derive(Clone, Copy)]
+struct FollowUpTime;
+
+impl Ordering for FollowUpTime {
+    type Row = leads::Model;
+
+    fn column(self) -> SortColumn {
+        SortColumn::of(Column::NextFollowUpAt)
+    }
+
+    fn value(self, row: &leads::Model) -> Value {
+        Value::from(row.next_follow_up_at)
+    }
+}
+
+/// `myFollowUps`: a list with arguments of its own, beside the declared ones.
+#[derive(Default)]
+pub struct FollowUpQuery;
+
+#[Object]
+impl FollowUpQuery {
+    /// Your live leads whose next follow-up is due by `dueBefore` (now when absent), soonest
+    /// first. For an API key, its creator's.
+    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)] // the four paging arguments are Relay's
+    async fn my_follow_ups(
+        &self,
+        ctx: &Context<'_>,
+        due_before: Option<DateTime<Utc>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Lead>> {
+        let me = ctx.principal()?.user_id;
+        let due: DateTime<FixedOffset> =
+            validation::calendar("dueBefore", due_before.unwrap_or_else(Utc::now))?.into();
+        let filter = move |sql: &mut SqlBuilder| {
+            let (me, due) = (sql.bind(me), sql.bind(due));
+            sql.push(&format!(
+                " AND t.assigned_to_id = {me} AND t.deleted_at IS NULL \
+                  AND t.next_follow_up_at <= {due}"
+            ));
+        };
+        let args = PageArgs::new(first, after, last, before);
+        let soonest_first = Sorted {
+            by: FollowUpTime,
+            descending: false,
+        };
+        list(ctx, args, soonest_first, &filter, Lead).await
     }
 }
 

@@ -631,3 +631,83 @@ async fn a_search_that_matches_nothing_is_answered_from_tenant_led_indexes() {
     assert_tenant_led(&plan_of(true).await, &first_columns);
     tx.rollback().await.unwrap();
 }
+
+/// `myFollowUps`: the caller's own live leads whose follow-up is due, soonest first; leads of
+/// other users, unassigned, deleted or not due yet stay out.
+#[tokio::test]
+async fn my_follow_ups_are_my_live_due_leads_soonest_first() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let agent = acme.add_user(&app, "AGENT").await;
+    let owner = acme.owner.user_id.as_str();
+    let lead = |email: &str, assignee: Option<&str>, at: &str| json!({ "email": email, "assignedToId": assignee, "nextFollowUpAt": at });
+    let later = acme
+        .create_lead(
+            &app,
+            lead("later@x.io", Some(owner), "2026-03-01T09:00:00Z"),
+        )
+        .await;
+    acme.create_lead(
+        &app,
+        lead("sooner@x.io", Some(owner), "2026-01-01T09:00:00Z"),
+    )
+    .await;
+    acme.create_lead(
+        &app,
+        lead("future@x.io", Some(owner), "2999-01-01T09:00:00Z"),
+    )
+    .await;
+    acme.create_lead(
+        &app,
+        lead("agents@x.io", Some(&agent.user_id), "2026-01-01T09:00:00Z"),
+    )
+    .await;
+    acme.create_lead(&app, lead("nobodys@x.io", None, "2026-01-01T09:00:00Z"))
+        .await;
+    let deleted = acme
+        .create_lead(
+            &app,
+            lead("deleted@x.io", Some(owner), "2026-01-01T09:00:00Z"),
+        )
+        .await;
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
+        json!({ "id": deleted }),
+    )
+    .await
+    .ok();
+
+    let follow_ups = |token: Option<String>, due_before: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .gql(
+                    token.as_deref(),
+                    "query($due: DateTime) { myFollowUps(dueBefore: $due) {
+                        totalCount nodes { id email } } }",
+                    json!({ "due": due_before }),
+                )
+                .await;
+            let emails: Vec<String> = response
+                .at("/myFollowUps/nodes")
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["email"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(response.at("/myFollowUps/totalCount"), emails.len());
+            (emails, response)
+        }
+    };
+    let owner_token = acme.token().map(str::to_owned);
+    let (due_now, response) = follow_ups(owner_token.clone(), Value::Null).await;
+    assert_eq!(due_now, ["sooner@x.io", "later@x.io"]);
+    assert_eq!(response.at("/myFollowUps/nodes/1/id"), later.as_str());
+    let (due_by_february, _) = follow_ups(owner_token.clone(), json!("2026-02-01T00:00:00Z")).await;
+    assert_eq!(due_by_february, ["sooner@x.io"]);
+    let (due_ever, _) = follow_ups(owner_token, json!("3000-01-01T00:00:00Z")).await;
+    assert_eq!(due_ever, ["sooner@x.io", "later@x.io", "future@x.io"]);
+    let (agents, _) = follow_ups(Some(agent.access_token.clone()), Value::Null).await;
+    assert_eq!(agents, ["agents@x.io"]);
+}

@@ -554,7 +554,7 @@ impl Fixture {
 }
 
 /// Leads created by `seed_every_list`, each delivered once to its webhook endpoint.
-const SEEDED_LEADS: usize = 7;
+const SEEDED_LEADS: usize = 11;
 
 async fn seed_every_list(app: &TestApp) -> Fixture {
     let tenant = app.sign_up("acme").await;
@@ -623,6 +623,25 @@ async fn seed_every_list(app: &TestApp) -> Fixture {
         "createLead",
         "lead { id }",
         &[lead("f@x.io", "Hopper", 50), lead("g@x.io", "Turing", 30)],
+    )
+    .await;
+    // The owner's follow-ups (`myFollowUps`): three due, two of them at the same time, and
+    // one not due yet.
+    let follow_up = |email: &str, at: &str| {
+        json!({ "firstName": "Fay", "lastName": "Up", "email": email,
+                "assignedToId": tenant.owner.user_id, "nextFollowUpAt": at })
+    };
+    create_together(
+        app,
+        &tenant,
+        "createLead",
+        "lead { id }",
+        &[
+            follow_up("h@x.io", "2026-01-02T09:00:00Z"),
+            follow_up("i@x.io", "2026-01-02T09:00:00Z"),
+            follow_up("j@x.io", "2026-01-01T09:00:00Z"),
+            follow_up("k@x.io", "2999-01-01T09:00:00Z"),
+        ],
     )
     .await;
 

@@ -183,9 +183,9 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     .await
     .ok();
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(5))
+    Migrator::down(&owner, Some(6))
         .await
-        .expect("000015 to 000011 undone");
+        .expect("000016 to 000011 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
