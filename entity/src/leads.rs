@@ -61,6 +61,8 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     Companies,
+    #[sea_orm(has_many = "super::lead_assignments::Entity")]
+    LeadAssignments,
     #[sea_orm(has_many = "super::lead_notes::Entity")]
     LeadNotes,
     #[sea_orm(
@@ -90,6 +92,12 @@ impl Related<super::activities::Entity> for Entity {
 impl Related<super::companies::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Companies.def()
+    }
+}
+
+impl Related<super::lead_assignments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::LeadAssignments.def()
     }
 }
 

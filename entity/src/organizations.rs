@@ -30,6 +30,8 @@ pub enum Relation {
     EventStreams,
     #[sea_orm(has_many = "super::events::Entity")]
     Events,
+    #[sea_orm(has_many = "super::lead_assignments::Entity")]
+    LeadAssignments,
     #[sea_orm(has_many = "super::lead_notes::Entity")]
     LeadNotes,
     #[sea_orm(has_many = "super::leads::Entity")]
@@ -65,6 +67,12 @@ impl Related<super::event_streams::Entity> for Entity {
 impl Related<super::events::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Events.def()
+    }
+}
+
+impl Related<super::lead_assignments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::LeadAssignments.def()
     }
 }
 

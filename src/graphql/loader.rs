@@ -82,6 +82,9 @@ pub mod via {
     pub const KEY_CREATOR: u8 = 5;
     pub const AUDIT_ACTOR: u8 = 6;
     pub const NODE: u8 = 7;
+    pub const ASSIGNED_FROM: u8 = 8;
+    pub const ASSIGNED_TO: u8 = 9;
+    pub const ASSIGNED_BY: u8 = 10;
 }
 
 /// Loader key: the row of type `M` with this id, reached through relation `VIA`.

@@ -12,7 +12,7 @@ use crate::{
     companies::{CompanyLeads, CompanyMutation, CompanyOrderField, CompanyQuery},
     config::Limits,
     events::{EventQuery, EventSubscription},
-    leads::{FollowUpQuery, LeadMutation, LeadOrderField, LeadQuery},
+    leads::{FollowUpQuery, LeadAssignments, LeadMutation, LeadOrderField, LeadQuery},
     notes::{LeadNotes, NoteMutation},
     organizations::{OrganizationMutation, OrganizationQuery},
     state::AppState,
@@ -150,6 +150,7 @@ pub fn list_orderings() -> Vec<ListOrderings> {
         nested("Company.leads", CompanyLeads::CHILDREN),
         nested("Lead.activities", LeadActivities::CHILDREN),
         nested("Lead.notes", LeadNotes::CHILDREN),
+        nested("Lead.assignmentHistory", LeadAssignments::CHILDREN),
         nested("WebhookDelivery.attempts", DeliveryAttempts::CHILDREN),
     ]
 }

@@ -8,9 +8,9 @@ mod types;
 
 pub use mutation::{CreateLeadInput, LeadMutation, UpdateLeadInput};
 pub use query::{FollowUpQuery, LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
-pub use types::Lead;
-pub use types::LeadId;
-pub use types::{LeadSource, LeadStatus, Seniority, Temperature};
+pub use types::{
+    Lead, LeadAssignment, LeadAssignments, LeadId, LeadSource, LeadStatus, Seniority, Temperature,
+};
 
 use entity::leads;
 use sea_orm::FromQueryResult;

@@ -103,6 +103,8 @@ pub struct AssignLeadInput {
     pub lead_id: ID,
     /// The user to assign; null to unassign.
     pub user_id: Option<ID>,
+    /// Why, for `assignmentHistory`: 1 to 500 characters.
+    pub reason: Option<String>,
 }
 
 crate::payloads! {
@@ -125,7 +127,7 @@ crate::mutations! {
     assign_lead(input: AssignLeadInput) -> LeadPayload,
         member |acting, ctx| {
             let id = lead_id(&input.lead_id, "leadId")?;
-            service::assign(&acting, id, input.user_id.as_ref())
+            service::assign(&acting, id, input.user_id.as_ref(), input.reason)
         };
 }
 

@@ -7,6 +7,7 @@ use entity::{
     leads::{self, Column},
     users,
 };
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use crate::{
     graphql::{NodeKind, decode_id},
     service::Acting,
     sql::Changes,
+    validation,
 };
 
 /// An active user of the organization, to assign leads to.
@@ -106,12 +108,25 @@ pub async fn restore(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
     })
 }
 
-/// Assigns a lead to an active user of the organization, or unassigns it.
-pub async fn assign(acting: &Acting<'_>, id: Uuid, user: Option<&ID>) -> ApiResult<leads::Model> {
+/// Assigns a lead to an active user of the organization, or unassigns it; `reason` goes
+/// into the lead's assignment history.
+pub async fn assign(
+    acting: &Acting<'_>,
+    id: Uuid,
+    user: Option<&ID>,
+    reason: Option<String>,
+) -> ApiResult<leads::Model> {
     let user_id = match user {
         Some(user) => Some(assignable_user(acting, user, "userId").await?),
         None => None,
     };
+    let reason = match reason {
+        Some(reason) => validation::text("reason", &reason, 500)?,
+        None => String::new(),
+    };
+    // The history row is the database's (a trigger on leads); it reads the reason from
+    // the transaction, for this one change.
+    assignment_reason(acting, &reason).await?;
     let mut changes = Changes::default();
     changes.set(
         Column::AssignedToId,
@@ -119,5 +134,19 @@ pub async fn assign(acting: &Acting<'_>, id: Uuid, user: Option<&ID>) -> ApiResu
         "assignedToId",
         json!(user_id),
     );
-    acting.update("assign", id, changes, LIVE).await
+    let lead = acting.update("assign", id, changes, LIVE).await?;
+    assignment_reason(acting, "").await?;
+    Ok(lead)
+}
+
+async fn assignment_reason(acting: &Acting<'_>, reason: &str) -> ApiResult<()> {
+    acting
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT set_config('app.assignment_reason', $1, true)",
+            [reason.into()],
+        ))
+        .await?;
+    Ok(())
 }

@@ -1,11 +1,11 @@
-use async_graphql::Json;
+use async_graphql::{Context, Json, Object};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::leads;
+use entity::{lead_assignments, leads};
 
 use crate::{
     activities::{Activity, LeadActivities},
     companies::Company,
-    graphql::ById,
+    graphql::{ById, related, via},
     notes::{LeadNotes, Note},
     numbers::Money,
     users::User,
@@ -90,6 +90,8 @@ crate::object! {
     children {
         /// Calls, e-mails, meetings and messages with this lead, newest first.
         activities: Activity by LeadActivities,
+        /// Every assignment of this lead, newest first.
+        assignment_history: LeadAssignment by LeadAssignments,
         /// Notes on this lead you may see (others' private notes are not), newest first.
         notes: Note by LeadNotes,
     }
@@ -110,3 +112,36 @@ crate::object! {
 pub type LeadId = ById<leads::Model>;
 
 crate::tenant_rows!(leads::Model => "leads" as "lead");
+
+crate::tenant_rows!(lead_assignments::Model => "lead_assignments" as "lead_assignment");
+
+crate::children!(
+    /// `lead.assignmentHistory`.
+    LeadAssignments: lead_assignments::Model, by "lead_id"
+);
+
+/// One assignment of a lead (`lead.assignmentHistory`), written by the database whenever a
+/// lead's assignee changes.
+pub struct LeadAssignment(pub lead_assignments::Model);
+
+#[Object]
+impl LeadAssignment {
+    /// Who had the lead before; null when nobody had.
+    async fn from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        related::<User, { via::ASSIGNED_FROM }>(ctx, self.0.from_user_id).await
+    }
+    /// Who has it since; null when it was unassigned.
+    async fn to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        related::<User, { via::ASSIGNED_TO }>(ctx, self.0.to_user_id).await
+    }
+    /// Who assigned it; null when the server did, on no user's behalf.
+    async fn by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        related::<User, { via::ASSIGNED_BY }>(ctx, self.0.assigned_by_id).await
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at.into()
+    }
+}

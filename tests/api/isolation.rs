@@ -160,6 +160,12 @@ fn registry() -> Vec<Registration> {
             },
         },
         Registration {
+            table: "lead_assignments",
+            // Written by a trigger when a lead's assignee changes; read through the lead.
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
             table: "events",
             // Written by triggers only; read through subscriptions (tests/api/events.rs).
             ids: no_ids,
@@ -226,8 +232,12 @@ struct Seeded {
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let tenant = app.sign_up(slug).await;
     let company = tenant.create_company(app, "Initech").await;
+    // Assigned: its assignment history has a row.
     let lead = tenant
-        .create_lead(app, json!({ "companyId": company, "tags": ["vip"] }))
+        .create_lead(
+            app,
+            json!({ "companyId": company, "tags": ["vip"], "assignedToId": tenant.owner.user_id }),
+        )
         .await;
     let deleted_lead = tenant.create_lead(app, json!({})).await;
     app.gql(

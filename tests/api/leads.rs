@@ -711,3 +711,89 @@ async fn my_follow_ups_are_my_live_due_leads_soonest_first() {
     let (agents, _) = follow_ups(Some(agent.access_token.clone()), Value::Null).await;
     assert_eq!(agents, ["agents@x.io"]);
 }
+
+/// Every assignment is kept, newest first: from whom, to whom, by whom, why. The database
+/// writes it, so assigning at creation and through `assignLead` both count, and a write that
+/// leaves the assignee as it was adds nothing.
+#[tokio::test]
+async fn every_assignment_lands_in_the_leads_assignment_history() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let manager = acme.add_user(&app, "MANAGER").await;
+    let agent = acme.add_user(&app, "AGENT").await;
+    let lead = acme
+        .create_lead(&app, json!({ "assignedToId": manager.user_id }))
+        .await;
+    let assign = "mutation($input: AssignLeadInput!) { assignLead(input: $input) { lead { id } } }";
+    let reassigned = app
+        .gql(
+            Some(&manager.access_token),
+            assign,
+            json!({ "input": { "leadId": lead, "userId": agent.user_id, "reason": " territory " } }),
+        )
+        .await;
+    reassigned.ok();
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!) { updateLead(input: { id: $id, score: 40 }) { lead { id } } }",
+        json!({ "id": lead }),
+    )
+    .await
+    .ok();
+    app.gql(
+        acme.token(),
+        assign,
+        json!({ "input": { "leadId": lead, "userId": null } }),
+    )
+    .await
+    .ok();
+    // A reason is checked like any field, and a refused assignment leaves no history.
+    let refused = app
+        .gql(
+            acme.token(),
+            assign,
+            json!({ "input": { "leadId": lead, "userId": agent.user_id, "reason": "  " } }),
+        )
+        .await;
+    refused.assert_bad_input("reason");
+
+    let history = app
+        .gql(
+            acme.token(),
+            "query($id: ID!) { lead(id: $id) { assignmentHistory(first: 10) { totalCount nodes {
+                from { email } to { email } by { email } reason at } } } }",
+            json!({ "id": lead }),
+        )
+        .await;
+    let nodes = history
+        .at("/lead/assignmentHistory/nodes")
+        .as_array()
+        .unwrap();
+    let email = |v: &Value| v["email"].as_str().map(str::to_owned);
+    let seen: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            (
+                email(&n["from"]),
+                email(&n["to"]),
+                email(&n["by"]),
+                n["reason"].clone(),
+            )
+        })
+        .collect();
+    let (owner, manager, agent) = (
+        Some(acme.owner.email.clone()),
+        Some(manager.email.clone()),
+        Some(agent.email.clone()),
+    );
+    assert_eq!(
+        seen,
+        [
+            (agent.clone(), None, owner.clone(), Value::Null),
+            (manager.clone(), agent, manager.clone(), json!("territory")),
+            (None, manager, owner, Value::Null),
+        ]
+    );
+    assert_eq!(history.at("/lead/assignmentHistory/totalCount"), 3);
+    assert!(nodes.iter().all(|n| n["at"].is_string()));
+}
