@@ -8,6 +8,7 @@ pub mod audit_logs;
 pub mod companies;
 pub mod event_streams;
 pub mod events;
+pub mod lead_assignment_turns;
 pub mod lead_assignments;
 pub mod lead_notes;
 pub mod leads;

@@ -18,6 +18,8 @@ pub struct Model {
     pub settings: Json,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(column_type = "Text")]
+    pub lead_auto_assignment: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -30,6 +32,8 @@ pub enum Relation {
     EventStreams,
     #[sea_orm(has_many = "super::events::Entity")]
     Events,
+    #[sea_orm(has_one = "super::lead_assignment_turns::Entity")]
+    LeadAssignmentTurns,
     #[sea_orm(has_many = "super::lead_assignments::Entity")]
     LeadAssignments,
     #[sea_orm(has_many = "super::lead_notes::Entity")]
@@ -67,6 +71,12 @@ impl Related<super::event_streams::Entity> for Entity {
 impl Related<super::events::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Events.def()
+    }
+}
+
+impl Related<super::lead_assignment_turns::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::LeadAssignmentTurns.def()
     }
 }
 

@@ -6,6 +6,7 @@ pub use super::audit_logs::Entity as AuditLogs;
 pub use super::companies::Entity as Companies;
 pub use super::event_streams::Entity as EventStreams;
 pub use super::events::Entity as Events;
+pub use super::lead_assignment_turns::Entity as LeadAssignmentTurns;
 pub use super::lead_assignments::Entity as LeadAssignments;
 pub use super::lead_notes::Entity as LeadNotes;
 pub use super::leads::Entity as Leads;

@@ -21,6 +21,7 @@ mod m20261204_000014_generic_events;
 mod m20261204_000015_api_key_usage;
 mod m20261204_000016_follow_ups;
 mod m20261204_000017_lead_assignments;
+mod m20261204_000018_lead_auto_assignment;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -83,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_api_key_usage::Migration),
             Box::new(m20261204_000016_follow_ups::Migration),
             Box::new(m20261204_000017_lead_assignments::Migration),
+            Box::new(m20261204_000018_lead_auto_assignment::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use super::mutation::{CreateLeadInput, UpdateLeadInput};
 use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},
+    organizations::LeadAutoAssignment,
     service::Acting,
     sql::Changes,
     validation,
@@ -53,10 +54,18 @@ fn email_taken(err: ApiError) -> ApiError {
     }
 }
 
+/// Creates a lead; one created without an assignee is assigned as the organization's
+/// auto-assignment says.
 pub async fn create(acting: &Acting<'_>, mut input: CreateLeadInput) -> ApiResult<leads::Model> {
     let mut changes = input.changes()?;
-    if let Some(user) = &input.assigned_to_id {
-        let user_id = assignable_user(acting, user, "assignedToId").await?;
+    let (assignee, reason) = match &input.assigned_to_id {
+        Some(user) => (
+            Some(assignable_user(acting, user, "assignedToId").await?),
+            "",
+        ),
+        None => auto_assignee(acting).await?,
+    };
+    if let Some(user_id) = assignee {
         changes.set(
             Column::AssignedToId,
             user_id,
@@ -64,12 +73,70 @@ pub async fn create(acting: &Acting<'_>, mut input: CreateLeadInput) -> ApiResul
             json!(user_id),
         );
     }
-    acting.insert(changes).await.map_err(|err| match err {
-        // The only reference the insert can miss: the company.
-        ApiError::NotFound(_) => ApiError::NotFound("company"),
-        other => email_taken(other),
+    with_assignment_reason(acting, reason, async {
+        acting.insert(changes).await.map_err(|err| match err {
+            // The only reference the insert can miss: the company.
+            ApiError::NotFound(_) => ApiError::NotFound("company"),
+            other => email_taken(other),
+        })
     })
+    .await
 }
+
+/// Who a new unassigned lead goes to under the organization's auto-assignment (none when it
+/// is off or nobody is eligible), and the reason its history gives.
+async fn auto_assignee(acting: &Acting<'_>) -> ApiResult<(Option<Uuid>, &'static str)> {
+    let mode = acting
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT lead_auto_assignment FROM organizations WHERE id = $1",
+            [acting.organization_id().into()],
+        ))
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?
+        .try_get_by_index::<String>(0)?;
+    let (sql, reason) = match LeadAutoAssignment::from_db(&mode)? {
+        LeadAutoAssignment::None => return Ok((None, "")),
+        LeadAutoAssignment::RoundRobin => (ROUND_ROBIN, "auto-assigned: round robin"),
+        LeadAutoAssignment::LeastLoaded => (LEAST_LOADED, "auto-assigned: fewest open leads"),
+    };
+    let user = acting
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [acting.organization_id().into()],
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .transpose()?;
+    Ok((user, reason))
+}
+
+/// The next turn among the eligible users, by id. Taking the turn updates the organization's
+/// counter row, which concurrent creations queue for: no two share a turn.
+const ROUND_ROBIN: &str = "
+    WITH eligible AS (
+        SELECT id, row_number() OVER (ORDER BY id) - 1 AS place, count(*) OVER () AS total
+        FROM users
+        WHERE organization_id = $1 AND is_active AND role IN ('agent', 'manager')
+    ), taken AS (
+        INSERT INTO lead_assignment_turns AS t (organization_id, turn) VALUES ($1, 1)
+        ON CONFLICT (organization_id) DO UPDATE SET turn = t.turn + 1
+        RETURNING t.turn
+    )
+    SELECT e.id FROM eligible e, taken WHERE e.place = (taken.turn - 1) % e.total";
+
+/// The eligible user with the fewest open leads (then by id).
+const LEAST_LOADED: &str = "
+    SELECT u.id FROM users u
+    WHERE u.organization_id = $1 AND u.is_active AND u.role IN ('agent', 'manager')
+    ORDER BY (SELECT count(*) FROM leads l
+              WHERE l.organization_id = $1 AND l.assigned_to_id = u.id
+                AND l.deleted_at IS NULL AND l.status NOT IN ('closed_won', 'closed_lost')),
+             u.id
+    LIMIT 1";
 
 /// Applies the fields `input` gives (`id` aside) to live lead `id`.
 pub async fn update(
@@ -124,9 +191,6 @@ pub async fn assign(
         Some(reason) => validation::text("reason", &reason, 500)?,
         None => String::new(),
     };
-    // The history row is the database's (a trigger on leads); it reads the reason from
-    // the transaction, for this one change.
-    assignment_reason(acting, &reason).await?;
     let mut changes = Changes::default();
     changes.set(
         Column::AssignedToId,
@@ -134,19 +198,29 @@ pub async fn assign(
         "assignedToId",
         json!(user_id),
     );
-    let lead = acting.update("assign", id, changes, LIVE).await?;
-    assignment_reason(acting, "").await?;
-    Ok(lead)
+    with_assignment_reason(acting, &reason, acting.update("assign", id, changes, LIVE)).await
 }
 
-async fn assignment_reason(acting: &Acting<'_>, reason: &str) -> ApiResult<()> {
-    acting
-        .db
-        .execute_raw(Statement::from_sql_and_values(
+/// Runs `write` with `reason` as the reason of the assignment it makes (if any, and if the
+/// reason is not empty). The history row is the database's (a trigger on leads), which reads
+/// it from the transaction: set for this one write, then cleared.
+async fn with_assignment_reason<T>(
+    acting: &Acting<'_>,
+    reason: &str,
+    write: impl Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    if reason.is_empty() {
+        return write.await;
+    }
+    let set = |reason: &str| {
+        Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT set_config('app.assignment_reason', $1, true)",
             [reason.into()],
-        ))
-        .await?;
-    Ok(())
+        )
+    };
+    acting.db.execute_raw(set(reason)).await?;
+    let written = write.await?;
+    acting.db.execute_raw(set("")).await?;
+    Ok(written)
 }

@@ -7,4 +7,4 @@ mod types;
 
 pub use mutation::{OrganizationMutation, UpdateOrganizationInput};
 pub use query::OrganizationQuery;
-pub use types::{Organization, find};
+pub use types::{LeadAutoAssignment, Organization, find};

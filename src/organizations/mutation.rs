@@ -1,6 +1,6 @@
 use async_graphql::{Context, InputObject, Json, Object, SimpleObject};
 
-use super::{Organization, service};
+use super::{Organization, service, types::LeadAutoAssignment};
 use crate::graphql::ContextExt;
 
 #[derive(InputObject)]
@@ -8,6 +8,8 @@ pub struct UpdateOrganizationInput {
     pub name: Option<String>,
     /// Replaces the settings object as a whole.
     pub settings: Option<Json<serde_json::Value>>,
+    /// How new unassigned leads are assigned from now on.
+    pub lead_auto_assignment: Option<LeadAutoAssignment>,
 }
 
 #[derive(SimpleObject)]
@@ -20,7 +22,8 @@ pub struct OrganizationMutation;
 
 #[Object]
 impl OrganizationMutation {
-    /// Renames the organization or replaces its settings. OWNER and ADMIN only.
+    /// Renames the organization, replaces its settings or chooses its leads' auto-assignment.
+    /// OWNER and ADMIN only.
     async fn update_organization(
         &self,
         ctx: &Context<'_>,

@@ -11,6 +11,19 @@ use crate::{
 };
 
 crate::text_enum! {
+    /// How new leads created without an assignee are assigned, among the active agents and
+    /// managers.
+    LeadAutoAssignment {
+        /// They stay unassigned.
+        None => "none",
+        /// To each in turn (by user id), never two leads to one turn.
+        RoundRobin => "round_robin",
+        /// To whoever has the fewest open leads (not closed, not deleted).
+        LeastLoaded => "least_loaded",
+    }
+}
+
+crate::text_enum! {
     Plan {
         Free => "free",
         Starter => "starter",
@@ -39,6 +52,9 @@ impl Organization {
     /// How many leads the plan allows; null for unlimited.
     async fn lead_quota(&self) -> Option<i32> {
         self.0.lead_quota
+    }
+    async fn lead_auto_assignment(&self) -> async_graphql::Result<LeadAutoAssignment> {
+        Ok(LeadAutoAssignment::from_db(&self.0.lead_auto_assignment)?)
     }
     async fn settings(&self) -> Json<&serde_json::Value> {
         Json(&self.0.settings)

@@ -160,6 +160,12 @@ fn registry() -> Vec<Registration> {
             },
         },
         Registration {
+            table: "lead_assignment_turns",
+            // The round-robin counter: taken by lead creations, never shown.
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
             table: "lead_assignments",
             // Written by a trigger when a lead's assignee changes; read through the lead.
             ids: no_ids,
@@ -251,7 +257,8 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let note = tenant.add_note(app, &lead, false).await;
     let (api_key, _) = tenant.api_key(app, &["READ"]).await;
     // A disabled endpoint with one delivery and one attempt, written directly: the worker
-    // would keep changing live ones while the tests compare snapshots.
+    // would keep changing live ones while the tests compare snapshots. And a round-robin
+    // counter, as lead creations under auto-assignment leave one.
     app.owner_sql(
         tenant.organization_id,
         &format!(
@@ -266,9 +273,12 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
                  SELECT '{org}', endpoint.id, e.position, e.kind, e.subject_type, e.subject_id
                  FROM endpoint, events e WHERE e.organization_id = '{org}' AND e.position = 1
                  RETURNING id
+             ), attempt AS (
+                 INSERT INTO webhook_attempts
+                     (organization_id, delivery_id, status_code, duration_ms)
+                 SELECT '{org}', id, 500, 12 FROM delivery
              )
-             INSERT INTO webhook_attempts (organization_id, delivery_id, status_code, duration_ms)
-             SELECT '{org}', id, 500, 12 FROM delivery",
+             INSERT INTO lead_assignment_turns (organization_id, turn) VALUES ('{org}', 3)",
             org = tenant.organization_id,
         ),
     )

@@ -797,3 +797,124 @@ async fn every_assignment_lands_in_the_leads_assignment_history() {
     assert_eq!(history.at("/lead/assignmentHistory/totalCount"), 3);
     assert!(nodes.iter().all(|n| n["at"].is_string()));
 }
+
+/// Auto-assignment of leads created without an assignee, among active agents and managers:
+/// round-robin gives each the same share even when the leads are created at once (no two
+/// share a turn); least-loaded picks whoever has the fewest open leads. An explicit assignee
+/// wins, and NONE leaves leads unassigned.
+#[tokio::test]
+async fn new_unassigned_leads_are_auto_assigned_as_the_organization_chooses() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let agent = acme.add_user(&app, "AGENT").await;
+    let manager = acme.add_user(&app, "MANAGER").await;
+    let deactivated = acme.add_user(&app, "AGENT").await;
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { id } } }",
+        json!({ "id": deactivated.user_id }),
+    )
+    .await
+    .ok();
+    acme.add_user(&app, "VIEWER").await;
+    let choose = |mode: &'static str| {
+        let app = &app;
+        let token = acme.token().map(str::to_owned);
+        async move {
+            let response = app
+                .gql(
+                    token.as_deref(),
+                    "mutation($mode: LeadAutoAssignment!) {
+                        updateOrganization(input: { leadAutoAssignment: $mode }) {
+                            organization { leadAutoAssignment } } }",
+                    json!({ "mode": mode }),
+                )
+                .await;
+            assert_eq!(
+                response.at("/updateOrganization/organization/leadAutoAssignment"),
+                mode
+            );
+        }
+    };
+    let assignee_of = |lead: String| {
+        let app = &app;
+        let token = acme.token().map(str::to_owned);
+        async move {
+            let response = app
+                .gql(
+                    token.as_deref(),
+                    "query($id: ID!) { lead(id: $id) { assignedTo { email }
+                        assignmentHistory { nodes { reason } } } }",
+                    json!({ "id": lead }),
+                )
+                .await;
+            let lead = &response.ok()["lead"];
+            let email = lead["assignedTo"]["email"].as_str().map(str::to_owned);
+            (
+                email,
+                lead["assignmentHistory"]["nodes"][0]["reason"].clone(),
+            )
+        }
+    };
+
+    // NONE, the default: unassigned.
+    let lead = acme.create_lead(&app, json!({})).await;
+    assert_eq!(assignee_of(lead).await.0, None);
+
+    // Round robin: six leads created at once go three to each of the two eligible users (the
+    // owner, the viewer and the deactivated agent are not).
+    choose("ROUND_ROBIN").await;
+    let leads = futures::future::join_all((0..6).map(|_| acme.create_lead(&app, json!({})))).await;
+    let mut shares: HashMap<String, usize> = HashMap::new();
+    for lead in leads {
+        let (email, reason) = assignee_of(lead).await;
+        assert_eq!(reason, "auto-assigned: round robin");
+        *shares.entry(email.expect("assigned")).or_default() += 1;
+    }
+    assert_eq!(
+        shares,
+        HashMap::from([(agent.email.clone(), 3), (manager.email.clone(), 3)])
+    );
+
+    // An explicit assignee wins.
+    let chosen = acme
+        .create_lead(&app, json!({ "assignedToId": acme.owner.user_id }))
+        .await;
+    assert_eq!(assignee_of(chosen).await.0, Some(acme.owner.email.clone()));
+
+    // Least loaded: the agent closes two of their leads, so they have fewer open ones.
+    choose("LEAST_LOADED").await;
+    let agents: Vec<String> = app
+        .gql(
+            acme.token(),
+            "{ leads(first: 50) { nodes { id assignedTo { email } } } }",
+            json!({}),
+        )
+        .await
+        .at("/leads/nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["assignedTo"]["email"] == agent.email.as_str())
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect();
+    for lead in &agents[..2] {
+        app.gql(
+            acme.token(),
+            "mutation($id: ID!) { updateLead(input: { id: $id, status: CLOSED_WON }) { lead { id } } }",
+            json!({ "id": lead }),
+        )
+        .await
+        .ok();
+    }
+    let lead = acme.create_lead(&app, json!({})).await;
+    assert_eq!(
+        assignee_of(lead).await,
+        (
+            Some(agent.email.clone()),
+            json!("auto-assigned: fewest open leads")
+        )
+    );
+    let lead = acme.create_lead(&app, json!({})).await;
+    assert_eq!(assignee_of(lead).await.0, Some(agent.email.clone()));
+}

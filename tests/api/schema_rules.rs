@@ -183,9 +183,9 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     .await
     .ok();
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(7))
+    Migrator::down(&owner, Some(8))
         .await
-        .expect("000017 to 000011 undone");
+        .expect("000018 to 000011 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
@@ -282,6 +282,7 @@ async fn the_entities_match_the_migrated_tables_and_columns() {
         companies,
         event_streams,
         events,
+        lead_assignment_turns,
         lead_assignments,
         lead_notes,
         leads,
