@@ -18,6 +18,7 @@ use crate::{
     organizations::LeadAutoAssignment,
     service::Acting,
     sql::Changes,
+    tenancy::Role,
     validation,
 };
 
@@ -43,6 +44,30 @@ async fn assignable_user(acting: &Acting<'_>, id: &ID, field: &'static str) -> A
 
 const LIVE: &str = "AND deleted_at IS NULL";
 const DELETED: &str = "AND deleted_at IS NOT NULL";
+
+/// An AGENT changes only the leads assigned to them; MANAGER and above, any lead of their
+/// organization. The lead's row is locked until the change commits, so it cannot be
+/// reassigned between this check and the write. A lead that does not exist is left to the
+/// write to report (NOT_FOUND).
+async fn may_change(acting: &Acting<'_>, id: Uuid) -> ApiResult<()> {
+    if acting.role != Role::Agent {
+        return Ok(());
+    }
+    let assignee = acting
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT assigned_to_id FROM leads WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+            [acting.organization_id().into(), id.into()],
+        ))
+        .await?;
+    match assignee {
+        Some(row) if row.try_get_by_index::<Option<Uuid>>(0)? != Some(acting.user_id()) => Err(
+            ApiError::Forbidden("an agent may change only the leads assigned to them"),
+        ),
+        _ => Ok(()),
+    }
+}
 
 /// The error a write of a live lead's e-mail gets when another live lead has it.
 fn email_taken(err: ApiError) -> ApiError {
@@ -145,6 +170,7 @@ pub async fn update(
     input: UpdateLeadInput,
 ) -> ApiResult<leads::Model> {
     let changes = input.changes()?;
+    may_change(acting, id).await?;
     let lead = acting.update("update", id, changes, LIVE).await;
     lead.map_err(email_taken)
 }
@@ -154,6 +180,7 @@ pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
     let mut changes = Changes::default();
     let now: chrono::DateTime<chrono::FixedOffset> = chrono::Utc::now().into();
     changes.set(Column::DeletedAt, now, "deletedAt", json!(now));
+    may_change(acting, id).await?;
     acting.update("delete", id, changes, LIVE).await
 }
 
@@ -166,6 +193,7 @@ pub async fn restore(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
         "deletedAt",
         json!(null),
     );
+    may_change(acting, id).await?;
     let lead = acting.update("restore", id, changes, DELETED).await;
     lead.map_err(|err| match err {
         ApiError::Conflict(_) => {
@@ -183,6 +211,7 @@ pub async fn assign(
     user: Option<&ID>,
     reason: Option<String>,
 ) -> ApiResult<leads::Model> {
+    may_change(acting, id).await?;
     let user_id = match user {
         Some(user) => Some(assignable_user(acting, user, "userId").await?),
         None => None,

@@ -918,3 +918,87 @@ async fn new_unassigned_leads_are_auto_assigned_as_the_organization_chooses() {
     let lead = acme.create_lead(&app, json!({})).await;
     assert_eq!(assignee_of(lead).await.0, Some(agent.email.clone()));
 }
+
+/// A lead as its owner sees it, to compare before and after.
+const LEAD: &str = "query($id: ID!) { lead(id: $id) {
+    score deletedAt updatedAt assignedTo { id } assignmentHistory { totalCount } } }";
+
+/// An AGENT changes only the leads assigned to them (and may hand one on); others' leads are
+/// FORBIDDEN to them and stay as they were. A MANAGER changes any lead.
+#[tokio::test]
+async fn agents_change_only_their_own_leads_and_managers_any() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let agent = acme.add_user(&app, "AGENT").await;
+    let colleague = acme.add_user(&app, "AGENT").await;
+    let manager = acme.add_user(&app, "MANAGER").await;
+    let mine = acme
+        .create_lead(&app, json!({ "assignedToId": agent.user_id }))
+        .await;
+    let theirs = acme
+        .create_lead(&app, json!({ "assignedToId": colleague.user_id }))
+        .await;
+    let nobodys = acme.create_lead(&app, json!({})).await;
+    let score = "mutation($id: ID!, $score: Int!) {
+        updateLead(input: { id: $id, score: $score }) { lead { score } } }";
+    let attempts = |id: &str| {
+        [
+            (score, json!({ "id": id, "score": 77 })),
+            (
+                "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
+                json!({ "id": id }),
+            ),
+            (
+                "mutation($id: ID!, $user: ID!) {
+                    assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
+                json!({ "id": id, "user": agent.user_id }),
+            ),
+        ]
+    };
+    for lead in [&theirs, &nobodys] {
+        let before = app.gql(acme.token(), LEAD, json!({ "id": lead })).await;
+        for (document, variables) in attempts(lead) {
+            let refused = app
+                .gql(Some(&agent.access_token), document, variables)
+                .await;
+            assert_eq!(refused.code(), "FORBIDDEN", "{document}");
+        }
+        let after = app.gql(acme.token(), LEAD, json!({ "id": lead })).await;
+        assert_eq!(before.ok(), after.ok());
+    }
+
+    let own = app
+        .gql(
+            Some(&agent.access_token),
+            score,
+            json!({ "id": mine, "score": 60 }),
+        )
+        .await;
+    assert_eq!(own.at("/updateLead/lead/score"), 60);
+    // Handing it on is a change of their own lead; then it is no longer theirs to change.
+    app.gql(
+        Some(&agent.access_token),
+        "mutation($id: ID!, $user: ID!) {
+            assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
+        json!({ "id": mine, "user": colleague.user_id }),
+    )
+    .await
+    .ok();
+    let handed_on = app
+        .gql(
+            Some(&agent.access_token),
+            score,
+            json!({ "id": mine, "score": 61 }),
+        )
+        .await;
+    assert_eq!(handed_on.code(), "FORBIDDEN");
+
+    let managed = app
+        .gql(
+            Some(&manager.access_token),
+            score,
+            json!({ "id": theirs, "score": 42 }),
+        )
+        .await;
+    assert_eq!(managed.at("/updateLead/lead/score"), 42);
+}
