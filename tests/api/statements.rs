@@ -168,3 +168,51 @@ async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for
     // The principal (1), the page (1), leads (1), attempts (1).
     assert_eq!(costs, [4, 4]);
 }
+
+/// `assignmentHistory` with its three users is four statements for a page, whatever its
+/// size: the histories in one, and one per relation to users (from, to, by).
+#[tokio::test]
+async fn a_page_of_leads_with_their_assignment_histories_costs_the_same_for_5_and_50_rows() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let agent = acme.add_user(&app, "AGENT").await;
+    let (agent, owner) = (
+        crate::support::tenant::uuid_of(&agent.user_id),
+        crate::support::tenant::uuid_of(&acme.owner.user_id),
+    );
+    // Each lead assigned to the agent, then handed to the owner by the owner: two history rows.
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "SELECT set_config('app.current_user_id', '{owner}', true);
+             INSERT INTO leads (organization_id, first_name, last_name, email, assigned_to_id)
+             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com', '{agent}'
+             FROM generate_series(1, 60) n;
+             UPDATE leads SET assigned_to_id = '{owner}' WHERE organization_id = '{org}'",
+            org = acme.organization_id,
+        ),
+    )
+    .await;
+    let page = "query($n: Int!) { leads(first: $n) { nodes { id
+        assignmentHistory(first: 3) { nodes { from { email } to { email } by { email } reason } }
+    } } }";
+    let mut costs = Vec::new();
+    for n in [5, 50] {
+        let before = app.statements();
+        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
+        let nodes = response.at("/leads/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        let history = nodes[0]["assignmentHistory"]["nodes"].as_array().unwrap();
+        // Both rows were written in one transaction (one creation time): in either order.
+        assert_eq!(history.len(), 2);
+        let handed_on = history
+            .iter()
+            .find(|row| row["from"]["email"].is_string())
+            .expect("the handing on");
+        assert_eq!(handed_on["to"]["email"], acme.owner.email.as_str());
+        assert_eq!(handed_on["by"]["email"], acme.owner.email.as_str());
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the page, the histories, and the three relations to users.
+    assert_eq!(costs, [6, 6]);
+}
