@@ -31,47 +31,50 @@ const LIGHT_WORKLOAD: &str = "query Light($after: String) {
   leads(first: 20, after: $after) { pageInfo { endCursor } nodes { id company { name } } }
 }";
 
-async fn login(client: &reqwest::Client, url: &str, email: &str) -> String {
-    let response: Value = client
-        .post(url)
-        .json(&json!({
-            "query": "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
-            "variables": { "input": {
-                "organizationSlug": "acme", "email": email,
-                "password": leadgraph::seed::DEMO_PASSWORD } }
-        }))
+/// The string at `pointer` in the answer to a set-up request (`token`: as whom).
+async fn setup(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: Value,
+    pointer: &str,
+) -> String {
+    let mut request = client.post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response: Value = request
         .send()
         .await
-        .expect("login request")
+        .expect("set-up request")
         .json()
         .await
-        .expect("login response");
-    response["data"]["login"]["accessToken"]
-        .as_str()
-        .expect("access token")
+        .expect("set-up response");
+    response
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no {pointer} in {response}"))
         .to_owned()
+}
+
+async fn login(client: &reqwest::Client, url: &str, email: &str) -> String {
+    let body = json!({
+        "query": "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+        "variables": { "input": {
+            "organizationSlug": "acme", "email": email,
+            "password": leadgraph::seed::DEMO_PASSWORD } }
+    });
+    setup(client, url, None, body, "/data/login/accessToken").await
 }
 
 /// A new READ API key of the demo owner.
 async fn api_key(client: &reqwest::Client, url: &str) -> String {
     let token = login(client, url, "owner@acme.test").await;
-    let response: Value = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&json!({
-            "query": "mutation { createApiKey(input: { name: \"bench\", scopes: [READ],
-                        rateLimitPerHour: 1000000 }) { secret } }"
-        }))
-        .send()
-        .await
-        .expect("createApiKey request")
-        .json()
-        .await
-        .expect("createApiKey response");
-    response["data"]["createApiKey"]["secret"]
-        .as_str()
-        .expect("API key")
-        .to_owned()
+    let body = json!({
+        "query": "mutation { createApiKey(input: { name: \"bench\", scopes: [READ],
+                    rateLimitPerHour: 1000000 }) { secret } }"
+    });
+    setup(client, url, Some(&token), body, "/data/createApiKey/secret").await
 }
 
 #[tokio::main]

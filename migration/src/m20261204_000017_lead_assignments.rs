@@ -5,7 +5,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::{rls::TenantTable, run_sql};
+use crate::{rls::TenantTable, script_migration};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -61,17 +61,11 @@ DROP FUNCTION record_lead_assignment();
 DROP TABLE lead_assignments;
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Written by the trigger only, as the acting transaction: no UPDATE or DELETE.
-        let policies = TenantTable::new("lead_assignments", "SELECT, INSERT")
-            .without_updated_at()
-            .sql();
-        run_sql(manager, &format!("{TABLE}\n{policies}")).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, UNDO).await
-    }
+/// Written by the trigger only, as the acting transaction: no UPDATE or DELETE.
+fn policies() -> String {
+    TenantTable::new("lead_assignments", "SELECT, INSERT")
+        .without_updated_at()
+        .sql()
 }
+
+script_migration!(&format!("{TABLE}\n{}", policies()), UNDO);

@@ -6,7 +6,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::{rls::TenantTable, run_sql};
+use crate::{rls::TenantTable, script_migration};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -28,16 +28,10 @@ DROP TABLE lead_assignment_turns;
 ALTER TABLE organizations DROP COLUMN lead_auto_assignment;
 "#;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let policies = TenantTable::new("lead_assignment_turns", "SELECT, INSERT, UPDATE")
-            .without_updated_at()
-            .sql();
-        run_sql(manager, &format!("{SQL}\n{policies}")).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_sql(manager, UNDO).await
-    }
+fn policies() -> String {
+    TenantTable::new("lead_assignment_turns", "SELECT, INSERT, UPDATE")
+        .without_updated_at()
+        .sql()
 }
+
+script_migration!(&format!("{SQL}\n{}", policies()), UNDO);

@@ -246,13 +246,7 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         )
         .await;
     let deleted_lead = tenant.create_lead(app, json!({})).await;
-    app.gql(
-        tenant.token(),
-        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { deletedAt } } }",
-        json!({ "id": deleted_lead }),
-    )
-    .await
-    .ok();
+    tenant.delete_lead(app, &deleted_lead).await;
     let activity = tenant.log_activity(app, &lead).await;
     let note = tenant.add_note(app, &lead, false).await;
     let (api_key, _) = tenant.api_key(app, &["READ"]).await;

@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{Tenant, TestApp};
+use crate::support::{Tenant, TestApp, tenant::Session};
 
 async fn ids(app: &TestApp, tenant: &Tenant, filter: Value) -> Vec<String> {
     let response = app
@@ -390,13 +390,7 @@ async fn search_finds_short_terms_company_names_and_the_trash() {
     let gone = acme
         .create_lead(&app, json!({ "email": "d@x.io", "lastName": "Hopper" }))
         .await;
-    app.gql(
-        acme.token(),
-        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
-        json!({ "id": gone }),
-    )
-    .await
-    .ok();
+    acme.delete_lead(&app, &gone).await;
 
     // Two letters: no trigram, the per-lead test; three or more: the index.
     assert_eq!(
@@ -670,13 +664,7 @@ async fn my_follow_ups_are_my_live_due_leads_soonest_first() {
             lead("deleted@x.io", Some(owner), "2026-01-01T09:00:00Z"),
         )
         .await;
-    app.gql(
-        acme.token(),
-        "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
-        json!({ "id": deleted }),
-    )
-    .await
-    .ok();
+    acme.delete_lead(&app, &deleted).await;
 
     let follow_ups = |token: Option<String>, due_before: Value| {
         let app = &app;
@@ -712,15 +700,21 @@ async fn my_follow_ups_are_my_live_due_leads_soonest_first() {
     assert_eq!(agents, ["agents@x.io"]);
 }
 
+/// An organization with, besides its owner, an agent and a manager (signed in).
+async fn team(app: &TestApp) -> (Tenant, Session, Session) {
+    let acme = app.sign_up("acme").await;
+    let agent = acme.add_user(app, "AGENT").await;
+    let manager = acme.add_user(app, "MANAGER").await;
+    (acme, agent, manager)
+}
+
 /// Every assignment is kept, newest first: from whom, to whom, by whom, why. The database
 /// writes it, so assigning at creation and through `assignLead` both count, and a write that
 /// leaves the assignee as it was adds nothing.
 #[tokio::test]
 async fn every_assignment_lands_in_the_leads_assignment_history() {
     let app = TestApp::spawn().await;
-    let acme = app.sign_up("acme").await;
-    let manager = acme.add_user(&app, "MANAGER").await;
-    let agent = acme.add_user(&app, "AGENT").await;
+    let (acme, agent, manager) = team(&app).await;
     let lead = acme
         .create_lead(&app, json!({ "assignedToId": manager.user_id }))
         .await;
@@ -733,13 +727,7 @@ async fn every_assignment_lands_in_the_leads_assignment_history() {
         )
         .await;
     reassigned.ok();
-    app.gql(
-        acme.token(),
-        "mutation($id: ID!) { updateLead(input: { id: $id, score: 40 }) { lead { id } } }",
-        json!({ "id": lead }),
-    )
-    .await
-    .ok();
+    acme.update_lead(&app, &lead, json!({ "score": 40 })).await;
     app.gql(
         acme.token(),
         assign,
@@ -805,9 +793,7 @@ async fn every_assignment_lands_in_the_leads_assignment_history() {
 #[tokio::test]
 async fn new_unassigned_leads_are_auto_assigned_as_the_organization_chooses() {
     let app = TestApp::spawn().await;
-    let acme = app.sign_up("acme").await;
-    let agent = acme.add_user(&app, "AGENT").await;
-    let manager = acme.add_user(&app, "MANAGER").await;
+    let (acme, agent, manager) = team(&app).await;
     let deactivated = acme.add_user(&app, "AGENT").await;
     app.gql(
         acme.token(),
@@ -817,44 +803,37 @@ async fn new_unassigned_leads_are_auto_assigned_as_the_organization_chooses() {
     .await
     .ok();
     acme.add_user(&app, "VIEWER").await;
-    let choose = |mode: &'static str| {
-        let app = &app;
-        let token = acme.token().map(str::to_owned);
-        async move {
-            let response = app
-                .gql(
-                    token.as_deref(),
-                    "mutation($mode: LeadAutoAssignment!) {
-                        updateOrganization(input: { leadAutoAssignment: $mode }) {
-                            organization { leadAutoAssignment } } }",
-                    json!({ "mode": mode }),
-                )
-                .await;
-            assert_eq!(
-                response.at("/updateOrganization/organization/leadAutoAssignment"),
-                mode
-            );
-        }
-    };
-    let assignee_of = |lead: String| {
-        let app = &app;
-        let token = acme.token().map(str::to_owned);
-        async move {
-            let response = app
-                .gql(
-                    token.as_deref(),
-                    "query($id: ID!) { lead(id: $id) { assignedTo { email }
-                        assignmentHistory { nodes { reason } } } }",
-                    json!({ "id": lead }),
-                )
-                .await;
-            let lead = &response.ok()["lead"];
-            let email = lead["assignedTo"]["email"].as_str().map(str::to_owned);
-            (
-                email,
-                lead["assignmentHistory"]["nodes"][0]["reason"].clone(),
+    let choose = async |mode: &str| {
+        let chosen = app
+            .gql(
+                acme.token(),
+                "mutation($mode: LeadAutoAssignment!) {
+                    updateOrganization(input: { leadAutoAssignment: $mode }) {
+                        organization { leadAutoAssignment } } }",
+                json!({ "mode": mode }),
             )
-        }
+            .await;
+        assert_eq!(
+            chosen.at("/updateOrganization/organization/leadAutoAssignment"),
+            mode
+        );
+    };
+    // The lead's assignee, and the reason of its latest assignment.
+    let assignee_of = async |lead: String| {
+        let response = app
+            .gql(
+                acme.token(),
+                "query($id: ID!) { lead(id: $id) { assignedTo { email }
+                    assignmentHistory { nodes { reason } } } }",
+                json!({ "id": lead }),
+            )
+            .await;
+        let lead = &response.ok()["lead"];
+        let email = lead["assignedTo"]["email"].as_str().map(str::to_owned);
+        (
+            email,
+            lead["assignmentHistory"]["nodes"][0]["reason"].clone(),
+        )
     };
 
     // NONE, the default: unassigned.
@@ -899,13 +878,8 @@ async fn new_unassigned_leads_are_auto_assigned_as_the_organization_chooses() {
         .map(|n| n["id"].as_str().unwrap().to_owned())
         .collect();
     for lead in &agents[..2] {
-        app.gql(
-            acme.token(),
-            "mutation($id: ID!) { updateLead(input: { id: $id, status: CLOSED_WON }) { lead { id } } }",
-            json!({ "id": lead }),
-        )
-        .await
-        .ok();
+        acme.update_lead(&app, lead, json!({ "status": "CLOSED_WON" }))
+            .await;
     }
     let lead = acme.create_lead(&app, json!({})).await;
     assert_eq!(
@@ -928,10 +902,8 @@ const LEAD: &str = "query($id: ID!) { lead(id: $id) {
 #[tokio::test]
 async fn agents_change_only_their_own_leads_and_managers_any() {
     let app = TestApp::spawn().await;
-    let acme = app.sign_up("acme").await;
-    let agent = acme.add_user(&app, "AGENT").await;
+    let (acme, agent, manager) = team(&app).await;
     let colleague = acme.add_user(&app, "AGENT").await;
-    let manager = acme.add_user(&app, "MANAGER").await;
     let mine = acme
         .create_lead(&app, json!({ "assignedToId": agent.user_id }))
         .await;
@@ -941,64 +913,41 @@ async fn agents_change_only_their_own_leads_and_managers_any() {
     let nobodys = acme.create_lead(&app, json!({})).await;
     let score = "mutation($id: ID!, $score: Int!) {
         updateLead(input: { id: $id, score: $score }) { lead { score } } }";
-    let attempts = |id: &str| {
-        [
-            (score, json!({ "id": id, "score": 77 })),
-            (
-                "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
-                json!({ "id": id }),
-            ),
-            (
-                "mutation($id: ID!, $user: ID!) {
-                    assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
-                json!({ "id": id, "user": agent.user_id }),
-            ),
-        ]
+    let assign = "mutation($id: ID!, $user: ID!) {
+        assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }";
+    let delete = "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }";
+    let as_user = |token: &str, document: &'static str, variables: Value| {
+        let (app, token) = (&app, token.to_owned());
+        async move { app.gql(Some(&token), document, variables).await }
     };
     for lead in [&theirs, &nobodys] {
         let before = app.gql(acme.token(), LEAD, json!({ "id": lead })).await;
-        for (document, variables) in attempts(lead) {
-            let refused = app
-                .gql(Some(&agent.access_token), document, variables)
-                .await;
+        for (document, variables) in [
+            (score, json!({ "id": lead, "score": 77 })),
+            (delete, json!({ "id": lead })),
+            (assign, json!({ "id": lead, "user": agent.user_id })),
+        ] {
+            let refused = as_user(&agent.access_token, document, variables).await;
             assert_eq!(refused.code(), "FORBIDDEN", "{document}");
         }
         let after = app.gql(acme.token(), LEAD, json!({ "id": lead })).await;
         assert_eq!(before.ok(), after.ok());
     }
 
-    let own = app
-        .gql(
-            Some(&agent.access_token),
+    let score_as = |user: &Session, lead: &str, value: i32| {
+        as_user(
+            &user.access_token,
             score,
-            json!({ "id": mine, "score": 60 }),
+            json!({ "id": lead, "score": value }),
         )
-        .await;
+    };
+    let own = score_as(&agent, &mine, 60).await;
     assert_eq!(own.at("/updateLead/lead/score"), 60);
     // Handing it on is a change of their own lead; then it is no longer theirs to change.
-    app.gql(
-        Some(&agent.access_token),
-        "mutation($id: ID!, $user: ID!) {
-            assignLead(input: { leadId: $id, userId: $user }) { lead { id } } }",
-        json!({ "id": mine, "user": colleague.user_id }),
-    )
-    .await
-    .ok();
-    let handed_on = app
-        .gql(
-            Some(&agent.access_token),
-            score,
-            json!({ "id": mine, "score": 61 }),
-        )
-        .await;
-    assert_eq!(handed_on.code(), "FORBIDDEN");
+    let handing_on = json!({ "id": mine, "user": colleague.user_id });
+    as_user(&agent.access_token, assign, handing_on).await.ok();
+    assert_eq!(score_as(&agent, &mine, 61).await.code(), "FORBIDDEN");
 
-    let managed = app
-        .gql(
-            Some(&manager.access_token),
-            score,
-            json!({ "id": theirs, "score": 42 }),
-        )
-        .await;
+    let managed = score_as(&manager, &theirs, 42).await;
     assert_eq!(managed.at("/updateLead/lead/score"), 42);
 }

@@ -142,6 +142,33 @@ impl Tenant {
             .to_owned()
     }
 
+    /// Changes a lead as the owner: `fields` are `UpdateLeadInput`'s, beside its id.
+    pub async fn update_lead(&self, app: &TestApp, lead_id: &str, fields: Value) {
+        let mut input = json!({ "id": lead_id });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().cloned().unwrap_or_default());
+        app.gql(
+            self.token(),
+            "mutation($input: UpdateLeadInput!) { updateLead(input: $input) { lead { id } } }",
+            json!({ "input": input }),
+        )
+        .await
+        .ok();
+    }
+
+    /// Soft-deletes a lead as the owner.
+    pub async fn delete_lead(&self, app: &TestApp, lead_id: &str) {
+        app.gql(
+            self.token(),
+            "mutation($id: ID!) { deleteLead(input: { id: $id }) { lead { id } } }",
+            json!({ "id": lead_id }),
+        )
+        .await
+        .ok();
+    }
+
     pub async fn log_activity(&self, app: &TestApp, lead_id: &str) -> String {
         let response = app
             .gql(
