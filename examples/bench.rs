@@ -7,7 +7,7 @@
 //! `BENCH_CREDENTIAL` picks the credential: `token` (default: the agent's access token),
 //! `owner-token`, or `owner-key` (a READ API key the owner creates, acting as the owner): the
 //! last two compare a key's cost with a token's on the same user. `BENCH_WORKLOAD=light` runs
-//! a small page instead of the dashboard.
+//! a small page instead of the dashboard, `BENCH_WORKLOAD=board` the sales pipeline's board.
 
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,16 @@ const WORKLOAD: &str = "query Workload($after: String) {
 /// weigh most.
 const LIGHT_WORKLOAD: &str = "query Light($after: String) {
   leads(first: 20, after: $after) { pageInfo { endCursor } nodes { id company { name } } }
+}";
+
+/// `BENCH_WORKLOAD=board`: every stage with its 10 most valuable deals, its count and its value
+/// per currency.
+const BOARD_WORKLOAD: &str = "query Board {
+  pipelineBoard(firstDealsPerStage: 10) {
+    stage { name winProbability }
+    dealCount valueByCurrency { amount currency }
+    deals { title value { amount currency } expectedCloseDate owner { fullName } company { name } }
+  }
 }";
 
 /// The string at `pointer` in the answer to a set-up request (`token`: as whom).
@@ -96,6 +106,7 @@ async fn main() {
 
     let workload = match std::env::var("BENCH_WORKLOAD").as_deref() {
         Ok("light") => LIGHT_WORKLOAD,
+        Ok("board") => BOARD_WORKLOAD,
         _ => WORKLOAD,
     };
     let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -6,7 +6,8 @@
 //!   [`admission`] (each tenant's share of the pool, rate limits), [`cors`], [`error`],
 //!   [`metrics`], [`traces`] (OpenTelemetry), [`server`], [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
-//!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`];
+//!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`],
+//!   and the sales pipeline: [`pipeline`] (stages, the board), [`deals`], [`partners`];
 //! - [`events`]: the event log, the per-instance feed and the `events`/`leadEvents` subscriptions;
 //! - [`webhooks`]: endpoints, signed deliveries with retries, the SSRF guard;
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
@@ -21,6 +22,7 @@ pub mod companies;
 pub mod config;
 pub mod cors;
 pub mod db;
+pub mod deals;
 pub mod error;
 pub mod events;
 pub mod graphiql;
@@ -30,6 +32,8 @@ pub mod metrics;
 pub mod notes;
 pub mod numbers;
 pub mod organizations;
+pub mod partners;
+pub mod pipeline;
 pub mod seed;
 pub mod server;
 pub mod service;

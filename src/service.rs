@@ -4,12 +4,12 @@
 //! resolvers, background workers and tests call them alike, with the tenant's transaction, who
 //! acts, and the request it serves.
 
-use sea_orm::DatabaseTransaction;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::{
     audit::{self, Actor},
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     graphql::{RequestMeta, TenantRow},
     sql::{Changes, one_or_not_found, returning_row},
     tenancy::Role,
@@ -73,6 +73,22 @@ impl Acting<'_> {
         Ok(row)
     }
 
+    /// Soft-deletes live row `id` of `R` (sets `deleted_at`), audited as `<resource>.delete`.
+    pub async fn soft_delete<R: TenantRow>(&self, id: Uuid) -> ApiResult<R> {
+        let mut changes = Changes::default();
+        changes.set_deleted_at(Some(chrono::Utc::now().into()));
+        self.update("delete", id, changes, "AND deleted_at IS NULL")
+            .await
+    }
+
+    /// Brings back soft-deleted row `id` of `R`, audited as `<resource>.restore`.
+    pub async fn restore<R: TenantRow>(&self, id: Uuid) -> ApiResult<R> {
+        let mut changes = Changes::default();
+        changes.set_deleted_at(None);
+        self.update("restore", id, changes, "AND deleted_at IS NOT NULL")
+            .await
+    }
+
     /// Deletes row `id` of `R` and audits it as `<resource>.delete`; what references it goes
     /// as its foreign keys say. NOT_FOUND when there is no such row.
     pub async fn delete<R: TenantRow>(&self, id: Uuid) -> ApiResult<Uuid> {
@@ -86,6 +102,40 @@ impl Acting<'_> {
         self.audit(&action, R::RESOURCE, Some(id), serde_json::json!({}))
             .await?;
         Ok(id)
+    }
+
+    /// An AGENT changes only the rows of `R` whose `owner_column` names them (the leads assigned
+    /// to them, the deals they own), `refusal` saying so otherwise; MANAGER and above, any row
+    /// of their organization. The row is locked until the change commits, so its owner cannot
+    /// change between this check and the write. A row that does not exist is left to the
+    /// write to report (NOT_FOUND).
+    pub async fn may_change<R: TenantRow>(
+        &self,
+        id: Uuid,
+        owner_column: &str,
+        refusal: &'static str,
+    ) -> ApiResult<()> {
+        if self.role != Role::Agent {
+            return Ok(());
+        }
+        let owner = self
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!(
+                    "SELECT {owner_column} FROM {} WHERE organization_id = $1 AND id = $2 \
+                     FOR UPDATE",
+                    R::TABLE
+                ),
+                [self.organization_id().into(), id.into()],
+            ))
+            .await?;
+        match owner {
+            Some(row) if row.try_get_by_index::<Option<Uuid>>(0)? != Some(self.user_id()) => {
+                Err(ApiError::Forbidden(refusal))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn organization_id(&self) -> uuid::Uuid {

@@ -68,6 +68,13 @@ impl Changes {
         self.audit.insert(field.to_owned(), shown);
     }
 
+    /// Soft-deletes (a time) or restores (none) the row of a table with a `deleted_at` column.
+    pub fn set_deleted_at(&mut self, at: Option<chrono::DateTime<chrono::FixedOffset>>) {
+        self.assignments.push(("deleted_at", at.into()));
+        self.audit
+            .insert("deletedAt".to_owned(), serde_json::json!(at));
+    }
+
     /// Sets `column` to a value the audit log must not show (a secret's hash).
     pub fn set_unaudited(&mut self, column: impl IdenStatic, value: impl Into<Value>) {
         self.assignments.push((column.as_str(), value.into()));

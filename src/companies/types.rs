@@ -1,7 +1,12 @@
 use chrono::{DateTime, Utc};
 use entity::{companies, leads};
 
-use crate::{graphql::ById, leads::Lead, numbers::Money};
+use crate::{
+    deals::{CompanyDeals, Deal},
+    graphql::ById,
+    leads::Lead,
+    numbers::Money,
+};
 
 crate::object! {
     Company(companies::Model) as Company {
@@ -19,6 +24,8 @@ crate::object! {
     children {
         /// The company's live leads, newest first.
         leads: Lead by CompanyLeads,
+        /// The company's live deals, newest first.
+        deals: Deal by CompanyDeals,
     }
     extra {
         async fn annual_revenue(&self) -> Option<Money> {

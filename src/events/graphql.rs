@@ -12,6 +12,7 @@ use super::{
 use crate::{
     auth::Identity,
     companies::Company,
+    deals::Deal,
     error::{ApiError, ApiResult},
     graphql::{ContextExt, Node, NodeKind, RequestTx, decode_any, decode_id},
     leads::Lead,
@@ -51,6 +52,10 @@ impl Event {
                 .companies
                 .get(&event.subject_id)
                 .map(|company| Node::Company(Company(company.clone()))),
+            EventSubjectType::Deal => batch
+                .deals
+                .get(&event.subject_id)
+                .map(|deal| Node::Deal(Deal(deal.clone()))),
         }
     }
     /// The subject's fields the change touched (e.g. `status`, `assignedTo`).

@@ -1,11 +1,17 @@
 /// The kinds of event, declared once for both enums of the API: `EventKind` (the generic log)
-/// and `LeadEventKind` (`leadEvents`, the lead part of it). Every kind is a lead's today; a kind
-/// of another subject's alone will be `EventKind`'s only.
+/// and `LeadEventKind` (`leadEvents`, the lead part of it): a lead's kinds are both's, the
+/// kinds of other subjects alone (`others`) `EventKind`'s only.
 macro_rules! event_kinds {
-    ($( $(#[$meta:meta])* $kind:ident => $db:literal ),+ $(,)?) => {
+    (
+        leads { $( $(#[$meta:meta])* $kind:ident => $db:literal ),+ $(,)? }
+        others { $( $(#[$other_meta:meta])* $other:ident => $other_db:literal ),+ $(,)? }
+    ) => {
         crate::text_enum! {
             /// What happened to an event's subject.
-            EventKind { $( $(#[$meta])* $kind => $db ),+ }
+            EventKind {
+                $( $(#[$meta])* $kind => $db, )+
+                $( $(#[$other_meta])* $other => $other_db, )+
+            }
         }
 
         crate::text_enum! {
@@ -16,22 +22,28 @@ macro_rules! event_kinds {
 }
 
 event_kinds! {
-    Created => "created",
-    /// Fields other than those with a kind of their own changed.
-    Updated => "updated",
-    /// A lead's status changed.
-    StatusChanged => "status_changed",
-    /// A lead was assigned or unassigned.
-    Assigned => "assigned",
-    /// A lead's score changed.
-    Scored => "scored",
-    /// Deleted (soft-deleted for leads).
-    Deleted => "deleted",
-    Restored => "restored",
-    /// A note was added to a lead (`detailId` names it).
-    NoteAdded => "note_added",
-    /// An activity was logged on a lead (`detailId` names it).
-    ActivityLogged => "activity_logged",
+    leads {
+        Created => "created",
+        /// Fields other than those with a kind of their own changed.
+        Updated => "updated",
+        /// A lead's status changed.
+        StatusChanged => "status_changed",
+        /// A lead was assigned or unassigned.
+        Assigned => "assigned",
+        /// A lead's score changed.
+        Scored => "scored",
+        /// Deleted (soft-deleted for leads).
+        Deleted => "deleted",
+        Restored => "restored",
+        /// A note was added to a lead (`detailId` names it).
+        NoteAdded => "note_added",
+        /// An activity was logged on a lead (`detailId` names it).
+        ActivityLogged => "activity_logged",
+    }
+    others {
+        /// A deal moved to another stage.
+        StageChanged => "stage_changed",
+    }
 }
 
 crate::text_enum! {
@@ -39,17 +51,19 @@ crate::text_enum! {
     EventSubjectType {
         Lead => "lead",
         Company => "company",
+        Deal => "deal",
     }
 }
 
 impl EventSubjectType {
-    pub const ALL: [Self; 2] = [Self::Lead, Self::Company];
+    pub const ALL: [Self; 3] = [Self::Lead, Self::Company, Self::Deal];
 
     /// The global-id kind of this subject's ids.
     pub fn node_kind(self) -> crate::graphql::NodeKind {
         match self {
             Self::Lead => crate::graphql::NodeKind::Lead,
             Self::Company => crate::graphql::NodeKind::Company,
+            Self::Deal => crate::graphql::NodeKind::Deal,
         }
     }
 
@@ -63,6 +77,14 @@ impl EventSubjectType {
                 ("estimated_deal_currency", "estimatedDealValue"),
             ],
             Self::Company => &[("annual_revenue_currency", "annualRevenue")],
+            Self::Deal => &[
+                ("stage_id", "stage"),
+                ("lead_id", "lead"),
+                ("company_id", "company"),
+                ("owner_id", "owner"),
+                ("partner_id", "partner"),
+                ("value_currency", "value"),
+            ],
         }
     }
 

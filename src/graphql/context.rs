@@ -101,6 +101,14 @@ pub trait ContextExt {
         self.acting_as(self.writer()?)
     }
 
+    /// The request's principal, if it is a MANAGER or above, acting through a service in the
+    /// request's transaction.
+    fn acting_manager(&self) -> ApiResult<crate::service::Acting<'_>> {
+        let principal = self.principal()?;
+        principal.require_manager()?;
+        self.acting_as(principal)
+    }
+
     /// The request's principal, if it may manage users, keys, webhooks and the organization,
     /// acting through a service in the request's transaction.
     fn acting_admin(&self) -> ApiResult<crate::service::Acting<'_>> {

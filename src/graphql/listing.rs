@@ -57,6 +57,8 @@ pub enum KeyType {
     Text,
     Timestamp,
     Date,
+    /// Exact decimals (money), as strings in cursors.
+    Decimal,
 }
 
 impl SortColumn {
@@ -69,6 +71,7 @@ impl SortColumn {
             ColumnType::Text | ColumnType::String(_) | ColumnType::Char(_) => KeyType::Text,
             ColumnType::TimestampWithTimeZone => KeyType::Timestamp,
             ColumnType::Date => KeyType::Date,
+            ColumnType::Decimal(_) => KeyType::Decimal,
             other => panic!(
                 "{} ({other:?}) is not an orderable column type",
                 column.as_str()
@@ -95,6 +98,7 @@ impl KeyType {
                 json!(v.to_rfc3339_opts(SecondsFormat::Micros, true))
             }
             Value::ChronoDate(Some(v)) => json!(v.to_string()),
+            Value::Decimal(Some(v)) => json!(v.to_string()),
             _ => serde_json::Value::Null,
         }
     }
@@ -124,6 +128,9 @@ impl KeyType {
             }
             (Self::Date, serde_json::Value::String(s)) => {
                 s.parse::<NaiveDate>().ok().map(Value::from)
+            }
+            (Self::Decimal, serde_json::Value::String(s)) => {
+                s.parse::<rust_decimal::Decimal>().ok().map(Value::from)
             }
             _ => None,
         };

@@ -85,6 +85,10 @@ pub mod via {
     pub const ASSIGNED_FROM: u8 = 8;
     pub const ASSIGNED_TO: u8 = 9;
     pub const ASSIGNED_BY: u8 = 10;
+    pub const DEAL_OWNER: u8 = 11;
+    pub const STAGE_FROM: u8 = 12;
+    pub const STAGE_TO: u8 = 13;
+    pub const STAGE_CHANGER: u8 = 14;
 }
 
 /// Loader key: the row of type `M` with this id, reached through relation `VIA`.

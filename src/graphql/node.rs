@@ -1,7 +1,10 @@
 //! The Relay `Node` interface and `node(id:)`.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{activities, api_keys, audit_logs, companies, lead_notes, leads, users};
+use entity::{
+    activities, api_keys, audit_logs, companies, deals, lead_notes, leads, partners,
+    pipeline_stages, users,
+};
 
 use super::{ById, ContextExt, decode_any, via};
 use crate::{
@@ -9,9 +12,12 @@ use crate::{
     api_keys::ApiKey,
     audit::AuditLog,
     companies::Company,
+    deals::Deal,
     leads::Lead,
     notes::Note,
     organizations::Organization,
+    partners::Partner,
+    pipeline::PipelineStage,
     users::User,
     webhooks::{
         WebhookDelivery, WebhookEndpoint,
@@ -90,6 +96,9 @@ nodes! {
     Lead(Lead) = leads::Model => ANY, member;
     Activity(Activity) = activities::Model => ANY, member;
     Note(Note) = lead_notes::Model => ANY, member;
+    PipelineStage(PipelineStage) = pipeline_stages::Model => ANY, member;
+    Deal(Deal) = deals::Model => ANY, member;
+    Partner(Partner) = partners::Model => ANY, member;
     AuditLog(AuditLog) = audit_logs::Model => ANY, admin;
     WebhookEndpoint(WebhookEndpoint) = EndpointRow => ANY, admin;
     WebhookDelivery(WebhookDelivery) = DeliveryRow => ANY, admin;

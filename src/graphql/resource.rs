@@ -319,7 +319,8 @@ macro_rules! queries {
 }
 
 /// A resource's mutations: each takes one `input`, acts through a service with the acting
-/// user (`member`: any writer; `admin`: OWNER and ADMIN) and returns its payload, made `From`
+/// user (`member`: any writer; `manager`: MANAGER and above; `admin`: OWNER and ADMIN) and
+/// returns its payload, made `From`
 /// what the service returns.
 ///
 /// ```ignore
@@ -359,6 +360,9 @@ macro_rules! mutations {
     };
     (@acting member $ctx:ident) => {
         $crate::graphql::ContextExt::acting($ctx)
+    };
+    (@acting manager $ctx:ident) => {
+        $crate::graphql::ContextExt::acting_manager($ctx)
     };
     (@acting admin $ctx:ident) => {
         $crate::graphql::ContextExt::acting_admin($ctx)

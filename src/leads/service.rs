@@ -18,7 +18,6 @@ use crate::{
     organizations::LeadAutoAssignment,
     service::Acting,
     sql::Changes,
-    tenancy::Role,
     validation,
 };
 
@@ -43,30 +42,13 @@ async fn assignable_user(acting: &Acting<'_>, id: &ID, field: &'static str) -> A
 }
 
 const LIVE: &str = "AND deleted_at IS NULL";
-const DELETED: &str = "AND deleted_at IS NOT NULL";
 
-/// An AGENT changes only the leads assigned to them; MANAGER and above, any lead of their
-/// organization. The lead's row is locked until the change commits, so it cannot be
-/// reassigned between this check and the write. A lead that does not exist is left to the
-/// write to report (NOT_FOUND).
+/// An AGENT changes only the leads assigned to them; MANAGER and above, any lead.
 async fn may_change(acting: &Acting<'_>, id: Uuid) -> ApiResult<()> {
-    if acting.role != Role::Agent {
-        return Ok(());
-    }
-    let assignee = acting
-        .db
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT assigned_to_id FROM leads WHERE organization_id = $1 AND id = $2 FOR UPDATE",
-            [acting.organization_id().into(), id.into()],
-        ))
-        .await?;
-    match assignee {
-        Some(row) if row.try_get_by_index::<Option<Uuid>>(0)? != Some(acting.user_id()) => Err(
-            ApiError::Forbidden("an agent may change only the leads assigned to them"),
-        ),
-        _ => Ok(()),
-    }
+    let refusal = "an agent may change only the leads assigned to them";
+    acting
+        .may_change::<leads::Model>(id, "assigned_to_id", refusal)
+        .await
 }
 
 /// The error a write of a live lead's e-mail gets when another live lead has it.
@@ -177,24 +159,14 @@ pub async fn update(
 
 /// Soft-deletes a lead: it leaves lists and can be restored.
 pub async fn delete(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
-    let mut changes = Changes::default();
-    let now: chrono::DateTime<chrono::FixedOffset> = chrono::Utc::now().into();
-    changes.set(Column::DeletedAt, now, "deletedAt", json!(now));
     may_change(acting, id).await?;
-    acting.update("delete", id, changes, LIVE).await
+    acting.soft_delete(id).await
 }
 
 /// Brings back a soft-deleted lead.
 pub async fn restore(acting: &Acting<'_>, id: Uuid) -> ApiResult<leads::Model> {
-    let mut changes = Changes::default();
-    changes.set(
-        Column::DeletedAt,
-        Option::<chrono::DateTime<chrono::FixedOffset>>::None,
-        "deletedAt",
-        json!(null),
-    );
     may_change(acting, id).await?;
-    let lead = acting.update("restore", id, changes, DELETED).await;
+    let lead = acting.restore(id).await;
     lead.map_err(|err| match err {
         ApiError::Conflict(_) => {
             ApiError::Conflict("a live lead with this e-mail exists; it cannot be restored".into())

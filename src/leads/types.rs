@@ -5,6 +5,7 @@ use entity::{lead_assignments, leads};
 use crate::{
     activities::{Activity, LeadActivities},
     companies::Company,
+    deals::{Deal, LeadDeals},
     graphql::{ById, related, via},
     notes::{LeadNotes, Note},
     numbers::Money,
@@ -90,6 +91,8 @@ crate::object! {
     children {
         /// Calls, e-mails, meetings and messages with this lead, newest first.
         activities: Activity by LeadActivities,
+        /// The lead's live deals, newest first.
+        deals: Deal by LeadDeals,
         /// Every assignment of this lead, newest first.
         assignment_history: LeadAssignment by LeadAssignments,
         /// Notes on this lead you may see (others' private notes are not), newest first.

@@ -72,6 +72,16 @@ impl Principal {
         Ok(())
     }
 
+    /// Changing what every user of the organization works with (the pipeline's stages) and
+    /// anyone's records: MANAGER and above.
+    pub fn require_manager(&self) -> ApiResult<()> {
+        self.require_write()?;
+        if matches!(self.role, Role::Agent) {
+            return Err(ApiError::Forbidden("only managers and above may do this"));
+        }
+        Ok(())
+    }
+
     /// Managing users, API keys and the organization: OWNER and ADMIN only, and never through
     /// an API key (a leaked key must not be able to mint more keys).
     pub fn require_admin(&self) -> ApiResult<()> {

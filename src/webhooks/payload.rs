@@ -14,7 +14,7 @@ use crate::{
 
 /// `{"type": "<subject>.<kind>", "timestamp": ..., "data": {...}}`, serialized. A lead's event
 /// carries the lead as `data.lead` (and `data.leadId`), a company's the company as
-/// `data.company`.
+/// `data.company`, a deal's the deal as `data.deal`.
 pub fn body(
     organization_id: Uuid,
     delivery: &DeliveryRow,
@@ -44,6 +44,7 @@ pub fn body(
             ("lead", events.leads.get(&id).map(lead_json))
         }
         EventSubjectType::Company => ("company", events.companies.get(&id).map(company_json)),
+        EventSubjectType::Deal => ("deal", events.deals.get(&id).map(deal_json)),
     };
     data[key] = subject.unwrap_or(Value::Null);
     Ok(serde_json::to_vec(&json!({
@@ -79,10 +80,34 @@ fn company_json(company: &entity::companies::Model) -> Value {
         "domain": company.domain,
         "industry": company.industry,
         "employeeCount": company.employee_count,
-        "annualRevenue": revenue.map(|m| json!({ "amount": m.amount.0.to_string(), "currency": m.currency })),
+        "annualRevenue": money_json(revenue),
         "fortuneRank": company.fortune_rank,
         "headquartersLocation": company.headquarters_location,
         "website": company.website,
         "updatedAt": company.updated_at,
+    })
+}
+
+fn money_json(money: Option<Money>) -> Value {
+    json!(money.map(|m| json!({ "amount": m.amount.0.to_string(), "currency": m.currency })))
+}
+
+fn deal_json(deal: &entity::deals::Model) -> Value {
+    let id = |kind: NodeKind, id: Option<Uuid>| id.map(|id| kind.id(id).0);
+    json!({
+        "id": NodeKind::Deal.id(deal.id).0,
+        "title": deal.title,
+        "status": deal.status.to_uppercase(),
+        "stageId": NodeKind::PipelineStage.id(deal.stage_id).0,
+        "value": money_json(Money::from_columns(deal.value, &deal.value_currency)),
+        "expectedCloseDate": deal.expected_close_date,
+        "leadId": id(NodeKind::Lead, deal.lead_id),
+        "companyId": id(NodeKind::Company, deal.company_id),
+        "ownerId": id(NodeKind::User, deal.owner_id),
+        "partnerId": id(NodeKind::Partner, deal.partner_id),
+        "closedAt": deal.closed_at,
+        "closeReason": deal.close_reason,
+        "deletedAt": deal.deleted_at,
+        "updatedAt": deal.updated_at,
     })
 }

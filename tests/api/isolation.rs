@@ -62,6 +62,10 @@ fn registry() -> Vec<Registration> {
                         "mutation($id: ID!, $user: ID!) { addLeadNote(input: { leadId: $id, content: \"hi\", mentionedUserIds: [$user] }) { note { id } } }",
                         json!({ "id": b.lead, "user": user }),
                     ),
+                    (
+                        "mutation($id: ID!, $user: ID!) { updateDeal(input: { id: $id, ownerId: $user }) { deal { id } } }",
+                        json!({ "id": b.deal, "user": user }),
+                    ),
                 ]
             },
         },
@@ -108,6 +112,10 @@ fn registry() -> Vec<Registration> {
                         "mutation($id: ID!, $company: ID!) { updateLead(input: { id: $id, companyId: $company }) { lead { id } } }",
                         json!({ "id": b.lead, "company": a.company }),
                     ),
+                    (
+                        "mutation($id: ID!, $company: ID!) { updateDeal(input: { id: $id, companyId: $company }) { deal { id } } }",
+                        json!({ "id": b.deal, "company": a.company }),
+                    ),
                 ]
             },
         },
@@ -134,6 +142,10 @@ fn registry() -> Vec<Registration> {
                     ),
                     (
                         "mutation($id: ID!) { assignLead(input: { leadId: $id, userId: null }) { lead { id } } }",
+                        json!({ "id": a.lead }),
+                    ),
+                    (
+                        "mutation($id: ID!) { createDeal(input: { title: \"X\", leadId: $id }) { deal { id } } }",
                         json!({ "id": a.lead }),
                     ),
                 ]
@@ -168,6 +180,92 @@ fn registry() -> Vec<Registration> {
         Registration {
             table: "lead_assignments",
             // Written by a trigger when a lead's assignee changes; read through the lead.
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
+            table: "pipeline_stages",
+            ids: |a| vec![a.stage.clone()],
+            attacks: |a, b| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updatePipelineStage(input: { id: $id, name: \"Pwned\" }) { stage { id } } }",
+                        json!({ "id": a.stage }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deletePipelineStage(input: { id: $id }) { deletedStageId } }",
+                        json!({ "id": a.stage }),
+                    ),
+                    (
+                        "mutation($id: ID!, $to: ID!) { deletePipelineStage(input: { id: $id, moveDealsTo: $to }) { deletedStageId } }",
+                        json!({ "id": b.stage, "to": a.stage }),
+                    ),
+                    (
+                        "mutation($id: ID!) { createDeal(input: { title: \"X\", stageId: $id }) { deal { id } } }",
+                        json!({ "id": a.stage }),
+                    ),
+                    (
+                        "mutation($id: ID!, $stage: ID!) { moveDeal(input: { id: $id, stageId: $stage }) { deal { id } } }",
+                        json!({ "id": b.deal, "stage": a.stage }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "partners",
+            ids: |a| vec![a.partner.clone()],
+            attacks: |a, b| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updatePartner(input: { id: $id, tier: GOLD }) { partner { id } } }",
+                        json!({ "id": a.partner }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deletePartner(input: { id: $id }) { deletedPartnerId } }",
+                        json!({ "id": a.partner }),
+                    ),
+                    (
+                        "mutation($id: ID!) { createDeal(input: { title: \"X\", partnerId: $id }) { deal { id } } }",
+                        json!({ "id": a.partner }),
+                    ),
+                    (
+                        "mutation($id: ID!, $partner: ID!) { updateDeal(input: { id: $id, partnerId: $partner }) { deal { id } } }",
+                        json!({ "id": b.deal, "partner": a.partner }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "deals",
+            ids: |a| vec![a.deal.clone(), a.deleted_deal.clone()],
+            attacks: |a, b| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateDeal(input: { id: $id, title: \"Pwned\" }) { deal { id } } }",
+                        json!({ "id": a.deal }),
+                    ),
+                    (
+                        "mutation($id: ID!, $stage: ID!) { moveDeal(input: { id: $id, stageId: $stage }) { deal { id } } }",
+                        json!({ "id": a.deal, "stage": b.stage }),
+                    ),
+                    (
+                        "mutation($id: ID!) { closeDeal(input: { id: $id, won: true }) { deal { id } } }",
+                        json!({ "id": a.deal }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deleteDeal(input: { id: $id }) { deal { id } } }",
+                        json!({ "id": a.deal }),
+                    ),
+                    (
+                        "mutation($id: ID!) { restoreDeal(input: { id: $id }) { deal { id } } }",
+                        json!({ "id": a.deleted_deal }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "deal_stage_changes",
+            // Written by a trigger when a deal enters a stage; read through the deal.
             ids: no_ids,
             attacks: no_attacks,
         },
@@ -233,6 +331,10 @@ struct Seeded {
     audit_log: String,
     endpoint: String,
     delivery: String,
+    stage: String,
+    partner: String,
+    deal: String,
+    deleted_deal: String,
 }
 
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
@@ -250,6 +352,37 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let activity = tenant.log_activity(app, &lead).await;
     let note = tenant.add_note(app, &lead, false).await;
     let (api_key, _) = tenant.api_key(app, &["READ"]).await;
+    // A deal of the lead, with its partner, moved once (two stage changes), and a deleted one.
+    let stages = tenant.stages(app).await;
+    let partner = app
+        .gql(
+            tenant.token(),
+            "mutation($email: String!) { createPartner(input: { companyName: \"Shield\", contactName: \"Pat\", email: $email }) { partner { id } } }",
+            json!({ "email": format!("pat@{slug}.test") }),
+        )
+        .await
+        .at("/createPartner/partner/id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deal = tenant
+        .create_deal(app, json!({ "leadId": lead, "partnerId": partner }))
+        .await;
+    app.gql(
+        tenant.token(),
+        "mutation($id: ID!, $stage: ID!) { moveDeal(input: { id: $id, stageId: $stage }) { deal { id } } }",
+        json!({ "id": deal, "stage": stages[1]["id"] }),
+    )
+    .await
+    .ok();
+    let deleted_deal = tenant.create_deal(app, json!({})).await;
+    app.gql(
+        tenant.token(),
+        "mutation($id: ID!) { deleteDeal(input: { id: $id }) { deal { id } } }",
+        json!({ "id": deleted_deal }),
+    )
+    .await
+    .ok();
     // A disabled endpoint with one delivery and one attempt, written directly: the worker
     // would keep changing live ones while the tests compare snapshots. And a round-robin
     // counter, as lead creations under auto-assignment leave one.
@@ -299,6 +432,10 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         audit_log,
         endpoint,
         delivery,
+        stage: stages[0]["id"].as_str().unwrap().to_owned(),
+        partner,
+        deal,
+        deleted_deal,
     }
 }
 
@@ -573,9 +710,19 @@ async fn the_app_role_cannot_read_change_or_write_into_another_tenant() {
     assert_eq!(before, snapshot_all(&app, a.tenant.organization_id).await);
 }
 
-/// Rows `sql` changes as the app role in a transaction of `tenant`'s owner (rolled back), or
-/// `None` when the role may not run it at all.
-async fn rows_changed(db: &DatabaseConnection, tenant: &Tenant, sql: &str) -> Option<u64> {
+/// What a statement did as the app role.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// The role may not run it at all.
+    Denied,
+    Changed(u64),
+    /// A foreign key kept the rows it reached (a stage its deals still name): only rows the
+    /// statement could see can violate one.
+    Kept,
+}
+
+/// What `sql` does as the app role in a transaction of `tenant`'s owner (rolled back).
+async fn rows_changed(db: &DatabaseConnection, tenant: &Tenant, sql: &str) -> Outcome {
     let tx = db.begin().await.unwrap();
     set_tenant(&tx, tenant.organization_id).await;
     tx.execute_unprepared(&format!(
@@ -587,8 +734,9 @@ async fn rows_changed(db: &DatabaseConnection, tenant: &Tenant, sql: &str) -> Op
     let outcome = tx.execute_unprepared(sql).await;
     tx.rollback().await.unwrap();
     match outcome {
-        Ok(done) => Some(done.rows_affected()),
-        Err(err) if err.to_string().contains("permission denied") => None,
+        Ok(done) => Outcome::Changed(done.rows_affected()),
+        Err(err) if err.to_string().contains("permission denied") => Outcome::Denied,
+        Err(err) if err.to_string().contains("violates foreign key constraint") => Outcome::Kept,
         Err(err) => panic!("{sql}: {err}"),
     }
 }
@@ -617,13 +765,13 @@ async fn no_tenant_table_lets_another_tenant_update_or_delete_its_rows() {
         ] {
             let as_b = rows_changed(&db, &b.tenant, &sql).await;
             assert!(
-                matches!(as_b, None | Some(0)),
+                matches!(as_b, Outcome::Denied | Outcome::Changed(0)),
                 "as B: {sql} changed {as_b:?}"
             );
             // The same statement as A reaches A's rows wherever the role may run it at all:
             // B's zero is the policy's doing, not a statement that matches nothing.
             let as_a = rows_changed(&db, &a.tenant, &sql).await;
-            assert_ne!(as_a, Some(0), "as A: {sql}");
+            assert_ne!(as_a, Outcome::Changed(0), "as A: {sql}");
         }
     }
     assert_eq!(before, snapshot_all(&app, a_org).await);

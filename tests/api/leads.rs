@@ -329,6 +329,8 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
     let db = app.app_db().await;
     let first = leadgraph::seed::seed_demo(&db, 30).await.unwrap();
     assert_eq!(first.leads, 60);
+    // A deal for every fourth lead, and five partners, in each organization.
+    assert_eq!((first.deals, first.partners), (14, 10));
     let second = leadgraph::seed::seed_demo(&db, 30).await.unwrap();
     assert_eq!(second, leadgraph::seed::SeedCounts::default());
     for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
@@ -345,6 +347,24 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
                 org.slug
             );
         }
+        // Its deals sit across the pipeline, won and lost ones included.
+        let token = demo_login(&app, org.slug, leadgraph::tenancy::Role::Manager).await;
+        let board = app
+            .gql(
+                Some(&token),
+                "{ pipelineBoard { stage { kind } dealCount } }",
+                json!({}),
+            )
+            .await;
+        let columns = board.at("/pipelineBoard").as_array().unwrap();
+        let count = |kind: &str| -> u64 {
+            columns
+                .iter()
+                .filter(|c| c["stage"]["kind"] == kind)
+                .map(|c| c["dealCount"].as_str().unwrap().parse::<u64>().unwrap())
+                .sum()
+        };
+        assert_eq!((count("OPEN"), count("WON"), count("LOST")), (5, 1, 1));
     }
     // The two organizations look different at a glance: no company or person in common.
     let mut seen: Vec<Vec<String>> = Vec::new();

@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod availability;
 mod cors;
+mod deals;
 mod event_log;
 mod events;
 mod examples;

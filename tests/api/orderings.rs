@@ -109,6 +109,8 @@ enum Compare {
     Numbers,
     /// RFC 3339 timestamps, compared as instants.
     Timestamps,
+    /// `Money` objects, by their amounts (decimal strings).
+    Money,
     /// Text and anything else: PostgreSQL's collation need not order strings as Rust does, so
     /// only the walks' agreement with each other is checked.
     Text,
@@ -119,6 +121,7 @@ impl Compare {
         match scalar {
             "Int" | "Float" => Compare::Numbers,
             "DateTime" => Compare::Timestamps,
+            "Money" => Compare::Money,
             _ => Compare::Text,
         }
     }
@@ -128,6 +131,8 @@ impl Compare {
 #[derive(Clone, Debug)]
 struct SortKey {
     field: String,
+    /// The field as a query selects it (an object's with its subfields).
+    selection: String,
     nullable: bool,
     compare: Compare,
     descending: bool,
@@ -236,6 +241,10 @@ impl Schema {
                     label: format!("{field} {direction}"),
                     key: sort_field.map(|f| SortKey {
                         field: node_field.clone(),
+                        selection: match Compare::of(named(&f["type"])) {
+                            Compare::Money => format!("{node_field} {{ amount }}"),
+                            _ => node_field.clone(),
+                        },
                         nullable: f["type"]["kind"] != "NON_NULL",
                         compare: Compare::of(named(&f["type"])),
                         descending: direction.as_str() == "DESC",
@@ -395,6 +404,14 @@ fn number(value: &Value) -> f64 {
         .unwrap_or_else(|| panic!("{value} is not a number"))
 }
 
+/// A `Money` object's amount, near enough to compare the fixture's.
+fn amount(value: &Value) -> f64 {
+    let text = value["amount"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{value} is not money"));
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
 fn timestamp(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     let text = value
         .as_str()
@@ -425,6 +442,7 @@ fn assert_in_order(rows: &[(String, Value)], key: &SortKey, what: &str) {
         let order = match key.compare {
             Compare::Numbers => number(pair[0]).total_cmp(&number(pair[1])),
             Compare::Timestamps => timestamp(pair[0]).cmp(&timestamp(pair[1])),
+            Compare::Money => amount(pair[0]).total_cmp(&amount(pair[1])),
             Compare::Text => unreachable!("text is left out above"),
         };
         assert_ne!(
@@ -645,6 +663,43 @@ async fn seed_every_list(app: &TestApp) -> Fixture {
     )
     .await;
 
+    // Partners: three, created together.
+    let partner = |email: &str| json!({ "companyName": "Shield Partners", "contactName": "Pat", "email": email });
+    create_together(
+        app,
+        &tenant,
+        "createPartner",
+        "partner { id }",
+        &[partner("p@x.io"), partner("q@x.io"), partner("r@x.io")],
+    )
+    .await;
+
+    // Deals: two alike in title, value and expected close; others without a value or a
+    // date; five share a creation (and update) time.
+    let deal = |title: &str, value: Option<&str>, close: Option<&str>| json!({ "title": title, "value": value.map(|amount| json!({ "amount": amount, "currency": "USD" })), "expectedCloseDate": close });
+    create_together(
+        app,
+        &tenant,
+        "createDeal",
+        "deal { id }",
+        &[
+            deal("Pentest", Some("5000"), Some("2027-01-15")),
+            deal("Pentest", Some("5000"), Some("2027-01-15")),
+            deal("Red team", None, None),
+            deal("Audit", Some("900.50"), None),
+            deal("Phishing drill", None, Some("2027-03-01")),
+        ],
+    )
+    .await;
+    create_together(
+        app,
+        &tenant,
+        "createDeal",
+        "deal { id }",
+        &[deal("Cloud review", Some("12000"), Some("2027-02-01"))],
+    )
+    .await;
+
     // Users besides the owner, and API keys: three of each, created together.
     let user = |name: &str| json!({ "email": format!("{name}@acme.test"), "fullName": name, "password": PASSWORD, "role": "AGENT" });
     create_together(
@@ -694,6 +749,8 @@ async fn every_list_walks_each_ordering_both_ways_seeing_each_row_once() {
         "auditLogs",
         "webhookEndpoints",
         "webhookDeliveries",
+        "deals",
+        "partners",
     ] {
         assert!(
             names.contains(&known),
@@ -708,10 +765,11 @@ async fn every_list_walks_each_ordering_both_ways_seeing_each_row_once() {
             let mut arguments = supplied.clone();
             arguments.extend(sorting.order_by.clone());
             let key = sorting.key.as_ref().map(|k| k.field.clone());
+            let selection = sorting.key.as_ref().map(|k| k.selection.as_str());
             let pages = Pages {
                 app: &app,
                 tenant: &fixture.tenant,
-                query: page_query(&list.name, &arguments, key.as_deref()),
+                query: page_query(&list.name, &arguments, selection),
                 variables: variables_of(&arguments),
                 at: "/list",
                 key,
@@ -791,6 +849,7 @@ async fn child_lists_walk_forward_seeing_each_row_once() {
 
     let newest_first = SortKey {
         field: "createdAt".to_owned(),
+        selection: "createdAt".to_owned(),
         nullable: false,
         compare: Compare::Timestamps,
         descending: true,

@@ -165,7 +165,7 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     use migration::{Migrator, MigratorTrait};
     use serde_json::json;
 
-    let app = TestApp::spawn().await;
+    let mut app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
     acme.create_lead(
         &app,
@@ -173,6 +173,15 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     )
     .await;
     acme.create_company(&app, "Initech").await;
+    // A deal, with its stage history and events: undoing 000019 drops them all. Made
+    // before the endpoint, so no delivery is in flight while the migrations run.
+    app.gql(
+        acme.token(),
+        "mutation { createDeal(input: { title: \"Pentest\" }) { deal { id } } }",
+        json!({}),
+    )
+    .await
+    .ok();
     let create_endpoint = "mutation($url: String!) {
         createWebhookEndpoint(input: { url: $url }) { endpoint { id } } }";
     app.gql(
@@ -182,10 +191,13 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     )
     .await
     .ok();
+    // As an upgrade would, with the server stopped: its workers hold no rows the migrations
+    // must wait for.
+    app.shut_down().await.unwrap().unwrap();
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(8))
+    Migrator::down(&owner, Some(9))
         .await
-        .expect("000018 to 000011 undone");
+        .expect("000019 to 000011 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
@@ -249,6 +261,28 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
             json!({ "url": "http://127.0.0.1:9/old", "subjectTypes": ["LEAD"] }),
         ]
     );
+    // An organization older than the pipeline got the default one when 000019 was redone.
+    let stages = fresh
+        .gql(acme.token(), "{ pipelineStages { name kind } }", json!({}))
+        .await;
+    let names: Vec<&str> = stages
+        .at("/pipelineStages")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|stage| stage["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Discovery",
+            "Scoping",
+            "Proposal",
+            "Negotiation",
+            "Won",
+            "Lost"
+        ]
+    );
 }
 
 /// Each entity module's table and columns, as sea-orm-cli generated them.
@@ -280,6 +314,8 @@ async fn the_entities_match_the_migrated_tables_and_columns() {
         api_keys,
         audit_logs,
         companies,
+        deal_stage_changes,
+        deals,
         event_streams,
         events,
         lead_assignment_turns,
@@ -287,6 +323,8 @@ async fn the_entities_match_the_migrated_tables_and_columns() {
         lead_notes,
         leads,
         organizations,
+        partners,
+        pipeline_stages,
         rate_limit_buckets,
         rate_limit_replicas,
         refresh_tokens,

@@ -216,3 +216,103 @@ async fn a_page_of_leads_with_their_assignment_histories_costs_the_same_for_5_an
     // The principal check, the page, the histories, and the three relations to users.
     assert_eq!(costs, [6, 6]);
 }
+
+/// `pipelineBoard` with each deal's owner and lead is the same number of statements for 3 and
+/// for 25 stages, and for 1 and 10 deals in each: the stages, their first deals, the counts
+/// and sums, and one per relation.
+#[tokio::test]
+async fn the_pipeline_board_costs_the_same_whatever_the_number_of_stages_and_deals() {
+    let app = TestApp::spawn().await;
+    let board = "{ pipelineBoard(firstDealsPerStage: 10) {
+        stage { name } dealCount valueByCurrency { amount }
+        deals { title owner { email } lead { email } } } }";
+    let mut costs = Vec::new();
+    for (slug, stages, deals) in [("small", 3, 1), ("large", 25, 10)] {
+        let tenant = app.sign_up(slug).await;
+        app.owner_sql(
+            tenant.organization_id,
+            &format!(
+                "SELECT set_config('app.current_user_id', '{owner}', true);
+                 DELETE FROM pipeline_stages WHERE organization_id = '{org}';
+                 INSERT INTO pipeline_stages (organization_id, name, position, win_probability, kind)
+                 SELECT '{org}', 'Stage ' || n, n, 50, 'open' FROM generate_series(0, {stages} - 1) n;
+                 INSERT INTO leads (organization_id, first_name, last_name, email)
+                 SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
+                 FROM generate_series(1, {stages} * {deals}) n;
+                 INSERT INTO deals (organization_id, title, stage_id, status, value, owner_id, lead_id)
+                 SELECT '{org}', 'Deal ' || l.place, s.id, 'open', 1000, '{owner}', l.id
+                 FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS place FROM leads
+                       WHERE organization_id = '{org}') l
+                 JOIN (SELECT id, position FROM pipeline_stages WHERE organization_id = '{org}') s
+                   ON s.position = l.place % {stages}",
+                org = tenant.organization_id,
+                owner = crate::support::tenant::uuid_of(&tenant.owner.user_id),
+            ),
+        )
+        .await;
+        let before = app.statements();
+        let response = app.gql(tenant.token(), board, json!({})).await;
+        let columns = response.at("/pipelineBoard").as_array().unwrap();
+        assert_eq!(columns.len(), stages);
+        assert_eq!(columns[0]["deals"].as_array().unwrap().len(), deals);
+        assert_eq!(
+            columns[0]["deals"][0]["owner"]["email"],
+            tenant.owner.email.as_str()
+        );
+        assert!(columns[0]["deals"][0]["lead"]["email"].is_string());
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the stages, the deals, the counts and sums, owners, leads.
+    assert_eq!(costs, [6, 6]);
+}
+
+/// A page of deals with their stage, lead, company, owner and stage history (with its stages
+/// and who moved them) costs the same for 5 and 50 deals.
+#[tokio::test]
+async fn a_page_of_deals_with_their_relations_and_histories_costs_the_same_for_5_and_50_rows() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let company = acme.create_company(&app, "Initech").await;
+    let owner = crate::support::tenant::uuid_of(&acme.owner.user_id);
+    // Each deal created in the first stage, then moved to the second: two history rows.
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "SELECT set_config('app.current_user_id', '{owner}', true);
+             INSERT INTO leads (organization_id, first_name, last_name, email, company_id)
+             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com', '{company}'
+             FROM generate_series(1, 60) n;
+             INSERT INTO deals (organization_id, title, stage_id, status, owner_id, lead_id, company_id)
+             SELECT '{org}', 'Deal ' || l.email, s.id, 'open', '{owner}', l.id, l.company_id
+             FROM leads l, pipeline_stages s
+             WHERE l.organization_id = '{org}' AND s.organization_id = '{org}' AND s.position = 0;
+             UPDATE deals SET stage_id = (SELECT id FROM pipeline_stages
+                                          WHERE organization_id = '{org}' AND position = 1)
+             WHERE organization_id = '{org}'",
+            org = acme.organization_id,
+            company = crate::support::tenant::uuid_of(&company),
+        ),
+    )
+    .await;
+    let page = "query($n: Int!) { deals(first: $n) { nodes { title
+        stage { name } lead { email } company { name } owner { email }
+        stageHistory(first: 3) { nodes { from { name } to { name } by { email } } }
+    } } }";
+    let mut costs = Vec::new();
+    for n in [5, 50] {
+        let before = app.statements();
+        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
+        let nodes = response.at("/deals/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        assert_eq!(nodes[0]["stage"]["name"], "Scoping");
+        assert_eq!(nodes[0]["company"]["name"], "Initech");
+        assert_eq!(
+            nodes[0]["stageHistory"]["nodes"].as_array().unwrap().len(),
+            2
+        );
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the page, stages, leads, companies, owners, the histories, and
+    // the histories' from, to and by.
+    assert_eq!(costs, [10, 10]);
+}

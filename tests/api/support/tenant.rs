@@ -119,24 +119,40 @@ impl Tenant {
 
     /// Creates a lead; `fields` override the defaults (a unique e-mail, names).
     pub async fn create_lead(&self, app: &TestApp, fields: Value) -> String {
-        let mut input = json!({
+        let defaults = json!({
             "firstName": "Ada",
             "lastName": "Lovelace",
             "email": format!("lead.{}@example.com", Uuid::new_v4().simple()),
         });
-        input
+        self.create(app, "Lead", defaults, fields).await
+    }
+
+    /// Runs `create<Object>` as the owner with `defaults` overridden by `fields`; the new
+    /// object's id.
+    async fn create(
+        &self,
+        app: &TestApp,
+        object: &str,
+        mut defaults: Value,
+        fields: Value,
+    ) -> String {
+        defaults
             .as_object_mut()
             .unwrap()
             .extend(fields.as_object().cloned().unwrap_or_default());
+        let field = object[..1].to_lowercase() + &object[1..];
         let response = app
             .gql(
                 self.token(),
-                "mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } } }",
-                json!({ "input": input }),
+                &format!(
+                    "mutation($input: Create{object}Input!) {{
+                        create{object}(input: $input) {{ {field} {{ id }} }} }}"
+                ),
+                json!({ "input": defaults }),
             )
             .await;
         response
-            .at("/createLead/lead/id")
+            .at(&format!("/create{object}/{field}/id"))
             .as_str()
             .unwrap()
             .to_owned()
@@ -167,6 +183,28 @@ impl Tenant {
         )
         .await
         .ok();
+    }
+
+    /// The pipeline's stages in order, as `{ id name }`.
+    pub async fn stages(&self, app: &TestApp) -> Vec<Value> {
+        let response = app
+            .gql(self.token(), "{ pipelineStages { id name } }", json!({}))
+            .await;
+        response.at("/pipelineStages").as_array().unwrap().clone()
+    }
+
+    /// The id of the pipeline's stage named `name`.
+    pub async fn stage_id(&self, app: &TestApp, name: &str) -> String {
+        let stages = self.stages(app).await;
+        let stage = stages.iter().find(|s| s["name"] == name);
+        let stage = stage.unwrap_or_else(|| panic!("no stage {name}"));
+        stage["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a deal as the owner; `fields` override the default title.
+    pub async fn create_deal(&self, app: &TestApp, fields: Value) -> String {
+        let defaults = json!({ "title": "Penetration test" });
+        self.create(app, "Deal", defaults, fields).await
     }
 
     pub async fn log_activity(&self, app: &TestApp, lead_id: &str) -> String {
