@@ -83,6 +83,14 @@ impl ApiError {
         }
     }
 
+    /// A nested input's BAD_USER_INPUT, named as the field holding it (`filter`).
+    pub fn within(self, field: &'static str) -> Self {
+        match self {
+            Self::BadUserInput { message, .. } => Self::bad_input(field, message),
+            other => other,
+        }
+    }
+
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self::Internal(cause.into())
     }

@@ -7,7 +7,8 @@
 //!   [`metrics`], [`traces`] (OpenTelemetry), [`server`], [`graphiql`] (the embedded GraphiQL page);
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`],
-//!   and the sales pipeline: [`pipeline`] (stages, the board), [`deals`], [`partners`];
+//!   the sales pipeline: [`pipeline`] (stages, the board), [`deals`], [`partners`]; and
+//!   [`campaigns`];
 //! - [`events`]: the event log, the per-instance feed and the `events`/`leadEvents` subscriptions;
 //! - [`webhooks`]: endpoints, signed deliveries with retries, the SSRF guard;
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
@@ -17,6 +18,7 @@ pub mod admission;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod cli;
 pub mod companies;
 pub mod config;

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use crate::error::{ApiError, ApiResult};
 
 /// A whole number that may exceed 32 bits, as a decimal string ("9007199254740993").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct BigInt(pub i64);
 
 #[Scalar]

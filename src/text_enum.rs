@@ -3,6 +3,8 @@
 
 /// What every `text_enum!` is: a value stored as text.
 pub trait TextEnum: Copy {
+    /// Every stored value, in declaration order.
+    const STORED: &'static [&'static str];
     fn as_db(self) -> &'static str;
     fn from_db(value: &str) -> crate::error::ApiResult<Self>;
 }
@@ -15,6 +17,7 @@ macro_rules! text_enum {
         pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $crate::text_enum::TextEnum for $name {
+            const STORED: &'static [&'static str] = &[$($db),+];
             fn as_db(self) -> &'static str {
                 $name::as_db(self)
             }
@@ -40,4 +43,13 @@ macro_rules! text_enum {
             }
         }
     };
+}
+
+/// `values` as a set of `E`'s stored values, one bit per value in `E::STORED`'s order (what a
+/// filtered has-many page is keyed by: see `children!`).
+pub fn value_set<E: TextEnum>(values: &[E]) -> u32 {
+    values.iter().fold(0, |set, value| {
+        let place = E::STORED.iter().position(|stored| *stored == value.as_db());
+        set | place.map_or(0, |place| 1 << place)
+    })
 }

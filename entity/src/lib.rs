@@ -5,6 +5,8 @@ pub mod prelude;
 pub mod activities;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod campaign_members;
+pub mod campaigns;
 pub mod companies;
 pub mod deal_stage_changes;
 pub mod deals;

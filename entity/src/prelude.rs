@@ -3,6 +3,8 @@
 pub use super::activities::Entity as Activities;
 pub use super::api_keys::Entity as ApiKeys;
 pub use super::audit_logs::Entity as AuditLogs;
+pub use super::campaign_members::Entity as CampaignMembers;
+pub use super::campaigns::Entity as Campaigns;
 pub use super::companies::Entity as Companies;
 pub use super::deal_stage_changes::Entity as DealStageChanges;
 pub use super::deals::Entity as Deals;

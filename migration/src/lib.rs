@@ -23,6 +23,7 @@ mod m20261204_000016_follow_ups;
 mod m20261204_000017_lead_assignments;
 mod m20261204_000018_lead_auto_assignment;
 mod m20261205_000019_pipeline_and_deals;
+mod m20261205_000020_campaigns;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_lead_assignments::Migration),
             Box::new(m20261204_000018_lead_auto_assignment::Migration),
             Box::new(m20261205_000019_pipeline_and_deals::Migration),
+            Box::new(m20261205_000020_campaigns::Migration),
         ]
     }
 }

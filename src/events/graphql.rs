@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     auth::Identity,
+    campaigns::Campaign,
     companies::Company,
     deals::Deal,
     error::{ApiError, ApiResult},
@@ -56,6 +57,10 @@ impl Event {
                 .deals
                 .get(&event.subject_id)
                 .map(|deal| Node::Deal(Deal(deal.clone()))),
+            EventSubjectType::Campaign => batch
+                .campaigns
+                .get(&event.subject_id)
+                .map(|campaign| Node::Campaign(Campaign(campaign.clone()))),
         }
     }
     /// The subject's fields the change touched (e.g. `status`, `assignedTo`).
@@ -63,7 +68,8 @@ impl Event {
         let event = self.0.record();
         event.subject_type.field_names(&event.changed_fields)
     }
-    /// The note (NOTE_ADDED) or activity (ACTIVITY_LOGGED) the event is about.
+    /// The note (NOTE_ADDED), activity (ACTIVITY_LOGGED) or campaign member's lead (MEMBER_...)
+    /// the event is about.
     async fn detail_id(&self) -> Option<ID> {
         detail_id(self.0.record())
     }
@@ -77,10 +83,14 @@ impl Event {
     }
 }
 
-fn detail_id(event: &store::EventRecord) -> Option<ID> {
+/// The global id of the row an event is about besides its subject, if any.
+pub fn detail_id(event: &store::EventRecord) -> Option<ID> {
     let kind = match event.kind {
         EventKind::NoteAdded => NodeKind::Note,
         EventKind::ActivityLogged => NodeKind::Activity,
+        EventKind::MemberAdded | EventKind::MemberStatusChanged | EventKind::MemberRemoved => {
+            NodeKind::Lead
+        }
         _ => return None,
     };
     event.detail_id.map(|id| kind.id(id))

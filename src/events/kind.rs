@@ -43,6 +43,12 @@ event_kinds! {
     others {
         /// A deal moved to another stage.
         StageChanged => "stage_changed",
+        /// A lead joined a campaign (`detailId` names the lead).
+        MemberAdded => "member_added",
+        /// A campaign member's status changed (`detailId` names the lead).
+        MemberStatusChanged => "member_status_changed",
+        /// A lead left a campaign (`detailId` names the lead).
+        MemberRemoved => "member_removed",
     }
 }
 
@@ -52,11 +58,12 @@ crate::text_enum! {
         Lead => "lead",
         Company => "company",
         Deal => "deal",
+        Campaign => "campaign",
     }
 }
 
 impl EventSubjectType {
-    pub const ALL: [Self; 3] = [Self::Lead, Self::Company, Self::Deal];
+    pub const ALL: [Self; 4] = [Self::Lead, Self::Company, Self::Deal, Self::Campaign];
 
     /// The global-id kind of this subject's ids.
     pub fn node_kind(self) -> crate::graphql::NodeKind {
@@ -64,6 +71,7 @@ impl EventSubjectType {
             Self::Lead => crate::graphql::NodeKind::Lead,
             Self::Company => crate::graphql::NodeKind::Company,
             Self::Deal => crate::graphql::NodeKind::Deal,
+            Self::Campaign => crate::graphql::NodeKind::Campaign,
         }
     }
 
@@ -84,6 +92,11 @@ impl EventSubjectType {
                 ("owner_id", "owner"),
                 ("partner_id", "partner"),
                 ("value_currency", "value"),
+            ],
+            Self::Campaign => &[
+                ("campaign_type", "type"),
+                ("budget_currency", "budgetAllocated"),
+                ("created_by_id", "createdBy"),
             ],
         }
     }

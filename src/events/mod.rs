@@ -16,7 +16,7 @@ mod stream;
 
 pub use cursor::EventCursor;
 pub use feed::{EventFeed, FeedSubscription};
-pub use graphql::{EventQuery, EventSubscription};
+pub use graphql::{EventQuery, EventSubscription, detail_id};
 pub use kind::{EventKind, EventSubjectType, LeadEventKind};
 pub use retention::{Retention, prune_expired};
 pub use store::{EventBatch, EventRecord, notify_listeners};

@@ -5,7 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, FixedOffset};
-use entity::{companies, deals, leads, users};
+use entity::{campaigns, companies, deals, leads, users};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
@@ -59,6 +59,7 @@ pub struct EventBatch {
     pub leads: HashMap<Uuid, leads::Model>,
     pub companies: HashMap<Uuid, companies::Model>,
     pub deals: HashMap<Uuid, deals::Model>,
+    pub campaigns: HashMap<Uuid, campaigns::Model>,
     pub actors: HashMap<Uuid, users::Model>,
 }
 
@@ -79,7 +80,7 @@ pub struct LogBounds {
     pub pruned_through: i64,
 }
 
-/// Reads up to `limit` events after `after`, with their subjects and actors: at most five
+/// Reads up to `limit` events after `after`, with their subjects and actors: at most six
 /// statements in
 /// one read-only transaction as the organization (no user: private notes are filtered per
 /// subscriber, from `private_to`).
@@ -158,22 +159,26 @@ async fn load(
     };
     let subjects =
         |subject_type| ids(&|e| (e.subject_type == subject_type).then_some(e.subject_id));
-    let (lead_ids, company_ids, deal_ids) = (
+    let (lead_ids, company_ids, deal_ids, campaign_ids) = (
         subjects(EventSubjectType::Lead),
         subjects(EventSubjectType::Company),
         subjects(EventSubjectType::Deal),
+        subjects(EventSubjectType::Campaign),
     );
     let actor_ids = ids(&|e| e.actor_id);
     let leads = rows_by_id::<leads::Model>(conn, "leads", organization_id, lead_ids).await?;
     let companies =
         rows_by_id::<companies::Model>(conn, "companies", organization_id, company_ids).await?;
     let deals = rows_by_id::<deals::Model>(conn, "deals", organization_id, deal_ids).await?;
+    let campaigns =
+        rows_by_id::<campaigns::Model>(conn, "campaigns", organization_id, campaign_ids).await?;
     let actors = rows_by_id::<users::Model>(conn, "users", organization_id, actor_ids).await?;
     Ok(EventBatch {
         events,
         leads: leads.into_iter().map(|l| (l.id, l)).collect(),
         companies: companies.into_iter().map(|c| (c.id, c)).collect(),
         deals: deals.into_iter().map(|d| (d.id, d)).collect(),
+        campaigns: campaigns.into_iter().map(|c| (c.id, c)).collect(),
         actors: actors.into_iter().map(|u| (u.id, u)).collect(),
     })
 }

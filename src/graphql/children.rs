@@ -51,10 +51,17 @@ pub trait ChildRelation: Send + Sync + 'static {
 }
 
 /// Declares a has-many relation: `crate::children!(LeadNotes: lead_notes::Model, by "lead_id")`,
-/// with an optional condition on the children (`, where "AND t.deleted_at IS NULL"`).
+/// with an optional condition on the children (`, where "AND t.deleted_at IS NULL"`), and an
+/// optional text column a page may be narrowed by, with the `text_enum!` of its values
+/// (`, narrowed by "status" of MemberStatus`; the connection then takes a `filter` that is a
+/// [`NarrowChildren`]).
 #[macro_export]
 macro_rules! children {
-    ($(#[$meta:meta])* $relation:ident : $row:ty, by $parent:literal $(, where $condition:literal)?) => {
+    (
+        $(#[$meta:meta])* $relation:ident : $row:ty, by $parent:literal
+        $(, where $condition:literal)?
+        $(, narrowed by $column:literal of $values:ty)?
+    ) => {
         $(#[$meta])*
         pub struct $relation;
 
@@ -64,11 +71,25 @@ macro_rules! children {
                 table: <$row as $crate::graphql::TenantRow>::TABLE,
                 parent_column: $parent,
                 condition: $crate::children!(@condition $($condition)?),
+                narrowed_by: $crate::children!(@narrowed $($column $values)?),
             };
         }
     };
     (@condition) => { "" };
     (@condition $condition:literal) => { $condition };
+    (@narrowed) => { None };
+    (@narrowed $column:literal $values:ty) => {
+        Some($crate::graphql::ChildColumn {
+            name: $column,
+            values: <$values as $crate::text_enum::TextEnum>::STORED,
+        })
+    };
+}
+
+/// A has-many connection's `filter`: which values of the relation's narrowing column it keeps,
+/// as a set (see `text_enum::value_set`; 0 keeps every row).
+pub trait NarrowChildren: async_graphql::InputType {
+    fn only(self) -> u32;
 }
 
 /// One parent's page of relation `R`, as a loader key.
@@ -108,12 +129,13 @@ impl<R: ChildRelation> Loader<ChildPage<R>> for TenantLoader {
     }
 }
 
-/// One parent's page of relation `R`, with `node` making each row's GraphQL node.
+/// One parent's page of relation `R` (the rows of narrowing set `only`: see
+/// [`NarrowChildren`]), with `node` making each row's GraphQL node.
 pub async fn child_page<R: ChildRelation, N: OutputType>(
     ctx: &Context<'_>,
     parent_id: Uuid,
-    first: Option<i32>,
-    after: Option<String>,
+    (first, after): (Option<i32>, Option<String>),
+    only: u32,
     node: impl Fn(R::Row) -> N,
 ) -> async_graphql::Result<Page<N>> {
     // Children of every parent are one list, newest first.
@@ -137,6 +159,7 @@ pub async fn child_page<R: ChildRelation, N: OutputType>(
         parent_id,
         limit: window.fetch_limit(),
         after: window.cursor,
+        only,
     };
     let rows = ctx
         .loader()?
@@ -148,6 +171,7 @@ pub async fn child_page<R: ChildRelation, N: OutputType>(
         CountSource::Children(ChildCount {
             children: R::CHILDREN,
             parent_id,
+            only,
         }),
         |row| scope.encode(serde_json::json!(row.created_at()), row.id()),
         node,

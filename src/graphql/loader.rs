@@ -31,6 +31,28 @@ pub struct ChildTable {
     pub parent_column: &'static str,
     /// Extra condition on the children, e.g. leaving out soft-deleted rows.
     pub condition: &'static str,
+    /// The column a page may be narrowed by, if any (`campaign.members(filter: { status })`).
+    pub narrowed_by: Option<ChildColumn>,
+}
+
+/// A text column of the children and its stored values, which a page names a subset of (one
+/// bit per value: see `text_enum::value_set`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChildColumn {
+    pub name: &'static str,
+    pub values: &'static [&'static str],
+}
+
+impl ChildColumn {
+    /// The values of set `only`; none when it is empty (every row).
+    fn chosen(self, only: u32) -> Option<Vec<&'static str>> {
+        (only != 0).then(|| {
+            (self.values.iter().enumerate())
+                .filter(|(place, _)| only & (1 << place) != 0)
+                .map(|(_, value)| *value)
+                .collect()
+        })
+    }
 }
 
 impl ChildTable {
@@ -52,6 +74,8 @@ pub struct ChildPageKey {
     pub parent_id: Uuid,
     pub limit: i64,
     pub after: Option<ChildCursor>,
+    /// The values of the relation's `narrowed_by` column the page keeps (0: all rows).
+    pub only: u32,
 }
 
 /// A parent whose children are counted for `totalCount`.
@@ -59,6 +83,7 @@ pub struct ChildPageKey {
 pub struct ChildCount {
     pub children: ChildTable,
     pub parent_id: Uuid,
+    pub only: u32,
 }
 
 /// A row of a tenant table, loadable by id (declared with `tenant_rows!`).
@@ -89,6 +114,7 @@ pub mod via {
     pub const STAGE_FROM: u8 = 12;
     pub const STAGE_TO: u8 = 13;
     pub const STAGE_CHANGER: u8 = 14;
+    pub const CAMPAIGN_CREATOR: u8 = 15;
 }
 
 /// Loader key: the row of type `M` with this id, reached through relation `VIA`.
@@ -152,6 +178,22 @@ impl TenantLoader {
         self.tx.query_all(sql.build()).await.map_err(db_error)
     }
 
+    /// The rows of the statement `statement` writes (given the builder and the tenant's
+    /// placeholder): for a domain's own batched loads.
+    pub async fn select<M: FromQueryResult>(
+        &self,
+        statement: impl FnOnce(&mut SqlBuilder, &str) -> String,
+    ) -> LoadResult<Vec<M>> {
+        let (mut sql, org) = self.tenant_sql();
+        let text = statement(&mut sql, &org);
+        sql.push(&text);
+        let rows = self.rows(&sql).await?;
+        rows.iter()
+            .map(|row| M::from_query_result(row, ""))
+            .collect::<Result<_, _>>()
+            .map_err(db_error)
+    }
+
     /// Rows of `table` with the given ids, keyed by id.
     async fn by_ids<M: FromQueryResult>(
         &self,
@@ -187,19 +229,26 @@ impl TenantLoader {
                     "lim": key.limit,
                     "after_ts": key.after.map(|c| c.created_at),
                     "after_id": key.after.map(|c| c.id),
+                    "kept": children.narrowed_by.and_then(|column| column.chosen(key.only)),
                 })
             })
             .collect();
         let (table, parent_column, condition) = children.parts();
+        let narrowed = match children.narrowed_by {
+            Some(column) => format!("AND (p.kept IS NULL OR t.{} = ANY(p.kept))", column.name),
+            None => String::new(),
+        };
         let (mut sql, org) = self.tenant_sql();
         let requests = sql.bind(serde_json::Value::Array(requests));
         sql.push(&format!(
             "SELECT p.k AS lg_key, c.*
              FROM jsonb_to_recordset({requests}::jsonb)
-                  AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid)
+                  AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid,
+                       kept text[])
              CROSS JOIN LATERAL (
                  SELECT t.* FROM {table} t
                  WHERE t.organization_id = {org} AND t.{parent_column} = p.parent_id {condition}
+                   {narrowed}
                    AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))
                  ORDER BY t.created_at DESC, t.id DESC
                  LIMIT p.lim
@@ -226,24 +275,33 @@ impl Loader<ChildCount> for TenantLoader {
 
     async fn load(&self, keys: &[ChildCount]) -> LoadResult<HashMap<ChildCount, i64>> {
         let mut counts: HashMap<ChildCount, i64> = keys.iter().map(|key| (*key, 0)).collect();
-        let mut tables: Vec<ChildTable> = Vec::new();
+        // One statement per relation and subset of its narrowing column.
+        let mut groups: Vec<(ChildTable, u32)> = Vec::new();
         for key in keys {
-            if !tables.contains(&key.children) {
-                tables.push(key.children);
+            if !groups.contains(&(key.children, key.only)) {
+                groups.push((key.children, key.only));
             }
         }
-        for children in tables {
+        for (children, only) in groups {
             let parents: Vec<Uuid> = keys
                 .iter()
-                .filter(|k| k.children == children)
+                .filter(|k| k.children == children && k.only == only)
                 .map(|k| k.parent_id)
                 .collect();
             let (table, parent_column, condition) = children.parts();
             let (mut sql, org) = self.tenant_sql();
             let parents = sql.bind(parents);
+            let narrowed = match children.narrowed_by.map(|c| (c.name, c.chosen(only))) {
+                Some((column, Some(values))) => {
+                    let values: Vec<String> = values.into_iter().map(str::to_owned).collect();
+                    format!("AND t.{column} = ANY({})", sql.bind(values))
+                }
+                _ => String::new(),
+            };
             sql.push(&format!(
                 "SELECT t.{parent_column}, count(*) FROM {table} t
                  WHERE t.organization_id = {org} AND t.{parent_column} = ANY({parents}) {condition}
+                   {narrowed}
                  GROUP BY t.{parent_column}"
             ));
             for row in self.rows(&sql).await? {
@@ -252,6 +310,7 @@ impl Loader<ChildCount> for TenantLoader {
                     ChildCount {
                         children,
                         parent_id,
+                        only,
                     },
                     row.try_get_by_index(1).map_err(db_error)?,
                 );

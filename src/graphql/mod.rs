@@ -19,7 +19,7 @@ mod savepoints;
 mod schema;
 pub mod ws;
 
-pub use children::{ChildRelation, Timestamped, child_page};
+pub use children::{ChildRelation, NarrowChildren, Timestamped, child_page};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use filters::Where;
 pub use ids::{decode as decode_id, decode_any};
@@ -28,7 +28,8 @@ pub use listing::{
     list, list_by_created,
 };
 pub use loader::{
-    ById, ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader, TenantRow, via,
+    ById, ChildColumn, ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader, TenantRow,
+    via,
 };
 pub use node::{Node, NodeKind};
 pub use pagination::{

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
-    activities, api_keys, audit_logs, companies, deals, lead_notes, leads, partners,
+    activities, api_keys, audit_logs, campaigns, companies, deals, lead_notes, leads, partners,
     pipeline_stages, users,
 };
 
@@ -11,6 +11,7 @@ use crate::{
     activities::Activity,
     api_keys::ApiKey,
     audit::AuditLog,
+    campaigns::Campaign,
     companies::Company,
     deals::Deal,
     leads::Lead,
@@ -99,6 +100,7 @@ nodes! {
     PipelineStage(PipelineStage) = pipeline_stages::Model => ANY, member;
     Deal(Deal) = deals::Model => ANY, member;
     Partner(Partner) = partners::Model => ANY, member;
+    Campaign(Campaign) = campaigns::Model => ANY, member;
     AuditLog(AuditLog) = audit_logs::Model => ANY, admin;
     WebhookEndpoint(WebhookEndpoint) = EndpointRow => ANY, admin;
     WebhookDelivery(WebhookDelivery) = DeliveryRow => ANY, admin;

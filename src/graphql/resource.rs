@@ -119,7 +119,9 @@ pub async fn related<N: NodeObject, const VIA: u8>(
 /// field, typed as GraphQL gives it: see [`IntoField`]), the rows it refers to (`belongs_to`:
 /// loaded by id, through relation `via` when one kind of row is reached through several), its
 /// has-many relations as connections (`children`, declared with `children!`; the child type
-/// wraps the child row), then the fields written by hand (`extra`). A field with a
+/// wraps the child row; `| filter F` adds a `filter: F` argument narrowing the page, F a
+/// [`NarrowChildren`](crate::graphql::NarrowChildren)), then the fields written by hand
+/// (`extra`). A field with a
 /// `complexity` cannot be written in `extra`: macro hygiene hides `child_complexity` from it.
 ///
 /// ```ignore
@@ -158,7 +160,10 @@ macro_rules! object {
             ),* $(,)?
         })?
         $(children {
-            $( $(#[$child_meta:meta])* $children:ident : $child:ident by $relation:ty ),* $(,)?
+            $(
+                $(#[$child_meta:meta])*
+                $children:ident : $child:ident by $relation:ty $(| filter $filter:ty)?
+            ),* $(,)?
         })?
         $(extra { $($resolvers:tt)* })?
     ) => {
@@ -202,8 +207,13 @@ macro_rules! object {
                     ctx: &async_graphql::Context<'_>,
                     first: Option<i32>,
                     after: Option<String>,
+                    $(filter: Option<$filter>,)?
                 ) -> async_graphql::Result<$crate::graphql::Page<$child>> {
-                    $crate::graphql::child_page::<$relation, _>(ctx, self.0.id, first, after, $child)
+                    let only = 0 $(| <$filter as $crate::graphql::NarrowChildren>::only(
+                        filter.unwrap_or_default(),
+                    ))?;
+                    let page = (first, after);
+                    $crate::graphql::child_page::<$relation, _>(ctx, self.0.id, page, only, $child)
                         .await
                 }
             )*)?

@@ -9,6 +9,7 @@ use crate::{
     api_keys::{ApiKeyMutation, ApiKeyQuery},
     audit::AuditQuery,
     auth::graphql::AuthMutation,
+    campaigns::{CampaignMembers, CampaignMutation, CampaignOrderField, CampaignQuery},
     companies::{CompanyLeads, CompanyMutation, CompanyOrderField, CompanyQuery},
     config::Limits,
     deals::{CompanyDeals, DealMutation, DealOrderField, DealQuery, DealStageChanges, LeadDeals},
@@ -35,6 +36,7 @@ pub struct Query(
     PipelineQuery,
     DealQuery,
     PartnerQuery,
+    CampaignQuery,
     EventQuery,
     WebhookQuery,
     WebhookDeliveryQuery,
@@ -54,6 +56,7 @@ pub struct Mutation(
     PipelineMutation,
     DealMutation,
     PartnerMutation,
+    CampaignMutation,
     WebhookMutation,
 );
 
@@ -149,6 +152,7 @@ pub fn list_orderings() -> Vec<ListOrderings> {
         },
         ListOrderings::declared::<DealOrderField>("Query.deals"),
         ListOrderings::by_creation("Query.partners", "partners", None),
+        ListOrderings::declared::<CampaignOrderField>("Query.campaigns"),
         ListOrderings::by_creation("Query.users", "users", None),
         ListOrderings::by_creation("Query.apiKeys", "api_keys", None),
         ListOrderings::by_creation("Query.auditLogs", "audit_logs", None),
@@ -165,6 +169,7 @@ pub fn list_orderings() -> Vec<ListOrderings> {
         nested("Lead.deals", LeadDeals::CHILDREN),
         nested("Company.deals", CompanyDeals::CHILDREN),
         nested("Deal.stageHistory", DealStageChanges::CHILDREN),
+        nested("Campaign.members", CampaignMembers::CHILDREN),
         nested("WebhookDelivery.attempts", DeliveryAttempts::CHILDREN),
     ]
 }

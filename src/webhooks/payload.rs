@@ -14,7 +14,8 @@ use crate::{
 
 /// `{"type": "<subject>.<kind>", "timestamp": ..., "data": {...}}`, serialized. A lead's event
 /// carries the lead as `data.lead` (and `data.leadId`), a company's the company as
-/// `data.company`, a deal's the deal as `data.deal`.
+/// `data.company`, a deal's the deal as `data.deal`, a campaign's the campaign as
+/// `data.campaign` (and a member's lead as `data.detailId`).
 pub fn body(
     organization_id: Uuid,
     delivery: &DeliveryRow,
@@ -36,6 +37,7 @@ pub fn body(
         "subjectId": subject_type.node_kind().id(id).0,
         "changedFields": event.map(|e| subject_type.field_names(&e.changed_fields)),
         "actorId": event.and_then(|e| e.actor_id).map(|id| NodeKind::User.id(id).0),
+        "detailId": event.and_then(crate::events::detail_id).map(|id| id.0),
         "occurredAt": event.map(|e| e.occurred_at),
     });
     let (key, subject) = match subject_type {
@@ -45,6 +47,7 @@ pub fn body(
         }
         EventSubjectType::Company => ("company", events.companies.get(&id).map(company_json)),
         EventSubjectType::Deal => ("deal", events.deals.get(&id).map(deal_json)),
+        EventSubjectType::Campaign => ("campaign", events.campaigns.get(&id).map(campaign_json)),
     };
     data[key] = subject.unwrap_or(Value::Null);
     Ok(serde_json::to_vec(&json!({
@@ -109,5 +112,20 @@ fn deal_json(deal: &entity::deals::Model) -> Value {
         "closeReason": deal.close_reason,
         "deletedAt": deal.deleted_at,
         "updatedAt": deal.updated_at,
+    })
+}
+
+fn campaign_json(campaign: &entity::campaigns::Model) -> Value {
+    let budget = |amount| money_json(Money::from_columns(amount, &campaign.budget_currency));
+    json!({
+        "id": NodeKind::Campaign.id(campaign.id).0,
+        "name": campaign.name,
+        "type": campaign.campaign_type.to_uppercase(),
+        "status": campaign.status.to_uppercase(),
+        "startDate": campaign.start_date,
+        "endDate": campaign.end_date,
+        "budgetAllocated": budget(campaign.budget_allocated),
+        "budgetSpent": budget(Some(campaign.budget_spent)),
+        "updatedAt": campaign.updated_at,
     })
 }

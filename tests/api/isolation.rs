@@ -122,7 +122,7 @@ fn registry() -> Vec<Registration> {
         Registration {
             table: "leads",
             ids: |a| vec![a.lead.clone(), a.deleted_lead.clone()],
-            attacks: |a, _| {
+            attacks: |a, b| {
                 vec![
                     (
                         "mutation($id: ID!) { updateLead(input: { id: $id, score: 99 }) { lead { id } } }",
@@ -147,6 +147,10 @@ fn registry() -> Vec<Registration> {
                     (
                         "mutation($id: ID!) { createDeal(input: { title: \"X\", leadId: $id }) { deal { id } } }",
                         json!({ "id": a.lead }),
+                    ),
+                    (
+                        "mutation($campaign: ID!, $id: ID!) { addLeadsToCampaign(input: { campaignId: $campaign, leadIds: [$id] }) { changedCount } }",
+                        json!({ "campaign": b.campaign, "id": a.lead }),
                     ),
                 ]
             },
@@ -270,6 +274,45 @@ fn registry() -> Vec<Registration> {
             attacks: no_attacks,
         },
         Registration {
+            table: "campaigns",
+            ids: |a| vec![a.campaign.clone()],
+            attacks: |a, b| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateCampaign(input: { id: $id, name: \"Pwned\" }) { campaign { id } } }",
+                        json!({ "id": a.campaign }),
+                    ),
+                    (
+                        "mutation($id: ID!) { changeCampaignStatus(input: { id: $id, status: ACTIVE }) { campaign { id } } }",
+                        json!({ "id": a.campaign }),
+                    ),
+                    (
+                        "mutation($id: ID!) { recordCampaignSpend(input: { id: $id, amount: { amount: \"1\", currency: \"USD\" } }) { campaign { id } } }",
+                        json!({ "id": a.campaign }),
+                    ),
+                    (
+                        "mutation($id: ID!, $lead: ID!) { addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
+                        json!({ "id": a.campaign, "lead": b.lead }),
+                    ),
+                    (
+                        "mutation($id: ID!, $lead: ID!) { removeLeadsFromCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
+                        json!({ "id": a.campaign, "lead": a.lead }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "campaign_members",
+            // Reached through their campaign.
+            ids: no_ids,
+            attacks: |a, _| {
+                vec![(
+                    "mutation($id: ID!, $lead: ID!) { updateCampaignMember(input: { campaignId: $id, leadId: $lead, status: CONTACTED }) { member { status } } }",
+                    json!({ "id": a.campaign, "lead": a.lead }),
+                )]
+            },
+        },
+        Registration {
             table: "events",
             // Written by triggers only; read through subscriptions (tests/api/events.rs).
             ids: no_ids,
@@ -335,6 +378,7 @@ struct Seeded {
     partner: String,
     deal: String,
     deleted_deal: String,
+    campaign: String,
 }
 
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
@@ -372,6 +416,25 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         tenant.token(),
         "mutation($id: ID!, $stage: ID!) { moveDeal(input: { id: $id, stageId: $stage }) { deal { id } } }",
         json!({ "id": deal, "stage": stages[1]["id"] }),
+    )
+    .await
+    .ok();
+    // A campaign with the lead as its member.
+    let campaign = app
+        .gql(
+            tenant.token(),
+            "mutation { createCampaign(input: { name: \"Q1 outreach\", type: EMAIL }) { campaign { id } } }",
+            json!({}),
+        )
+        .await
+        .at("/createCampaign/campaign/id")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.gql(
+        tenant.token(),
+        "mutation($id: ID!, $lead: ID!) { addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
+        json!({ "id": campaign, "lead": lead }),
     )
     .await
     .ok();
@@ -436,6 +499,7 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         partner,
         deal,
         deleted_deal,
+        campaign,
     }
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod availability;
+mod campaigns;
 mod cors;
 mod deals;
 mod event_log;

@@ -700,6 +700,22 @@ async fn seed_every_list(app: &TestApp) -> Fixture {
     )
     .await;
 
+    // Campaigns: two of the same name and start, two without a start; created together.
+    let campaign = |name: &str, start: Option<&str>| json!({ "name": name, "type": "EMAIL", "startDate": start });
+    create_together(
+        app,
+        &tenant,
+        "createCampaign",
+        "campaign { id }",
+        &[
+            campaign("Q1 outreach", Some("2027-01-10")),
+            campaign("Q1 outreach", Some("2027-01-10")),
+            campaign("Webinar", None),
+            campaign("Conference", None),
+        ],
+    )
+    .await;
+
     // Users besides the owner, and API keys: three of each, created together.
     let user = |name: &str| json!({ "email": format!("{name}@acme.test"), "fullName": name, "password": PASSWORD, "role": "AGENT" });
     create_together(
@@ -751,6 +767,7 @@ async fn every_list_walks_each_ordering_both_ways_seeing_each_row_once() {
         "webhookDeliveries",
         "deals",
         "partners",
+        "campaigns",
     ] {
         assert!(
             names.contains(&known),

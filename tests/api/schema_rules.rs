@@ -167,11 +167,12 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
 
     let mut app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
-    acme.create_lead(
-        &app,
-        json!({ "estimatedDealValue": { "amount": "1200.50", "currency": "EUR" } }),
-    )
-    .await;
+    let lead = acme
+        .create_lead(
+            &app,
+            json!({ "estimatedDealValue": { "amount": "1200.50", "currency": "EUR" } }),
+        )
+        .await;
     acme.create_company(&app, "Initech").await;
     // A deal, with its stage history and events: undoing 000019 drops them all. Made
     // before the endpoint, so no delivery is in flight while the migrations run.
@@ -179,6 +180,22 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
         acme.token(),
         "mutation { createDeal(input: { title: \"Pentest\" }) { deal { id } } }",
         json!({}),
+    )
+    .await
+    .ok();
+    // A campaign with a member: undoing 000020 drops it and its events.
+    let campaign = app
+        .gql(
+            acme.token(),
+            "mutation { createCampaign(input: { name: \"Q1\", type: EMAIL }) { campaign { id } } }",
+            json!({}),
+        )
+        .await;
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!, $lead: ID!) {
+            addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
+        json!({ "id": campaign.at("/createCampaign/campaign/id"), "lead": lead }),
     )
     .await
     .ok();
@@ -195,9 +212,9 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     // must wait for.
     app.shut_down().await.unwrap().unwrap();
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(9))
+    Migrator::down(&owner, Some(10))
         .await
-        .expect("000019 to 000011 undone");
+        .expect("000020 to 000011 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
@@ -313,6 +330,8 @@ async fn the_entities_match_the_migrated_tables_and_columns() {
         activities,
         api_keys,
         audit_logs,
+        campaign_members,
+        campaigns,
         companies,
         deal_stage_changes,
         deals,

@@ -316,3 +316,43 @@ async fn a_page_of_deals_with_their_relations_and_histories_costs_the_same_for_5
     // the histories' from, to and by.
     assert_eq!(costs, [10, 10]);
 }
+
+/// A page of campaigns with their stats and a page of their pending members' leads costs the
+/// same for 3 and 30 campaigns.
+#[tokio::test]
+async fn a_page_of_campaigns_with_stats_and_members_costs_the_same_for_3_and_30_rows() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "INSERT INTO leads (organization_id, first_name, last_name, email)
+             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
+             FROM generate_series(1, 5) n;
+             INSERT INTO campaigns (organization_id, name, campaign_type)
+             SELECT '{org}', 'Campaign ' || n, 'email' FROM generate_series(1, 40) n;
+             INSERT INTO campaign_members (organization_id, campaign_id, lead_id, status)
+             SELECT '{org}', c.id, l.id, CASE WHEN l.last_name = 'N1' THEN 'excluded' ELSE 'pending' END
+             FROM campaigns c, leads l WHERE c.organization_id = '{org}' AND l.organization_id = '{org}'",
+            org = acme.organization_id,
+        ),
+    )
+    .await;
+    let page = "query($n: Int!) { campaigns(first: $n) { nodes { name
+        stats { members excluded conversionRate }
+        members(first: 3, filter: { status: [PENDING] }) { totalCount nodes { lead { email } } }
+    } } }";
+    let mut costs = Vec::new();
+    for n in [3, 30] {
+        let before = app.statements();
+        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
+        let nodes = response.at("/campaigns/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        assert_eq!(nodes[0]["stats"]["members"], "5");
+        assert_eq!(nodes[0]["members"]["totalCount"], 4);
+        assert_eq!(nodes[0]["members"]["nodes"].as_array().unwrap().len(), 3);
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the page, the stats, the members, their count, their leads.
+    assert_eq!(costs, [6, 6]);
+}
