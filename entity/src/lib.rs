@@ -22,6 +22,7 @@ pub mod pipeline_stages;
 pub mod rate_limit_buckets;
 pub mod rate_limit_replicas;
 pub mod refresh_tokens;
+pub mod segments;
 pub mod sign_in_throttle;
 pub mod users;
 pub mod webhook_attempts;

@@ -20,6 +20,7 @@ pub use super::pipeline_stages::Entity as PipelineStages;
 pub use super::rate_limit_buckets::Entity as RateLimitBuckets;
 pub use super::rate_limit_replicas::Entity as RateLimitReplicas;
 pub use super::refresh_tokens::Entity as RefreshTokens;
+pub use super::segments::Entity as Segments;
 pub use super::sign_in_throttle::Entity as SignInThrottle;
 pub use super::users::Entity as Users;
 pub use super::webhook_attempts::Entity as WebhookAttempts;

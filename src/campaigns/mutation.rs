@@ -7,9 +7,9 @@ use super::{
     types::{CampaignMember, CampaignType},
 };
 use crate::{
-    error::{ApiError, ApiResult},
-    graphql::{ListFilter, NodeKind, decode_id},
-    leads::LeadFilter,
+    error::ApiResult,
+    graphql::{NodeKind, decode_id},
+    leads::{LeadFilter, storable_filter},
     numbers::{BigInt, MoneyInput},
     validation::{self, max_text, stored},
 };
@@ -25,7 +25,7 @@ crate::inputs! {
         r#type "type": CampaignType = required(Column::CampaignType, stored),
         /// The leads it targets; `addLeadsToCampaign(input: { filter })` adds them.
         target_criteria "targetCriteria": LeadFilter =
-            defaulted(Column::TargetCriteria, target_criteria),
+            defaulted(Column::TargetCriteria, storable_filter),
         start_date "startDate": NaiveDate = nullable(Column::StartDate, validation::calendar),
         /// On or after `startDate`.
         end_date "endDate": NaiveDate = nullable(Column::EndDate, validation::calendar),
@@ -34,16 +34,6 @@ crate::inputs! {
         /// A JSON object of at most 16 KiB.
         goals "goals": Json<serde_json::Value> = defaulted(Column::Goals, goals),
     }
-}
-
-/// A lead filter as stored: validated as `leads(filter:)` would, then kept as given.
-fn target_criteria(field: &'static str, filter: LeadFilter) -> ApiResult<serde_json::Value> {
-    let stored = async_graphql::InputType::to_value(&filter)
-        .into_json()
-        .map_err(ApiError::internal)?;
-    // Only validated here: the conditions are built where the criteria are used.
-    let _conditions = filter.conditions().map_err(|err| err.within(field))?;
-    Ok(stored)
 }
 
 fn goals(field: &'static str, value: Json<serde_json::Value>) -> ApiResult<serde_json::Value> {

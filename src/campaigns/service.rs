@@ -22,7 +22,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult},
     graphql::{ListFilter, NodeKind, decode_id},
-    leads::LeadFilter,
+    leads::{LeadFilter, stored_filter},
     numbers::MoneyInput,
     service::Acting,
     sql::{Changes, SqlBuilder, one_or_not_found},
@@ -155,21 +155,11 @@ fn lead_ids(ids: &[ID], field: &'static str) -> ApiResult<Vec<Uuid>> {
 
 /// The campaign's `targetCriteria` as a lead filter; none while it has none.
 fn target_criteria(campaign: &campaigns::Model) -> ApiResult<Option<LeadFilter>> {
-    if campaign
-        .target_criteria
-        .as_object()
-        .is_none_or(|o| o.is_empty())
-    {
+    let criteria = &campaign.target_criteria;
+    if criteria.as_object().is_none_or(|o| o.is_empty()) {
         return Ok(None);
     }
-    let value = async_graphql::Value::from_json(campaign.target_criteria.clone())
-        .map_err(ApiError::internal)?;
-    let filter = <LeadFilter as async_graphql::InputType>::parse(Some(value)).map_err(|_| {
-        ApiError::internal(anyhow::anyhow!(
-            "a campaign's targetCriteria no longer parse"
-        ))
-    })?;
-    Ok(Some(filter))
+    stored_filter(criteria).map(Some)
 }
 
 /// Adds live leads to a campaign that is not over: by ids (each must be one), by filter, or

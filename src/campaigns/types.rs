@@ -177,7 +177,7 @@ impl Loader<StatsOf> for TenantLoader {
         let rows: Vec<StatsRow> = self
             .select(|sql, org| {
                 let ids = sql.bind(ids);
-                format!(
+                let statement = format!(
                     "SELECT c.id AS campaign_id, count(m.id) AS members,
                             count(m.id) FILTER (WHERE m.status = 'pending') AS pending,
                             count(m.id) FILTER (WHERE m.status = 'contacted') AS contacted,
@@ -194,7 +194,8 @@ impl Loader<StatsOf> for TenantLoader {
                          ON m.organization_id = c.organization_id AND m.campaign_id = c.id
                      WHERE c.organization_id = {org} AND c.id = ANY({ids})
                      GROUP BY c.organization_id, c.id"
-                )
+                );
+                sql.push(&statement);
             })
             .await?;
         Ok(rows

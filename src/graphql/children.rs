@@ -8,11 +8,9 @@ use async_graphql::{Context, OutputType, dataloader::Loader};
 use chrono::{DateTime, FixedOffset};
 use uuid::Uuid;
 
-use crate::error::ApiError;
-
 use super::{
     ContextExt, TenantRow,
-    loader::{ChildCount, ChildCursor, ChildPageKey, ChildTable, LoadResult, TenantLoader},
+    loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader},
     pagination::{CountSource, CursorScope, Page, PageArgs, connection},
 };
 
@@ -149,12 +147,7 @@ pub async fn child_page<R: ChildRelation, N: OutputType>(
         after,
         ..Default::default()
     }
-    .window(|cursor, field| {
-        let (created_at, id) = scope.decode(cursor, field)?;
-        let created_at = serde_json::from_value(created_at)
-            .map_err(|_| ApiError::bad_input(field, format!("`{field}` is not a valid cursor")))?;
-        Ok(ChildCursor { created_at, id })
-    })?;
+    .window(|cursor, field| scope.decode_created(cursor, field))?;
     let key = ChildPageKey {
         parent_id,
         limit: window.fetch_limit(),

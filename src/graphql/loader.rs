@@ -115,6 +115,7 @@ pub mod via {
     pub const STAGE_TO: u8 = 13;
     pub const STAGE_CHANGER: u8 = 14;
     pub const CAMPAIGN_CREATOR: u8 = 15;
+    pub const SEGMENT_CREATOR: u8 = 16;
 }
 
 /// Loader key: the row of type `M` with this id, reached through relation `VIA`.
@@ -178,19 +179,32 @@ impl TenantLoader {
         self.tx.query_all(sql.build()).await.map_err(db_error)
     }
 
-    /// The rows of the statement `statement` writes (given the builder and the tenant's
+    /// The rows of the statement `write` writes (given the builder and the tenant's
     /// placeholder): for a domain's own batched loads.
     pub async fn select<M: FromQueryResult>(
         &self,
-        statement: impl FnOnce(&mut SqlBuilder, &str) -> String,
+        write: impl FnOnce(&mut SqlBuilder, &str),
     ) -> LoadResult<Vec<M>> {
         let (mut sql, org) = self.tenant_sql();
-        let text = statement(&mut sql, &org);
-        sql.push(&text);
+        write(&mut sql, &org);
         let rows = self.rows(&sql).await?;
         rows.iter()
             .map(|row| M::from_query_result(row, ""))
             .collect::<Result<_, _>>()
+            .map_err(db_error)
+    }
+
+    /// As [`select`](Self::select), each row also giving the key it answers (`lg_key`).
+    pub async fn select_keyed<M: FromQueryResult>(
+        &self,
+        write: impl FnOnce(&mut SqlBuilder, &str),
+    ) -> LoadResult<Vec<(i32, M)>> {
+        let (mut sql, org) = self.tenant_sql();
+        write(&mut sql, &org);
+        let rows = self.rows(&sql).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("", "lg_key")?, M::from_query_result(row, "")?)))
+            .collect::<Result<_, sea_orm::DbErr>>()
             .map_err(db_error)
     }
 

@@ -28,12 +28,12 @@ pub use listing::{
     list, list_by_created,
 };
 pub use loader::{
-    ById, ChildColumn, ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader, TenantRow,
-    via,
+    ById, ChildColumn, ChildCount, ChildCursor, ChildPageKey, ChildTable, LoadResult, TenantLoader,
+    TenantRow, via,
 };
 pub use node::{Node, NodeKind};
 pub use pagination::{
-    CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
+    CountLoad, CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
 };
 pub use resource::{IntoField, ListFilter, NodeObject, find, related};
 pub use schema::{AppSchema, Schemas, build_schemas, export_sdl, list_orderings};

@@ -206,6 +206,18 @@ impl CursorScope {
         }
         Ok((decoded.k, decoded.i))
     }
+
+    /// A cursor of a list newest first by creation: the row's `(created_at, id)`.
+    pub fn decode_created(
+        &self,
+        cursor: &str,
+        field: &'static str,
+    ) -> ApiResult<super::ChildCursor> {
+        let (created_at, id) = self.decode(cursor, field)?;
+        let created_at = serde_json::from_value(created_at)
+            .map_err(|_| ApiError::bad_input(field, format!("`{field}` is not a valid cursor")))?;
+        Ok(super::ChildCursor { created_at, id })
+    }
 }
 
 /// Where `totalCount` comes from, computed only when selected.
@@ -214,6 +226,16 @@ pub enum CountSource {
     Sql(Statement),
     /// Children of one parent, counted by a batched loader.
     Children(ChildCount),
+    /// Any other count a batched loader gives (`segment.leads`).
+    Loaded(Box<dyn CountLoad>),
+}
+
+/// A count that a batched loader gives.
+pub trait CountLoad: Send + Sync {
+    fn count<'a>(
+        &'a self,
+        ctx: &'a Context<'_>,
+    ) -> futures::future::BoxFuture<'a, async_graphql::Result<i64>>;
 }
 
 /// The extra field every connection has.
@@ -239,6 +261,7 @@ impl TotalCount {
                     .unwrap_or(0)
             }
             CountSource::Children(key) => ctx.loader()?.load_one(*key).await?.unwrap_or(0),
+            CountSource::Loaded(count) => count.count(ctx).await?,
         };
         Ok(i32::try_from(count).map_err(|_| {
             ApiError::bad_input(

@@ -19,6 +19,7 @@ use crate::{
     organizations::{OrganizationMutation, OrganizationQuery},
     partners::{PartnerMutation, PartnerQuery},
     pipeline::{PipelineMutation, PipelineQuery},
+    segments::{SegmentMutation, SegmentQuery},
     state::AppState,
     users::{UserMutation, UserQuery},
     webhooks::{DeliveryAttempts, WebhookDeliveryQuery, WebhookMutation, WebhookQuery},
@@ -37,6 +38,7 @@ pub struct Query(
     DealQuery,
     PartnerQuery,
     CampaignQuery,
+    SegmentQuery,
     EventQuery,
     WebhookQuery,
     WebhookDeliveryQuery,
@@ -57,6 +59,7 @@ pub struct Mutation(
     DealMutation,
     PartnerMutation,
     CampaignMutation,
+    SegmentMutation,
     WebhookMutation,
 );
 
@@ -153,6 +156,14 @@ pub fn list_orderings() -> Vec<ListOrderings> {
         ListOrderings::declared::<DealOrderField>("Query.deals"),
         ListOrderings::by_creation("Query.partners", "partners", None),
         ListOrderings::declared::<CampaignOrderField>("Query.campaigns"),
+        ListOrderings::by_creation("Query.segments", "segments", None),
+        // Newest first over the tenant's leads, as `leads(orderBy: CREATED_AT)`.
+        ListOrderings {
+            field: "Segment.leads",
+            table: "leads",
+            parent: None,
+            columns: vec!["created_at"],
+        },
         ListOrderings::by_creation("Query.users", "users", None),
         ListOrderings::by_creation("Query.apiKeys", "api_keys", None),
         ListOrderings::by_creation("Query.auditLogs", "audit_logs", None),

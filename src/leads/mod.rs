@@ -7,7 +7,10 @@ pub mod service;
 mod types;
 
 pub use mutation::{CreateLeadInput, LeadMutation, UpdateLeadInput};
-pub use query::{FollowUpQuery, LeadFilter, LeadOrderField, LeadQuery, filtered_leads};
+pub use query::{
+    FollowUpQuery, LeadFilter, LeadOrderField, LeadQuery, filtered_leads, storable_filter,
+    stored_filter,
+};
 pub use types::{
     Lead, LeadAssignment, LeadAssignments, LeadId, LeadSource, LeadStatus, Seniority, Temperature,
 };

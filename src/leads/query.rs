@@ -9,7 +9,7 @@ use sea_orm::Value;
 use super::{Lead, LeadStatus, Temperature};
 use crate::{
     companies::CompanyFilter,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     graphql::{
         ContextExt, ListFilter, NodeKind, Ordering, Page, PageArgs, SortColumn, Sorted, Where,
         decode_id, list,
@@ -188,6 +188,32 @@ fn has_trigram(search: &str) -> bool {
     search
         .split(|c: char| !c.is_alphanumeric())
         .any(|word| word.chars().count() >= 3)
+}
+
+/// A lead filter to store (a campaign's criteria, a segment): validated as `leads(filter:)`
+/// validates it (errors naming `field`), and kept as given.
+pub fn storable_filter(field: &'static str, filter: LeadFilter) -> ApiResult<serde_json::Value> {
+    let mut stored = async_graphql::InputType::to_value(&filter)
+        .into_json()
+        .map_err(ApiError::internal)?;
+    LeadConditions::parse(filter).map_err(|err| err.within(field))?;
+    without_nulls(&mut stored);
+    Ok(stored)
+}
+
+/// Leaves out the fields that were not given.
+fn without_nulls(value: &mut serde_json::Value) {
+    if let serde_json::Value::Object(fields) = value {
+        fields.retain(|_, field| !field.is_null());
+        fields.values_mut().for_each(without_nulls);
+    }
+}
+
+/// A stored lead filter (see [`storable_filter`]), as the filter it was.
+pub fn stored_filter(stored: &serde_json::Value) -> ApiResult<LeadFilter> {
+    let value = async_graphql::Value::from_json(stored.clone()).map_err(ApiError::internal)?;
+    <LeadFilter as async_graphql::InputType>::parse(Some(value))
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("a stored lead filter no longer parses")))
 }
 
 impl ListFilter for LeadFilter {

@@ -313,6 +313,22 @@ fn registry() -> Vec<Registration> {
             },
         },
         Registration {
+            table: "segments",
+            ids: |a| vec![a.segment.clone()],
+            attacks: |a, _| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateSegment(input: { id: $id, name: \"Pwned\" }) { segment { id } } }",
+                        json!({ "id": a.segment }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deleteSegment(input: { id: $id }) { deletedSegmentId } }",
+                        json!({ "id": a.segment }),
+                    ),
+                ]
+            },
+        },
+        Registration {
             table: "events",
             // Written by triggers only; read through subscriptions (tests/api/events.rs).
             ids: no_ids,
@@ -379,6 +395,7 @@ struct Seeded {
     deal: String,
     deleted_deal: String,
     campaign: String,
+    segment: String,
 }
 
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
@@ -438,6 +455,17 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
     )
     .await
     .ok();
+    let segment = app
+        .gql(
+            tenant.token(),
+            "mutation { createSegment(input: { name: \"VIPs\", filter: { tagsAny: [\"vip\"] } }) { segment { id } } }",
+            json!({}),
+        )
+        .await
+        .at("/createSegment/segment/id")
+        .as_str()
+        .unwrap()
+        .to_owned();
     let deleted_deal = tenant.create_deal(app, json!({})).await;
     app.gql(
         tenant.token(),
@@ -500,6 +528,7 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         deal,
         deleted_deal,
         campaign,
+        segment,
     }
 }
 

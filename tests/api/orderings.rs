@@ -716,6 +716,17 @@ async fn seed_every_list(app: &TestApp) -> Fixture {
     )
     .await;
 
+    // Segments: three, created together.
+    let segment = |name: &str| json!({ "name": name, "filter": { "temperature": ["HOT"] } });
+    create_together(
+        app,
+        &tenant,
+        "createSegment",
+        "segment { id }",
+        &[segment("Hot"), segment("Hot again"), segment("Hot too")],
+    )
+    .await;
+
     // Users besides the owner, and API keys: three of each, created together.
     let user = |name: &str| json!({ "email": format!("{name}@acme.test"), "fullName": name, "password": PASSWORD, "role": "AGENT" });
     create_together(
@@ -768,6 +779,7 @@ async fn every_list_walks_each_ordering_both_ways_seeing_each_row_once() {
         "deals",
         "partners",
         "campaigns",
+        "segments",
     ] {
         assert!(
             names.contains(&known),

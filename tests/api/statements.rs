@@ -356,3 +356,45 @@ async fn a_page_of_campaigns_with_stats_and_members_costs_the_same_for_3_and_30_
     // The principal check, the page, the stats, the members, their count, their leads.
     assert_eq!(costs, [6, 6]);
 }
+
+/// A page of segments, each with its live lead count and first leads (each a filter of its
+/// own) and their companies, costs the same for 2 and 10 segments.
+#[tokio::test]
+async fn a_page_of_segments_with_their_leads_costs_the_same_for_2_and_10_rows() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let company = acme.create_company(&app, "Initech").await;
+    for score in [10, 20, 30, 40, 50] {
+        acme.create_lead(&app, json!({ "score": score, "companyId": company }))
+            .await;
+    }
+    for n in 0..10 {
+        app.gql(
+            acme.token(),
+            "mutation($input: CreateSegmentInput!) { createSegment(input: $input) { segment { id } } }",
+            json!({ "input": { "name": format!("Score {n}+"), "filter": { "scoreMin": n * 5 } } }),
+        )
+        .await
+        .ok();
+    }
+    let page = "query($n: Int!) { segments(first: $n) { nodes { name leadCount
+        leads(first: 3) { totalCount nodes { company { name } } } } } }";
+    let mut costs = Vec::new();
+    for n in [2, 10] {
+        let before = app.statements();
+        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
+        let nodes = response.at("/segments/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        // Newest first: "Score 9+" keeps the leads of score 45 and up.
+        assert_eq!(nodes[0]["leadCount"], "1");
+        assert_eq!(nodes[0]["leads"]["totalCount"], 1);
+        assert_eq!(
+            nodes[n - 1]["leads"]["nodes"][0]["company"]["name"],
+            "Initech"
+        );
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the page, the lead counts, the leads, their companies, and the
+    // leads' totalCount (the same counts, asked for a round later).
+    assert_eq!(costs, [6, 6]);
+}
