@@ -329,8 +329,10 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
     let db = app.app_db().await;
     let first = leadgraph::seed::seed_demo(&db, 30).await.unwrap();
     assert_eq!(first.leads, 60);
-    // A deal for every fourth lead, and five partners, in each organization.
+    // A deal for every fourth lead, five partners, three campaigns with every tenth lead in
+    // each, in each organization.
     assert_eq!((first.deals, first.partners), (14, 10));
+    assert_eq!((first.campaigns, first.campaign_members), (6, 18));
     let second = leadgraph::seed::seed_demo(&db, 30).await.unwrap();
     assert_eq!(second, leadgraph::seed::SeedCounts::default());
     for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
