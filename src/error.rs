@@ -83,6 +83,14 @@ impl ApiError {
         }
     }
 
+    /// A unique value's CONFLICT, told as `message` (what is taken); other errors as they are.
+    pub fn taken(self, message: &str) -> Self {
+        match self {
+            Self::Conflict(_) => Self::Conflict(message.to_owned()),
+            other => other,
+        }
+    }
+
     /// A nested input's BAD_USER_INPUT, named as the field holding it (`filter`).
     pub fn within(self, field: &'static str) -> Self {
         match self {

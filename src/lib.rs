@@ -8,7 +8,7 @@
 //! - domains, each with its GraphQL types, queries, mutations and loaders: [`organizations`],
 //!   [`users`], [`api_keys`], [`companies`], [`leads`], [`activities`], [`notes`], [`audit`],
 //!   the sales pipeline: [`pipeline`] (stages, the board), [`deals`], [`partners`]; and
-//!   [`campaigns`], [`segments`];
+//!   [`campaigns`], [`segments`], [`scoring`];
 //! - [`events`]: the event log, the per-instance feed and the `events`/`leadEvents` subscriptions;
 //! - [`webhooks`]: endpoints, signed deliveries with retries, the SSRF guard;
 //! - [`seed`]: the demo data of `leadgraph seed-demo`.
@@ -36,6 +36,7 @@ pub mod numbers;
 pub mod organizations;
 pub mod partners;
 pub mod pipeline;
+pub mod scoring;
 pub mod seed;
 pub mod segments;
 pub mod server;

@@ -13,8 +13,11 @@ pub trait TextEnum: Copy {
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $db:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$variant_meta])* $variant),+ }
+        #[derive(
+            async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize,
+            serde::Deserialize,
+        )]
+        pub enum $name { $($(#[$variant_meta])* #[serde(rename = $db)] $variant),+ }
 
         impl $crate::text_enum::TextEnum for $name {
             const STORED: &'static [&'static str] = &[$($db),+];

@@ -25,6 +25,7 @@ mod m20261204_000018_lead_auto_assignment;
 mod m20261205_000019_pipeline_and_deals;
 mod m20261205_000020_campaigns;
 mod m20261205_000021_segments;
+mod m20261205_000022_lead_scoring;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000019_pipeline_and_deals::Migration),
             Box::new(m20261205_000020_campaigns::Migration),
             Box::new(m20261205_000021_segments::Migration),
+            Box::new(m20261205_000022_lead_scoring::Migration),
         ]
     }
 }

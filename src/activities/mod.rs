@@ -5,4 +5,4 @@ pub mod service;
 mod types;
 
 pub use mutation::ActivityMutation;
-pub use types::{Activity, LeadActivities};
+pub use types::{Activity, ActivityKind, LeadActivities};

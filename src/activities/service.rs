@@ -73,6 +73,8 @@ pub async fn log(acting: &Acting<'_>, input: LogActivityInput) -> ApiResult<acti
         ))
         .await?;
     }
+    let scoring = crate::scoring::Rescore::Leads(vec![lead_id], "activity logged");
+    crate::scoring::rescore(acting, scoring).await?;
     acting
         .audit(
             "activity.log",

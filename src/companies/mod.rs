@@ -2,6 +2,7 @@
 
 mod mutation;
 mod query;
+mod service;
 mod types;
 
 pub use mutation::{CompanyMutation, CreateCompanyInput, UpdateCompanyInput};

@@ -1,7 +1,7 @@
 use async_graphql::{ID, InputObject};
 use entity::companies::{self, Column};
 
-use super::Company;
+use super::{Company, service};
 use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},
@@ -52,19 +52,18 @@ crate::payloads! {
     }
 }
 
-// A company has no rules beyond its fields': the generic services serve it.
 crate::mutations! {
     CompanyMutation;
     create_company(input: CreateCompanyInput) -> CompanyPayload,
         member |acting, ctx| acting.insert::<companies::Model>({ input }.changes()?);
+    /// Updates a company; its leads are scored again.
     update_company(input: UpdateCompanyInput) -> CompanyPayload,
         member |acting, ctx| {
-            let id = decode_id(&input.id, NodeKind::Company, "id")?;
-            acting.update::<companies::Model>("update", id, input.changes()?, "")
+            service::update(&acting, decode_id(&input.id, NodeKind::Company, "id")?, input)
         };
-    /// Deletes a company; its leads remain, with no company.
+    /// Deletes a company; its leads remain, with no company, and are scored again.
     delete_company(input: DeleteCompanyInput) -> DeleteCompanyPayload,
         member |acting, ctx| {
-            acting.delete::<companies::Model>(decode_id(&input.id, NodeKind::Company, "id")?)
+            service::delete(&acting, decode_id(&input.id, NodeKind::Company, "id")?)
         };
 }

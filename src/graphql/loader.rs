@@ -116,6 +116,7 @@ pub mod via {
     pub const STAGE_CHANGER: u8 = 14;
     pub const CAMPAIGN_CREATOR: u8 = 15;
     pub const SEGMENT_CREATOR: u8 = 16;
+    pub const SCORE_CHANGER: u8 = 17;
 }
 
 /// Loader key: the row of type `M` with this id, reached through relation `VIA`.

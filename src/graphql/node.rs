@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     activities, api_keys, audit_logs, campaigns, companies, deals, lead_notes, leads, partners,
-    pipeline_stages, segments, users,
+    pipeline_stages, scoring_rules, segments, users,
 };
 
 use super::{ById, ContextExt, decode_any, via};
@@ -19,6 +19,7 @@ use crate::{
     organizations::Organization,
     partners::Partner,
     pipeline::PipelineStage,
+    scoring::ScoringRule,
     segments::Segment,
     users::User,
     webhooks::{
@@ -103,6 +104,7 @@ nodes! {
     Partner(Partner) = partners::Model => ANY, member;
     Campaign(Campaign) = campaigns::Model => ANY, member;
     Segment(Segment) = segments::Model => ANY, member;
+    ScoringRule(ScoringRule) = scoring_rules::Model => ANY, member;
     AuditLog(AuditLog) = audit_logs::Model => ANY, admin;
     WebhookEndpoint(WebhookEndpoint) = EndpointRow => ANY, admin;
     WebhookDelivery(WebhookDelivery) = DeliveryRow => ANY, admin;

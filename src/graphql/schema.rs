@@ -19,6 +19,7 @@ use crate::{
     organizations::{OrganizationMutation, OrganizationQuery},
     partners::{PartnerMutation, PartnerQuery},
     pipeline::{PipelineMutation, PipelineQuery},
+    scoring::{LeadScoreChanges, ScoringMutation, ScoringQuery},
     segments::{SegmentMutation, SegmentQuery},
     state::AppState,
     users::{UserMutation, UserQuery},
@@ -39,6 +40,7 @@ pub struct Query(
     PartnerQuery,
     CampaignQuery,
     SegmentQuery,
+    ScoringQuery,
     EventQuery,
     WebhookQuery,
     WebhookDeliveryQuery,
@@ -60,6 +62,7 @@ pub struct Mutation(
     PartnerMutation,
     CampaignMutation,
     SegmentMutation,
+    ScoringMutation,
     WebhookMutation,
 );
 
@@ -157,6 +160,7 @@ pub fn list_orderings() -> Vec<ListOrderings> {
         ListOrderings::by_creation("Query.partners", "partners", None),
         ListOrderings::declared::<CampaignOrderField>("Query.campaigns"),
         ListOrderings::by_creation("Query.segments", "segments", None),
+        ListOrderings::by_creation("Query.scoringRules", "scoring_rules", None),
         // Newest first over the tenant's leads, as `leads(orderBy: CREATED_AT)`.
         ListOrderings {
             field: "Segment.leads",
@@ -178,6 +182,7 @@ pub fn list_orderings() -> Vec<ListOrderings> {
         nested("Lead.notes", LeadNotes::CHILDREN),
         nested("Lead.assignmentHistory", LeadAssignments::CHILDREN),
         nested("Lead.deals", LeadDeals::CHILDREN),
+        nested("Lead.scoreHistory", LeadScoreChanges::CHILDREN),
         nested("Company.deals", CompanyDeals::CHILDREN),
         nested("Deal.stageHistory", DealStageChanges::CHILDREN),
         nested("Campaign.members", CampaignMembers::CHILDREN),

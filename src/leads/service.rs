@@ -16,6 +16,7 @@ use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},
     organizations::LeadAutoAssignment,
+    scoring::Rescore,
     service::Acting,
     sql::Changes,
     validation,
@@ -43,6 +44,9 @@ async fn assignable_user(acting: &Acting<'_>, id: &ID, field: &'static str) -> A
 
 const LIVE: &str = "AND deleted_at IS NULL";
 
+/// What a write of a live lead's e-mail is told when another live lead has it.
+const EMAIL_TAKEN: &str = "a live lead with this e-mail already exists";
+
 /// An AGENT changes only the leads assigned to them; MANAGER and above, any lead.
 async fn may_change(acting: &Acting<'_>, id: Uuid) -> ApiResult<()> {
     let refusal = "an agent may change only the leads assigned to them";
@@ -51,19 +55,12 @@ async fn may_change(acting: &Acting<'_>, id: Uuid) -> ApiResult<()> {
         .await
 }
 
-/// The error a write of a live lead's e-mail gets when another live lead has it.
-fn email_taken(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Conflict(_) => {
-            ApiError::Conflict("a live lead with this e-mail already exists".into())
-        }
-        other => other,
-    }
-}
-
 /// Creates a lead; one created without an assignee is assigned as the organization's
 /// auto-assignment says.
 pub async fn create(acting: &Acting<'_>, mut input: CreateLeadInput) -> ApiResult<leads::Model> {
+    if input.score.is_some() {
+        scores_set_by_hand(acting).await?;
+    }
     let mut changes = input.changes()?;
     let (assignee, reason) = match &input.assigned_to_id {
         Some(user) => (
@@ -80,14 +77,36 @@ pub async fn create(acting: &Acting<'_>, mut input: CreateLeadInput) -> ApiResul
             json!(user_id),
         );
     }
-    with_assignment_reason(acting, reason, async {
+    let lead = with_assignment_reason(acting, reason, async {
         acting.insert(changes).await.map_err(|err| match err {
             // The only reference the insert can miss: the company.
             ApiError::NotFound(_) => ApiError::NotFound("company"),
-            other => email_taken(other),
+            other => other.taken(EMAIL_TAKEN),
         })
     })
-    .await
+    .await?;
+    scored(acting, lead, "lead created").await
+}
+
+/// A lead's score is set by hand only while its organization has no active scoring rule.
+async fn scores_set_by_hand(acting: &Acting<'_>) -> ApiResult<()> {
+    if crate::scoring::service::scores_are_computed(acting).await? {
+        return Err(ApiError::bad_input(
+            "score",
+            "scores are computed by the organization's scoring rules",
+        ));
+    }
+    Ok(())
+}
+
+/// `lead` as it is once scored again after `reason`.
+async fn scored(
+    acting: &Acting<'_>,
+    lead: leads::Model,
+    reason: &'static str,
+) -> ApiResult<leads::Model> {
+    let rescored = crate::scoring::rescore(acting, Rescore::Leads(vec![lead.id], reason)).await?;
+    Ok(rescored.into_iter().next().unwrap_or(lead))
 }
 
 /// Who a new unassigned lead goes to under the organization's auto-assignment (none when it
@@ -151,10 +170,18 @@ pub async fn update(
     id: Uuid,
     input: UpdateLeadInput,
 ) -> ApiResult<leads::Model> {
+    if input.score.is_some() {
+        scores_set_by_hand(acting).await?;
+    }
     let changes = input.changes()?;
     may_change(acting, id).await?;
     let lead = acting.update("update", id, changes, LIVE).await;
-    lead.map_err(email_taken)
+    scored(
+        acting,
+        lead.map_err(|err| err.taken(EMAIL_TAKEN))?,
+        "lead updated",
+    )
+    .await
 }
 
 /// Soft-deletes a lead: it leaves lists and can be restored.

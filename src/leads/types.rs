@@ -6,9 +6,10 @@ use crate::{
     activities::{Activity, LeadActivities},
     companies::Company,
     deals::{Deal, LeadDeals},
-    graphql::{ById, related, via},
+    graphql::{ById, ContextExt, related, via},
     notes::{LeadNotes, Note},
     numbers::Money,
+    scoring::{ExplanationOf, LeadScoreChanges, ScoreChange, ScoreExplanation},
     users::User,
 };
 
@@ -93,6 +94,8 @@ crate::object! {
         activities: Activity by LeadActivities,
         /// The lead's live deals, newest first.
         deals: Deal by LeadDeals,
+        /// Every change of its score, newest first.
+        score_history: ScoreChange by LeadScoreChanges,
         /// Every assignment of this lead, newest first.
         assignment_history: LeadAssignment by LeadAssignments,
         /// Notes on this lead you may see (others' private notes are not), newest first.
@@ -104,6 +107,14 @@ crate::object! {
         }
         async fn estimated_deal_value(&self) -> Option<Money> {
             Money::from_columns(self.0.estimated_deal_value, &self.0.estimated_deal_currency)
+        }
+        /// The organization's active scoring rules that fire for this lead now.
+        async fn score_explanation(
+            &self,
+            ctx: &async_graphql::Context<'_>,
+        ) -> async_graphql::Result<ScoreExplanation> {
+            let fired = ctx.loader()?.load_one(ExplanationOf(self.0.id)).await?;
+            Ok(ScoreExplanation::of(fired.unwrap_or_default()))
         }
         /// Free-form fields, a JSON object.
         async fn custom_fields(&self) -> Json<&serde_json::Value> {

@@ -58,13 +58,6 @@ crate::payloads! {
     }
 }
 
-fn email_taken(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Conflict(_) => ApiError::Conflict("a partner with this e-mail exists".into()),
-        other => other,
-    }
-}
-
 // A partner has no rules beyond its fields': the generic services serve it.
 crate::mutations! {
     PartnerMutation;
@@ -72,13 +65,13 @@ crate::mutations! {
     create_partner(input: CreatePartnerInput) -> PartnerPayload,
         manager |acting, ctx| async {
             let changes = { input }.changes()?;
-            acting.insert::<partners::Model>(changes).await.map_err(email_taken)
+            acting.insert::<partners::Model>(changes).await.map_err(|err| err.taken("a partner with this e-mail exists"))
         };
     update_partner(input: UpdatePartnerInput) -> PartnerPayload,
         manager |acting, ctx| async {
             let id = decode_id(&input.id, NodeKind::Partner, "id")?;
             let changes = input.changes()?;
-            acting.update::<partners::Model>("update", id, changes, "").await.map_err(email_taken)
+            acting.update::<partners::Model>("update", id, changes, "").await.map_err(|err| err.taken("a partner with this e-mail exists"))
         };
     /// Deletes a partner (MANAGER and above); its deals remain, with no partner.
     delete_partner(input: DeletePartnerInput) -> DeletePartnerPayload,

@@ -45,13 +45,6 @@ async fn locked_stages(acting: &Acting<'_>) -> ApiResult<Vec<pipeline_stages::Mo
     ordered_stages(acting.db, acting.organization_id(), "FOR UPDATE").await
 }
 
-fn name_taken(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Conflict(_) => ApiError::Conflict("a stage with this name exists".into()),
-        other => other,
-    }
-}
-
 pub async fn create(
     acting: &Acting<'_>,
     mut input: CreatePipelineStageInput,
@@ -80,7 +73,10 @@ pub async fn create(
         "position",
         json!(position),
     );
-    acting.insert(changes).await.map_err(name_taken)
+    acting
+        .insert(changes)
+        .await
+        .map_err(|err| err.taken("a stage with this name exists"))
 }
 
 pub async fn update(
@@ -90,7 +86,7 @@ pub async fn update(
 ) -> ApiResult<pipeline_stages::Model> {
     let changes = input.changes()?;
     let stage = acting.update("update", id, changes, "").await;
-    stage.map_err(name_taken)
+    stage.map_err(|err| err.taken("a stage with this name exists"))
 }
 
 /// Moves the stages at `from` and after by `by` places.

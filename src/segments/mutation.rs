@@ -3,7 +3,7 @@ use entity::segments::{self, Column};
 
 use super::Segment;
 use crate::{
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     graphql::{NodeKind, decode_id},
     leads::{LeadFilter, storable_filter},
     service::Acting,
@@ -33,13 +33,6 @@ crate::payloads! {
     DeleteSegmentPayload { deleted_segment_id: id of Segment }
 }
 
-fn name_taken(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Conflict(_) => ApiError::Conflict("a segment with this name exists".into()),
-        other => other,
-    }
-}
-
 /// Its creator or a MANAGER and above changes a segment.
 async fn may_change(acting: &Acting<'_>, id: &ID) -> ApiResult<uuid::Uuid> {
     let id = decode_id(id, NodeKind::Segment, "id")?;
@@ -57,13 +50,13 @@ crate::mutations! {
         member |acting, ctx| async {
             let mut changes = { input }.changes()?;
             changes.set_unaudited(Column::CreatedById, acting.user_id());
-            acting.insert::<segments::Model>(changes).await.map_err(name_taken)
+            acting.insert::<segments::Model>(changes).await.map_err(|err| err.taken("a segment with this name exists"))
         };
     update_segment(input: UpdateSegmentInput) -> SegmentPayload,
         member |acting, ctx| async {
             let id = may_change(&acting, &input.id).await?;
             let changes = input.changes()?;
-            acting.update::<segments::Model>("update", id, changes, "").await.map_err(name_taken)
+            acting.update::<segments::Model>("update", id, changes, "").await.map_err(|err| err.taken("a segment with this name exists"))
         };
     delete_segment(input: DeleteSegmentInput) -> DeleteSegmentPayload,
         member |acting, ctx| async {

@@ -125,7 +125,7 @@ fn registry() -> Vec<Registration> {
             attacks: |a, b| {
                 vec![
                     (
-                        "mutation($id: ID!) { updateLead(input: { id: $id, score: 99 }) { lead { id } } }",
+                        "mutation($id: ID!) { updateLead(input: { id: $id, jobTitle: \"Pwned\" }) { lead { id } } }",
                         json!({ "id": a.lead }),
                     ),
                     (
@@ -329,6 +329,32 @@ fn registry() -> Vec<Registration> {
             },
         },
         Registration {
+            table: "scoring_rules",
+            ids: |a| vec![a.rule.clone()],
+            attacks: |a, _| {
+                vec![
+                    (
+                        "mutation($id: ID!) { updateScoringRule(input: { id: $id, points: 99 }) { rule { id } } }",
+                        json!({ "id": a.rule }),
+                    ),
+                    (
+                        "mutation($id: ID!) { deleteScoringRule(input: { id: $id }) { deletedRuleId } }",
+                        json!({ "id": a.rule }),
+                    ),
+                    (
+                        "mutation($id: ID!) { rescoreLeads(input: { ruleId: $id }) { changed } }",
+                        json!({ "id": a.rule }),
+                    ),
+                ]
+            },
+        },
+        Registration {
+            table: "lead_score_changes",
+            // Written by scoring only; read through the lead.
+            ids: no_ids,
+            attacks: no_attacks,
+        },
+        Registration {
             table: "events",
             // Written by triggers only; read through subscriptions (tests/api/events.rs).
             ids: no_ids,
@@ -396,10 +422,24 @@ struct Seeded {
     deleted_deal: String,
     campaign: String,
     segment: String,
+    rule: String,
 }
 
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let tenant = app.sign_up(slug).await;
+    // A scoring rule the lead below meets: its score changes, so it has a score history.
+    let rule = app
+        .gql(
+            tenant.token(),
+            "mutation { createScoringRule(input: { name: \"VIPs\", ruleType: ENGAGEMENT, points: 20,
+                conditions: [{ field: LEAD_TAGS, operator: CONTAINS, values: [\"vip\"] }] }) { rule { id } } }",
+            json!({}),
+        )
+        .await
+        .at("/createScoringRule/rule/id")
+        .as_str()
+        .unwrap()
+        .to_owned();
     let company = tenant.create_company(app, "Initech").await;
     // Assigned: its assignment history has a row.
     let lead = tenant
@@ -529,6 +569,7 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         deleted_deal,
         campaign,
         segment,
+        rule,
     }
 }
 

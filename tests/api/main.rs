@@ -27,6 +27,7 @@ mod outage;
 mod rate_limits;
 mod schema;
 mod schema_rules;
+mod scoring;
 mod segments;
 mod self_check;
 mod services;

@@ -727,6 +727,20 @@ async fn seed_every_list(app: &TestApp) -> Fixture {
     )
     .await;
 
+    // Scoring rules, after the leads (which keep their scores): three, created together.
+    let rule = |name: &str| {
+        json!({ "name": name, "ruleType": "ENGAGEMENT", "points": 5,
+        "conditions": [{ "field": "LEAD_TAGS", "operator": "IS_SET" }] })
+    };
+    create_together(
+        app,
+        &tenant,
+        "createScoringRule",
+        "rule { id }",
+        &[rule("Tagged"), rule("Tagged again"), rule("Tagged too")],
+    )
+    .await;
+
     // Users besides the owner, and API keys: three of each, created together.
     let user = |name: &str| json!({ "email": format!("{name}@acme.test"), "fullName": name, "password": PASSWORD, "role": "AGENT" });
     create_together(
@@ -780,6 +794,7 @@ async fn every_list_walks_each_ordering_both_ways_seeing_each_row_once() {
         "partners",
         "campaigns",
         "segments",
+        "scoringRules",
     ] {
         assert!(
             names.contains(&known),

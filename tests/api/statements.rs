@@ -398,3 +398,41 @@ async fn a_page_of_segments_with_their_leads_costs_the_same_for_2_and_10_rows() 
     // leads' totalCount (the same counts, asked for a round later).
     assert_eq!(costs, [6, 6]);
 }
+
+/// A page of leads with their score explanations and histories costs the same for 5 and 50
+/// leads, whatever the number of rules.
+#[tokio::test]
+async fn a_page_of_leads_with_score_explanations_costs_the_same_for_5_and_50_rows() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    for (name, tag) in [("VIPs", "vip"), ("Partners", "partner")] {
+        app.gql(
+            acme.token(),
+            "mutation($input: CreateScoringRuleInput!) { createScoringRule(input: $input) { rule { id } } }",
+            json!({ "input": { "name": name, "ruleType": "ENGAGEMENT", "points": 20,
+                "conditions": [{ "field": "LEAD_TAGS", "operator": "CONTAINS", "values": [tag] }] } }),
+        )
+        .await
+        .ok();
+    }
+    for _ in 0..50 {
+        acme.create_lead(&app, json!({ "tags": ["vip", "partner"] }))
+            .await;
+    }
+    let page = "query($n: Int!) { leads(first: $n) { nodes { score
+        scoreExplanation { score contributions { rule { name } points } }
+        scoreHistory(first: 2) { nodes { previous new reason } } } } }";
+    let mut costs = Vec::new();
+    for n in [5, 50] {
+        let before = app.statements();
+        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
+        let nodes = response.at("/leads/nodes").as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        assert_eq!(nodes[0]["score"], 40);
+        assert_eq!(nodes[0]["scoreExplanation"]["score"], 40);
+        assert_eq!(nodes[0]["scoreHistory"]["nodes"][0]["new"], 40);
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the page, the active rules, the rules that fire, the histories.
+    assert_eq!(costs, [5, 5]);
+}

@@ -1,0 +1,13 @@
+use super::ScoringRule;
+
+crate::queries! {
+    ScoringQuery {
+        by_creation {
+            /// The organization's scoring rules, oldest first.
+            scoring_rules: member ScoringRule(Asc);
+        }
+        find {
+            scoring_rule: member ScoringRule;
+        }
+    }
+}
