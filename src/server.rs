@@ -94,6 +94,10 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         config.limits.request_timeout,
         metrics.clone(),
     );
+    let scoring_worker = crate::scoring::jobs::ScoringWorker {
+        db: db.clone(),
+        statement_timeout: config.limits.request_timeout,
+    };
     let key_usage = Arc::new(crate::auth::KeyUsage::new(
         db.clone(),
         config.limits.api_key_usage_flush,
@@ -134,6 +138,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         )),
         retention,
         webhook_worker,
+        scoring_worker,
         metrics,
         metrics_token: config.metrics_token.clone(),
         tracer,
@@ -353,7 +358,8 @@ pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for at most
 /// `grace`. The background work (the event feed's listener, retention, webhook delivery,
-/// sharing rate limits, writing API keys' usage) runs alongside and stops with it.
+/// sharing rate limits, writing API keys' usage, rescoring jobs) runs alongside and stops
+/// with it.
 pub async fn serve(
     listener: TcpListener,
     app: AppState,
@@ -367,6 +373,7 @@ pub async fn serve(
     if let Some(rate_sync) = app.rate_sync.clone() {
         tokio::spawn(rate_sync.run(background_stop.clone()));
     }
+    tokio::spawn(app.scoring_worker.clone().run(background_stop.clone()));
     tokio::spawn(
         app.webhook_worker
             .clone()

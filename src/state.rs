@@ -47,6 +47,7 @@ pub struct AppState {
     /// Background jobs `serve` runs alongside requests.
     pub retention: Retention,
     pub webhook_worker: WebhookWorker,
+    pub scoring_worker: crate::scoring::jobs::ScoringWorker,
     /// Shares `rates` with the other replicas (off when `RATE_LIMIT_SYNC_MS` is 0).
     pub rate_sync: Option<RateSync>,
     pub webhooks: WebhookSettings,

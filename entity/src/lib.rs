@@ -23,6 +23,7 @@ pub mod pipeline_stages;
 pub mod rate_limit_buckets;
 pub mod rate_limit_replicas;
 pub mod refresh_tokens;
+pub mod scoring_jobs;
 pub mod scoring_rules;
 pub mod segments;
 pub mod sign_in_throttle;

@@ -21,6 +21,7 @@ pub use super::pipeline_stages::Entity as PipelineStages;
 pub use super::rate_limit_buckets::Entity as RateLimitBuckets;
 pub use super::rate_limit_replicas::Entity as RateLimitReplicas;
 pub use super::refresh_tokens::Entity as RefreshTokens;
+pub use super::scoring_jobs::Entity as ScoringJobs;
 pub use super::scoring_rules::Entity as ScoringRules;
 pub use super::segments::Entity as Segments;
 pub use super::sign_in_throttle::Entity as SignInThrottle;

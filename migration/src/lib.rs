@@ -26,6 +26,7 @@ mod m20261205_000019_pipeline_and_deals;
 mod m20261205_000020_campaigns;
 mod m20261205_000021_segments;
 mod m20261205_000022_lead_scoring;
+mod m20261205_000023_scoring_jobs;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -45,7 +46,7 @@ pub mod roles {
 /// SECURITY DEFINER function belongs to [`roles::OWNER`] (which FORCE keeps under the tenant
 /// policies) and nobody else may execute it. The server's start-up self-check refuses a
 /// database where either differs, so a migration adding such a function lists it here.
-pub const BYPASSRLS_FUNCTIONS: [&str; 10] = [
+pub const BYPASSRLS_FUNCTIONS: [&str; 11] = [
     "auth_login_candidate(text, text)",
     "auth_api_key(text, text)",
     "auth_rotate_refresh_token(text, text, timestamptz)",
@@ -56,6 +57,7 @@ pub const BYPASSRLS_FUNCTIONS: [&str; 10] = [
     "auth_sign_in_succeeded(text, text)",
     "rate_limit_sync(uuid, interval, text[], bigint[], boolean[], bigint[], bigint[])",
     "webhook_backlog()",
+    "scoring_tenants_with_work(integer)",
 ];
 
 /// The `search_path` each kind of SECURITY DEFINER function is pinned to: the BYPASSRLS ones
@@ -93,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_campaigns::Migration),
             Box::new(m20261205_000021_segments::Migration),
             Box::new(m20261205_000022_lead_scoring::Migration),
+            Box::new(m20261205_000023_scoring_jobs::Migration),
         ]
     }
 }

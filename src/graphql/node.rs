@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     activities, api_keys, audit_logs, campaigns, companies, deals, lead_notes, leads, partners,
-    pipeline_stages, scoring_rules, segments, users,
+    pipeline_stages, scoring_jobs, scoring_rules, segments, users,
 };
 
 use super::{ById, ContextExt, decode_any, via};
@@ -19,7 +19,7 @@ use crate::{
     organizations::Organization,
     partners::Partner,
     pipeline::PipelineStage,
-    scoring::ScoringRule,
+    scoring::{ScoringJob, ScoringRule},
     segments::Segment,
     users::User,
     webhooks::{
@@ -105,6 +105,7 @@ nodes! {
     Campaign(Campaign) = campaigns::Model => ANY, member;
     Segment(Segment) = segments::Model => ANY, member;
     ScoringRule(ScoringRule) = scoring_rules::Model => ANY, member;
+    ScoringJob(ScoringJob) = scoring_jobs::Model => ANY, member;
     AuditLog(AuditLog) = audit_logs::Model => ANY, admin;
     WebhookEndpoint(WebhookEndpoint) = EndpointRow => ANY, admin;
     WebhookDelivery(WebhookDelivery) = DeliveryRow => ANY, admin;

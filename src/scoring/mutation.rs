@@ -1,7 +1,9 @@
 use async_graphql::{ID, InputObject, SimpleObject};
 use entity::scoring_rules::{self, Column};
 
-use super::{ScoringCondition, ScoringRule, conditions, service, types::ScoringRuleType};
+use super::{
+    ScoringCondition, ScoringJob, ScoringRule, conditions, service, types::ScoringRuleType,
+};
 use crate::{
     error::{ApiError, ApiResult},
     graphql::{NodeKind, decode_id},
@@ -55,19 +57,30 @@ pub struct RescoreLeadsInput {
     pub rule_id: Option<ID>,
 }
 
+/// Up to 5,000 leads are rescored in the request (`rescored`, `changed`); more, by a job in
+/// the background (`job`: follow it with `scoringJob(id)`).
 #[derive(SimpleObject)]
 pub struct RescoreLeadsPayload {
-    /// Leads scored again.
-    pub rescored: BigInt,
+    /// Leads scored again in the request.
+    pub rescored: Option<BigInt>,
     /// Of those, leads whose score changed (each change in its `scoreHistory`).
-    pub changed: BigInt,
+    pub changed: Option<BigInt>,
+    pub job: Option<ScoringJob>,
 }
 
 impl From<service::Rescored> for RescoreLeadsPayload {
     fn from(done: service::Rescored) -> Self {
-        Self {
-            rescored: BigInt(done.rescored),
-            changed: BigInt(done.changed),
+        match done {
+            service::Rescored::Now { rescored, changed } => Self {
+                rescored: Some(BigInt(rescored)),
+                changed: Some(BigInt(changed)),
+                job: None,
+            },
+            service::Rescored::Queued(job) => Self {
+                rescored: None,
+                changed: None,
+                job: Some(ScoringJob(*job)),
+            },
         }
     }
 }
@@ -95,9 +108,8 @@ crate::mutations! {
         manager |acting, ctx| {
             acting.delete::<scoring_rules::Model>(decode_id(&input.id, NodeKind::ScoringRule, "id")?)
         };
-    /// Scores the live leads `filter` matches again by the active rules, now, in this request
-    /// (MANAGER and above): at most 5,000 leads a call (LIMIT_EXCEEDED beyond: narrow the
-    /// filter).
+    /// Scores the live leads `filter` matches again by the active rules (MANAGER and above):
+    /// in the request for up to 5,000, else in the background.
     rescore_leads(input: RescoreLeadsInput) -> RescoreLeadsPayload,
         manager |acting, ctx| {
             let rule = input

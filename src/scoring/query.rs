@@ -1,4 +1,4 @@
-use super::ScoringRule;
+use super::{ScoringJob, ScoringRule};
 
 crate::queries! {
     ScoringQuery {
@@ -8,6 +8,8 @@ crate::queries! {
         }
         find {
             scoring_rule: member ScoringRule;
+            /// A rescoring job and its progress.
+            scoring_job: member ScoringJob;
         }
     }
 }

@@ -2,8 +2,9 @@
 //! leads in question, updates those that changed (their SCORED events come from the lead
 //! triggers) and records each change with its reason, in the caller's transaction.
 
-use entity::{leads, scoring_rules};
-use sea_orm::FromQueryResult;
+use chrono::{DateTime, FixedOffset};
+use entity::{leads, scoring_jobs, scoring_rules};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -11,9 +12,9 @@ use super::{ScoringCondition, conditions};
 use crate::{
     error::{ApiError, ApiResult},
     graphql::ListFilter,
-    leads::LeadFilter,
+    leads::{LeadFilter, storable_filter, stored_filter},
     service::Acting,
-    sql::SqlBuilder,
+    sql::{Changes, SqlBuilder},
 };
 
 /// The most leads `rescoreLeads` scores in one request.
@@ -32,15 +33,19 @@ pub enum Rescore {
     OfCompany(Uuid),
 }
 
-async fn active_rules(acting: &Acting<'_>) -> ApiResult<Vec<scoring_rules::Model>> {
+/// The organization's active rules, highest priority first.
+pub async fn active_rules(
+    conn: &impl ConnectionTrait,
+    organization_id: Uuid,
+) -> ApiResult<Vec<scoring_rules::Model>> {
     let mut sql = SqlBuilder::new("");
-    let org = sql.bind(acting.organization_id());
+    let org = sql.bind(organization_id);
     sql.push(&format!(
         "SELECT * FROM scoring_rules WHERE organization_id = {org} AND active
          ORDER BY priority DESC, created_at, id"
     ));
     Ok(scoring_rules::Model::find_by_statement(sql.build())
-        .all(acting.db)
+        .all(conn)
         .await?)
 }
 
@@ -64,10 +69,13 @@ pub async fn leads_of_company(acting: &Acting<'_>, id: Uuid) -> ApiResult<Vec<Uu
 
 /// Whether scores are the rules' (set by hand otherwise).
 pub async fn scores_are_computed(acting: &Acting<'_>) -> ApiResult<bool> {
-    Ok(!active_rules(acting).await?.is_empty())
+    Ok(!active_rules(acting.db, acting.organization_id())
+        .await?
+        .is_empty())
 }
 
-/// The `SELECT id, previous, score` of the leads `scope` (a condition on `t`) keeps, scored by
+/// The `SELECT id, created_at, previous, score` of the leads `scope` (the rest of the
+/// statement after the conditions on `t`: more of them, an order, a limit) keeps, scored by
 /// `rules`.
 fn scored(sql: &mut SqlBuilder, rules: &[scoring_rules::Model], scope: &str) -> ApiResult<String> {
     let mut sum = String::from("0");
@@ -79,7 +87,7 @@ fn scored(sql: &mut SqlBuilder, rules: &[scoring_rules::Model], scope: &str) -> 
         ));
     }
     Ok(format!(
-        "SELECT t.id, t.score AS previous, least(100, greatest(0, {sum})) AS score
+        "SELECT t.id, t.created_at, t.score AS previous, least(100, greatest(0, {sum})) AS score
          FROM leads t
          LEFT JOIN companies c ON c.organization_id = t.organization_id AND c.id = t.company_id
          WHERE t.organization_id = $1 AND t.deleted_at IS NULL {scope}"
@@ -89,7 +97,7 @@ fn scored(sql: &mut SqlBuilder, rules: &[scoring_rules::Model], scope: &str) -> 
 /// Scores the leads of `which` again by the active rules (nothing while there are none);
 /// returns the leads whose score changed, as they are now.
 pub async fn rescore(acting: &Acting<'_>, which: Rescore) -> ApiResult<Vec<leads::Model>> {
-    let rules = active_rules(acting).await?;
+    let rules = active_rules(acting.db, acting.organization_id()).await?;
     if rules.is_empty() {
         return Ok(Vec::new());
     }
@@ -132,24 +140,25 @@ fn record(sql: &mut SqlBuilder, scored: &str, reason: &str, rule: Option<Uuid>) 
     )
 }
 
-pub struct Rescored {
-    pub rescored: i64,
-    pub changed: i64,
+/// What `rescoreLeads` did: the leads rescored in the request, or the job that will.
+pub enum Rescored {
+    Now { rescored: i64, changed: i64 },
+    Queued(Box<scoring_jobs::Model>),
 }
 
 #[derive(FromQueryResult)]
-struct Counts {
-    rescored: i64,
-    changed: i64,
+struct Matching {
+    matching: i64,
 }
 
-/// `rescoreLeads`: the live leads `filter` matches, at most [`MAX_RESCORED`].
+/// `rescoreLeads`: the live leads `filter` matches, in the request up to [`MAX_RESCORED`],
+/// else by a job of the background worker (`jobs`).
 pub async fn rescore_matching(
     acting: &Acting<'_>,
     filter: LeadFilter,
     rule: Option<Uuid>,
 ) -> ApiResult<Rescored> {
-    let conditions = filter.conditions().map_err(|err| err.within("filter"))?;
+    let stored = storable_filter("filter", filter)?;
     if let Some(rule) = rule {
         crate::sql::find_by_id::<scoring_rules::Model>(
             acting.db,
@@ -160,63 +169,140 @@ pub async fn rescore_matching(
         .await?
         .ok_or(ApiError::NotFound("scoring_rule"))?;
     }
-    let rules = active_rules(acting).await?;
-    let mut sql = SqlBuilder::new("");
-    sql.bind(acting.organization_id());
-    // The filter's conditions are on `t` with `$1` the tenant, as the scoring statement's.
-    let start = sql.sql_len();
-    conditions(&mut sql);
-    let scope = sql.take_since(start);
-    let matching = {
-        let mut count = sql.clone();
-        count.push(&format!(
-            "SELECT count(*) AS rescored, 0::bigint AS changed FROM leads t
-             WHERE t.organization_id = $1 AND t.deleted_at IS NULL {scope}"
-        ));
-        Counts::find_by_statement(count.build())
-            .one(acting.db)
-            .await?
-            .map_or(0, |c| c.rescored)
-    };
-    if matching > MAX_RESCORED {
-        return Err(ApiError::Limit(format!(
-            "{matching} leads match: rescore at most {MAX_RESCORED} at a time (narrow the filter)"
-        )));
-    }
-    if rules.is_empty() {
-        return Ok(Rescored {
-            rescored: 0,
-            changed: 0,
-        });
-    }
-    let scored = scored(&mut sql, &rules, &scope)?;
-    let reason = if rule.is_some() {
-        "rule changed"
-    } else {
-        "rescored"
-    };
-    let changed = record(&mut sql, &scored, reason, rule);
-    sql.push(&format!(
-        "{changed} SELECT (SELECT count(*) FROM scored) AS rescored,
-                          (SELECT count(*) FROM changed) AS changed"
-    ));
-    let counts = Counts::find_by_statement(sql.build())
+    let conditions = stored_filter(&stored)?.conditions()?;
+    let mut count = SqlBuilder::new("");
+    count.bind(acting.organization_id());
+    count.push("SELECT count(*) AS matching FROM leads t WHERE t.organization_id = $1");
+    conditions(&mut count);
+    count.push(" AND t.deleted_at IS NULL");
+    let matching = Matching::find_by_statement(count.build())
         .one(acting.db)
         .await?
-        .unwrap_or(Counts {
-            rescored: 0,
-            changed: 0,
-        });
+        .map_or(0, |m| m.matching);
+    if matching > MAX_RESCORED {
+        let job = queue(acting, stored, rule, matching).await?;
+        return Ok(Rescored::Queued(Box::new(job)));
+    }
+    let rules = active_rules(acting.db, acting.organization_id()).await?;
+    let batch = rescore_batch(
+        acting.db,
+        acting.organization_id(),
+        &rules,
+        &stored,
+        None,
+        MAX_RESCORED,
+        Reason::of(rule),
+    )
+    .await?;
     acting
         .audit(
             "lead.rescore",
             "lead",
             None,
-            json!({ "rescored": counts.rescored, "changed": counts.changed }),
+            json!({ "rescored": batch.rescored, "changed": batch.changed, "rule": rule }),
         )
         .await?;
-    Ok(Rescored {
-        rescored: counts.rescored,
-        changed: counts.changed,
+    Ok(Rescored::Now {
+        rescored: batch.rescored,
+        changed: batch.changed,
+    })
+}
+
+async fn queue(
+    acting: &Acting<'_>,
+    filter: serde_json::Value,
+    rule: Option<Uuid>,
+    total: i64,
+) -> ApiResult<scoring_jobs::Model> {
+    let mut changes = Changes::default();
+    changes.set(
+        scoring_jobs::Column::Filter,
+        filter.clone(),
+        "filter",
+        filter,
+    );
+    changes.set(scoring_jobs::Column::RuleId, rule, "ruleId", json!(rule));
+    changes.set(scoring_jobs::Column::Total, total, "total", json!(total));
+    changes.set_unaudited(scoring_jobs::Column::CreatedById, acting.user_id());
+    acting.insert(changes).await
+}
+
+/// Why scores are computed again in bulk, and the rule it follows, if one.
+#[derive(Clone, Copy)]
+pub struct Reason(&'static str, Option<Uuid>);
+
+impl Reason {
+    pub fn of(rule: Option<Uuid>) -> Self {
+        match rule {
+            Some(rule) => Self("rule changed", Some(rule)),
+            None => Self("rescored", None),
+        }
+    }
+}
+
+/// One batch of a bulk rescoring.
+pub struct Batch {
+    pub rescored: i64,
+    pub changed: i64,
+    /// The last lead scored, where the next batch starts after.
+    pub last: Option<(DateTime<FixedOffset>, Uuid)>,
+}
+
+#[derive(FromQueryResult)]
+struct BatchRow {
+    rescored: i64,
+    changed: i64,
+    last_created_at: Option<DateTime<FixedOffset>>,
+    last_id: Option<Uuid>,
+}
+
+/// Scores the next `size` live leads (oldest first, after `after`) that the stored `filter`
+/// matches by `rules`, in `conn`'s transaction, whose tenant is the organization's.
+pub async fn rescore_batch(
+    conn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    rules: &[scoring_rules::Model],
+    filter: &serde_json::Value,
+    after: Option<(DateTime<FixedOffset>, Uuid)>,
+    size: i64,
+    Reason(reason, rule): Reason,
+) -> ApiResult<Batch> {
+    if rules.is_empty() {
+        return Ok(Batch {
+            rescored: 0,
+            changed: 0,
+            last: None,
+        });
+    }
+    let conditions = stored_filter(filter)?.conditions()?;
+    let mut sql = SqlBuilder::new("");
+    sql.bind(organization_id);
+    let start = sql.sql_len();
+    conditions(&mut sql);
+    if let Some((at, id)) = after {
+        let (at, id) = (sql.bind(at), sql.bind(id));
+        sql.push(&format!(" AND (t.created_at, t.id) > ({at}, {id})"));
+    }
+    let size = sql.bind(size);
+    sql.push(&format!(" ORDER BY t.created_at, t.id LIMIT {size}"));
+    let scope = sql.take_since(start);
+    let scored = scored(&mut sql, rules, &scope)?;
+    let changed = record(&mut sql, &scored, reason, rule);
+    sql.push(&format!(
+        "{changed}, last AS (SELECT created_at, id FROM scored ORDER BY created_at DESC, id DESC
+                             LIMIT 1)
+         SELECT (SELECT count(*) FROM scored) AS rescored,
+                (SELECT count(*) FROM changed) AS changed,
+                (SELECT created_at FROM last) AS last_created_at,
+                (SELECT id FROM last) AS last_id"
+    ));
+    let row = BatchRow::find_by_statement(sql.build())
+        .one(conn)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a rescoring batch read no row")))?;
+    Ok(Batch {
+        rescored: row.rescored,
+        changed: row.changed,
+        last: row.last_created_at.zip(row.last_id),
     })
 }

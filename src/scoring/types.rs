@@ -2,13 +2,14 @@ use std::collections::HashMap;
 
 use async_graphql::{Context, Object, SimpleObject, dataloader::Loader};
 use chrono::{DateTime, Utc};
-use entity::{lead_score_changes, scoring_rules};
+use entity::{lead_score_changes, scoring_jobs, scoring_rules};
 use sea_orm::FromQueryResult;
 use uuid::Uuid;
 
 use super::{ScoringCondition, service};
 use crate::{
     graphql::{LoadResult, TenantLoader, related, via},
+    numbers::BigInt,
     users::User,
 };
 
@@ -45,7 +46,50 @@ crate::object! {
     }
 }
 
+crate::text_enum! {
+    /// Where a rescoring job stands.
+    ScoringJobState {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
+crate::object! {
+    /// A rescoring of many leads, worked through in the background.
+    ScoringJob(scoring_jobs::Model) as ScoringJob {
+        state: Stored<ScoringJobState>,
+        /// Why it failed, when it did.
+        error: Option<&str>,
+        created_at: DateTime<Utc>,
+        finished_at: Option<DateTime<Utc>>,
+    }
+    belongs_to {
+        rule: ScoringRule by rule_id,
+    }
+    extra {
+        /// Leads matching its filter when it was queued.
+        async fn total(&self) -> BigInt {
+            BigInt(self.0.total)
+        }
+        /// Leads scored so far.
+        async fn processed(&self) -> BigInt {
+            BigInt(self.0.processed)
+        }
+        /// Of those, leads whose score changed.
+        async fn changed(&self) -> BigInt {
+            BigInt(self.0.changed)
+        }
+        /// The leads it scores (`LeadFilter`'s fields), as given.
+        async fn filter(&self) -> async_graphql::Json<&serde_json::Value> {
+            async_graphql::Json(&self.0.filter)
+        }
+    }
+}
+
 crate::tenant_rows!(
+    scoring_jobs::Model => "scoring_jobs" as "scoring_job",
     scoring_rules::Model => "scoring_rules" as "scoring_rule",
     lead_score_changes::Model => "lead_score_changes" as "lead_score_change",
 );

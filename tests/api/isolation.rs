@@ -349,6 +349,12 @@ fn registry() -> Vec<Registration> {
             },
         },
         Registration {
+            table: "scoring_jobs",
+            ids: |a| vec![a.job.clone()],
+            // No mutation takes a job: `rescoreLeads` makes them.
+            attacks: no_attacks,
+        },
+        Registration {
             table: "lead_score_changes",
             // Written by scoring only; read through the lead.
             ids: no_ids,
@@ -423,6 +429,7 @@ struct Seeded {
     campaign: String,
     segment: String,
     rule: String,
+    job: String,
 }
 
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
@@ -536,7 +543,8 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
                      (organization_id, delivery_id, status_code, duration_ms)
                  SELECT '{org}', id, 500, 12 FROM delivery
              )
-             INSERT INTO lead_assignment_turns (organization_id, turn) VALUES ('{org}', 3)",
+             INSERT INTO lead_assignment_turns (organization_id, turn) VALUES ('{org}', 3);
+             INSERT INTO scoring_jobs (organization_id, total, state) VALUES ('{org}', 0, 'done')",
             org = tenant.organization_id,
         ),
     )
@@ -548,6 +556,9 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         .0;
     let endpoint = NodeKind::WebhookEndpoint
         .id(first_id(app.snapshot(org, "webhook_endpoints").await))
+        .0;
+    let job = NodeKind::ScoringJob
+        .id(first_id(app.snapshot(org, "scoring_jobs").await))
         .0;
     let delivery = NodeKind::WebhookDelivery
         .id(first_id(app.snapshot(org, "webhook_deliveries").await))
@@ -570,6 +581,7 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
         campaign,
         segment,
         rule,
+        job,
     }
 }
 

@@ -212,9 +212,9 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     // must wait for.
     app.shut_down().await.unwrap().unwrap();
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(12))
+    Migrator::down(&owner, Some(13))
         .await
-        .expect("000022 to 000011 undone");
+        .expect("000023 to 000011 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
@@ -348,6 +348,7 @@ async fn the_entities_match_the_migrated_tables_and_columns() {
         rate_limit_buckets,
         rate_limit_replicas,
         refresh_tokens,
+        scoring_jobs,
         scoring_rules,
         segments,
         sign_in_throttle,

@@ -234,7 +234,8 @@ async fn conditions_are_typed_and_checked_and_only_managers_keep_rules() {
 }
 
 /// A new or changed rule reaches existing leads when they change, or all at once with
-/// `rescoreLeads`, whose changes name the rule.
+/// `rescoreLeads`, whose changes name the rule: in the request for a few leads, by a job of
+/// the background worker, in batches, for many.
 #[tokio::test]
 async fn rescoring_applies_a_rule_change_to_existing_leads() {
     let app = TestApp::spawn().await;
@@ -286,7 +287,7 @@ async fn rescoring_applies_a_rule_change_to_existing_leads() {
         again.at("/rescoreLeads"),
         &json!({ "rescored": "1", "changed": "0" })
     );
-    // More than a request may rescore at once is refused, changing nothing.
+    // More than a request rescores is a job of the background worker, followed to its end.
     app.owner_sql(
         acme.organization_id,
         &format!(
@@ -297,6 +298,39 @@ async fn rescoring_applies_a_rule_change_to_existing_leads() {
         ),
     )
     .await;
-    let too_many = app.gql(acme.token(), rescore, json!({ "input": {} })).await;
-    assert_eq!(too_many.code(), "LIMIT_EXCEEDED");
+    let queued = app
+        .gql(
+            acme.token(),
+            "mutation { rescoreLeads(input: {}) { rescored job { id total } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(queued.at("/rescoreLeads/rescored"), &Value::Null);
+    assert_eq!(queued.at("/rescoreLeads/job/total"), "5002");
+    let job = queued.at("/rescoreLeads/job/id").clone();
+    let progress = "query($id: ID!) { scoringJob(id: $id) { state total processed changed } }";
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let seen = app.gql(acme.token(), progress, json!({ "id": job })).await;
+            let job = seen.at("/scoringJob").clone();
+            if job["state"] != "QUEUED" && job["state"] != "RUNNING" {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the job ends within a minute");
+    assert_eq!(
+        finished,
+        json!({ "state": "DONE", "total": "5002", "processed": "5002", "changed": "5000" })
+    );
+    let vips = app
+        .gql(
+            acme.token(),
+            "{ leads(filter: { scoreMin: 40 }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(vips.at("/leads/totalCount"), 5001);
 }
