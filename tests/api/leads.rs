@@ -333,6 +333,7 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
     // each, in each organization.
     assert_eq!((first.deals, first.partners), (14, 10));
     assert_eq!((first.campaigns, first.campaign_members), (6, 18));
+    assert_eq!(first.scoring_rules, 10);
     let second = leadgraph::seed::seed_demo(&db, 30).await.unwrap();
     assert_eq!(second, leadgraph::seed::SeedCounts::default());
     for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
@@ -367,6 +368,30 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
                 .sum()
         };
         assert_eq!((count("OPEN"), count("WON"), count("LOST")), (5, 1, 1));
+        // The server's scoring worker scores every lead by the seeded rules, some of which
+        // fire: soon every score is what its explanation says.
+        let scores = "{ leads(first: 30) { nodes { score scoreExplanation { score contributions { points } } } } }";
+        let scored = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            loop {
+                let page = app.gql(Some(&token), scores, json!({})).await;
+                let nodes = page.at("/leads/nodes").as_array().unwrap().clone();
+                if nodes
+                    .iter()
+                    .all(|n| n["score"] == n["scoreExplanation"]["score"])
+                {
+                    return nodes;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the demo's leads are scored by its rules");
+        assert!(scored.iter().any(|n| {
+            !n["scoreExplanation"]["contributions"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        }));
     }
     // The two organizations look different at a glance: no company or person in common.
     let mut seen: Vec<Vec<String>> = Vec::new();
