@@ -325,3 +325,62 @@ async fn webhooks_deliver_company_events_to_endpoints_that_take_them() {
     // The lead's event went to the other endpoint only.
     assert_eq!(companies.received().len(), 1);
 }
+
+/// Deals and campaigns reach webhooks like any subject: a deal's event carries the deal, a
+/// campaign member's event the campaign and the lead's id.
+#[tokio::test]
+async fn webhooks_deliver_deal_and_campaign_events_with_their_subjects() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let sales = Receiver::start(Answer::Ok).await;
+    app.gql(
+        acme.token(),
+        "mutation($input: CreateWebhookEndpointInput!) {
+            createWebhookEndpoint(input: $input) { endpoint { id } } }",
+        json!({ "input": { "url": sales.url(), "subjectTypes": ["DEAL", "CAMPAIGN"] } }),
+    )
+    .await
+    .ok();
+    let deal = acme
+        .create_deal(
+            &app,
+            json!({ "title": "Red team", "value": { "amount": "9000", "currency": "EUR" } }),
+        )
+        .await;
+    let campaign = app
+        .gql(
+            acme.token(),
+            "mutation { createCampaign(input: { name: \"Q1\", type: EMAIL }) { campaign { id } } }",
+            json!({}),
+        )
+        .await
+        .at("/createCampaign/campaign/id")
+        .clone();
+    let lead = acme.create_lead(&app, json!({})).await;
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!, $lead: ID!) {
+            addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
+        json!({ "id": campaign, "lead": lead }),
+    )
+    .await
+    .ok();
+
+    let bodies: Vec<Value> = sales.wait_for(3).await.iter().map(|r| r.json()).collect();
+    let types: Vec<&Value> = bodies.iter().map(|b| &b["type"]).collect();
+    assert_eq!(
+        types,
+        ["deal.created", "campaign.created", "campaign.member_added"]
+    );
+    assert_eq!(bodies[0]["data"]["subjectId"], json!(deal));
+    assert_eq!(bodies[0]["data"]["deal"]["title"], "Red team");
+    assert_eq!(
+        bodies[0]["data"]["deal"]["value"],
+        json!({ "amount": "9000", "currency": "EUR" })
+    );
+    assert_eq!(bodies[0]["data"]["deal"]["status"], "OPEN");
+    assert_eq!(bodies[2]["data"]["campaign"]["name"], "Q1");
+    assert_eq!(bodies[2]["data"]["detailId"], json!(lead));
+    // The lead's own event went nowhere here.
+    assert_eq!(sales.received().len(), 3);
+}
