@@ -6,7 +6,7 @@
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
 
-use std::{collections::HashMap, marker::PhantomData};
+use std::{collections::HashMap, hash::Hash, marker::PhantomData};
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, FixedOffset};
@@ -195,18 +195,26 @@ impl TenantLoader {
             .map_err(db_error)
     }
 
-    /// As [`select`](Self::select), each row also giving the key it answers (`lg_key`).
-    pub async fn select_keyed<M: FromQueryResult>(
+    /// As [`select`](Self::select), for a batch of `keys`: each row names the key it answers by
+    /// its place in `keys` (column `lg_key`). Every key gets its rows, in the statement's order
+    /// (none when no row answers it).
+    pub async fn select_keyed<K: Clone + Eq + Hash, M: FromQueryResult>(
         &self,
+        keys: &[K],
         write: impl FnOnce(&mut SqlBuilder, &str),
-    ) -> LoadResult<Vec<(i32, M)>> {
+    ) -> LoadResult<HashMap<K, Vec<M>>> {
         let (mut sql, org) = self.tenant_sql();
         write(&mut sql, &org);
-        let rows = self.rows(&sql).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("", "lg_key")?, M::from_query_result(row, "")?)))
-            .collect::<Result<_, sea_orm::DbErr>>()
-            .map_err(db_error)
+        let mut answers: HashMap<K, Vec<M>> =
+            keys.iter().map(|key| (key.clone(), Vec::new())).collect();
+        for row in self.rows(&sql).await? {
+            let k: i32 = row.try_get("", "lg_key").map_err(db_error)?;
+            let model = M::from_query_result(&row, "").map_err(db_error)?;
+            if let Some(rows) = keys.get(k as usize).and_then(|key| answers.get_mut(key)) {
+                rows.push(model);
+            }
+        }
+        Ok(answers)
     }
 
     /// Rows of `table` with the given ids, keyed by id.
@@ -253,34 +261,25 @@ impl TenantLoader {
             Some(column) => format!("AND (p.kept IS NULL OR t.{} = ANY(p.kept))", column.name),
             None => String::new(),
         };
-        let (mut sql, org) = self.tenant_sql();
-        let requests = sql.bind(serde_json::Value::Array(requests));
-        sql.push(&format!(
-            "SELECT p.k AS lg_key, c.*
-             FROM jsonb_to_recordset({requests}::jsonb)
-                  AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid,
-                       kept text[])
-             CROSS JOIN LATERAL (
-                 SELECT t.* FROM {table} t
-                 WHERE t.organization_id = {org} AND t.{parent_column} = p.parent_id {condition}
-                   {narrowed}
-                   AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))
-                 ORDER BY t.created_at DESC, t.id DESC
-                 LIMIT p.lim
-             ) c
-             ORDER BY p.k"
-        ));
-        let rows = self.rows(&sql).await?;
-        let mut pages: HashMap<ChildPageKey, Vec<M>> =
-            keys.iter().map(|key| (*key, Vec::new())).collect();
-        for row in rows {
-            let k: i32 = row.try_get("", "lg_key").map_err(db_error)?;
-            let model = M::from_query_result(&row, "").map_err(db_error)?;
-            if let Some(page) = keys.get(k as usize).and_then(|key| pages.get_mut(key)) {
-                page.push(model);
-            }
-        }
-        Ok(pages)
+        self.select_keyed(keys, |sql, org| {
+            let requests = sql.bind(serde_json::Value::Array(requests));
+            sql.push(&format!(
+                "SELECT p.k AS lg_key, c.*
+                 FROM jsonb_to_recordset({requests}::jsonb)
+                      AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid,
+                           kept text[])
+                 CROSS JOIN LATERAL (
+                     SELECT t.* FROM {table} t
+                     WHERE t.organization_id = {org} AND t.{parent_column} = p.parent_id {condition}
+                       {narrowed}
+                       AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))
+                     ORDER BY t.created_at DESC, t.id DESC
+                     LIMIT p.lim
+                 ) c
+                 ORDER BY p.k"
+            ));
+        })
+        .await
     }
 }
 

@@ -133,12 +133,29 @@ fn conditions(filter: &str) -> ApiResult<impl Fn(&mut SqlBuilder) + Sync> {
 
 #[derive(FromQueryResult)]
 struct Counted {
-    lg_key: i32,
     total: i64,
 }
 
-// Each batch is one statement: a UNION ALL of one part per filter, each an index walk of the
-// tenant's leads newest first (or a count), the tenant `$1` for all.
+/// The conditions of each key's saved filter.
+fn conditions_of<'a>(
+    filters: impl Iterator<Item = &'a str>,
+) -> ApiResult<Vec<impl Fn(&mut SqlBuilder) + Sync>> {
+    filters.map(conditions).collect()
+}
+
+/// Writes one statement for a batch: a `UNION ALL` of one `part` per filter (its place in the
+/// batch, `lg_key`, first), the tenant `$1` for all.
+fn union_all<C>(sql: &mut SqlBuilder, filters: &[C], part: impl Fn(&mut SqlBuilder, usize, &C)) {
+    for (k, conditions) in filters.iter().enumerate() {
+        if k > 0 {
+            sql.push(" UNION ALL ");
+        }
+        part(sql, k, conditions);
+    }
+}
+
+// Each batch is one statement: one part per filter, each an index walk of the tenant's leads
+// newest first (or a count).
 impl Loader<SegmentPage> for TenantLoader {
     type Value = Vec<leads::Model>;
     type Error = async_graphql::Error;
@@ -147,39 +164,25 @@ impl Loader<SegmentPage> for TenantLoader {
         &self,
         keys: &[SegmentPage],
     ) -> LoadResult<HashMap<SegmentPage, Vec<leads::Model>>> {
-        let filters = keys
-            .iter()
-            .map(|key| conditions(&key.filter))
-            .collect::<ApiResult<Vec<_>>>()?;
-        let rows: Vec<(i32, leads::Model)> = self
-            .select_keyed(|sql, org| {
-                for (k, (key, conditions)) in keys.iter().zip(&filters).enumerate() {
-                    if k > 0 {
-                        sql.push(" UNION ALL ");
-                    }
-                    sql.push(&format!(
-                        "(SELECT {k} AS lg_key, t.* FROM leads t WHERE t.organization_id = {org}"
-                    ));
-                    conditions(sql);
-                    if let Some(after) = key.after {
-                        let (at, id) = (sql.bind(after.created_at), sql.bind(after.id));
-                        sql.push(&format!(" AND (t.created_at, t.id) < ({at}, {id})"));
-                    }
-                    let limit = sql.bind(key.limit);
-                    sql.push(&format!(
-                        " ORDER BY t.created_at DESC, t.id DESC LIMIT {limit})"
-                    ));
+        let filters = conditions_of(keys.iter().map(|key| &*key.filter))?;
+        self.select_keyed(keys, |sql, org| {
+            union_all(sql, &filters, |sql, k, conditions| {
+                let key = &keys[k];
+                sql.push(&format!(
+                    "(SELECT {k} AS lg_key, t.* FROM leads t WHERE t.organization_id = {org}"
+                ));
+                conditions(sql);
+                if let Some(after) = key.after {
+                    let (at, id) = (sql.bind(after.created_at), sql.bind(after.id));
+                    sql.push(&format!(" AND (t.created_at, t.id) < ({at}, {id})"));
                 }
-            })
-            .await?;
-        let mut pages: HashMap<SegmentPage, Vec<leads::Model>> =
-            keys.iter().map(|key| (key.clone(), Vec::new())).collect();
-        for (k, lead) in rows {
-            if let Some(page) = keys.get(k as usize).and_then(|key| pages.get_mut(key)) {
-                page.push(lead);
-            }
-        }
-        Ok(pages)
+                let limit = sql.bind(key.limit);
+                sql.push(&format!(
+                    " ORDER BY t.created_at DESC, t.id DESC LIMIT {limit})"
+                ));
+            });
+        })
+        .await
     }
 }
 
@@ -188,30 +191,21 @@ impl Loader<SegmentCount> for TenantLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[SegmentCount]) -> LoadResult<HashMap<SegmentCount, i64>> {
-        let filters = keys
-            .iter()
-            .map(|key| conditions(&key.0))
-            .collect::<ApiResult<Vec<_>>>()?;
-        let counted: Vec<Counted> = self
-            .select(|sql, org| {
-                for (k, conditions) in filters.iter().enumerate() {
-                    if k > 0 {
-                        sql.push(" UNION ALL ");
-                    }
+        let filters = conditions_of(keys.iter().map(|key| &*key.0))?;
+        let counted: HashMap<SegmentCount, Vec<Counted>> = self
+            .select_keyed(keys, |sql, org| {
+                union_all(sql, &filters, |sql, k, conditions| {
                     sql.push(&format!(
                         "SELECT {k} AS lg_key, count(*) AS total FROM leads t
                          WHERE t.organization_id = {org}"
                     ));
                     conditions(sql);
-                }
+                });
             })
             .await?;
         Ok(counted
             .into_iter()
-            .filter_map(|c| {
-                keys.get(c.lg_key as usize)
-                    .map(|key| (key.clone(), c.total))
-            })
+            .map(|(key, counts)| (key, counts.first().map_or(0, |c| c.total)))
             .collect())
     }
 }

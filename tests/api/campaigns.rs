@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Gql, Tenant, TestApp};
+use crate::support::{Gql, Tenant, TestApp, tenant::merged};
 
 const STATUSES: [&str; 5] = ["DRAFT", "ACTIVE", "PAUSED", "COMPLETED", "CANCELLED"];
 
@@ -20,23 +20,8 @@ const CAMPAIGN_MOVES: [(&str, &str); 8] = [
 ];
 
 async fn create_campaign(app: &TestApp, tenant: &Tenant, input: Value) -> String {
-    let mut full = json!({ "name": "Q1 outreach", "type": "EMAIL" });
-    full.as_object_mut()
-        .unwrap()
-        .extend(input.as_object().cloned().unwrap_or_default());
-    let created = app
-        .gql(
-            tenant.token(),
-            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { campaign { id status } } }",
-            json!({ "input": full }),
-        )
-        .await;
-    assert_eq!(created.at("/createCampaign/campaign/status"), "DRAFT");
-    created
-        .at("/createCampaign/campaign/id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let input = merged(json!({ "name": "Q1 outreach", "type": "EMAIL" }), input);
+    tenant.create(app, "Campaign", "campaign", input).await
 }
 
 async fn change_status(app: &TestApp, tenant: &Tenant, id: &str, status: &str) -> Gql {
@@ -119,13 +104,9 @@ async fn a_campaign_moves_only_along_its_lifecycle() {
 async fn leads_join_a_campaign_once_by_ids_by_filter_or_by_its_target_criteria() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
-    let mut hot = Vec::new();
-    for _ in 0..3 {
-        hot.push(
-            acme.create_lead(&app, json!({ "temperature": "HOT" }))
-                .await,
-        );
-    }
+    let hot = acme
+        .create_leads(&app, 3, json!({ "temperature": "HOT" }))
+        .await;
     let warm = acme
         .create_lead(&app, json!({ "temperature": "WARM" }))
         .await;

@@ -347,24 +347,8 @@ async fn webhooks_deliver_deal_and_campaign_events_with_their_subjects() {
             json!({ "title": "Red team", "value": { "amount": "9000", "currency": "EUR" } }),
         )
         .await;
-    let campaign = app
-        .gql(
-            acme.token(),
-            "mutation { createCampaign(input: { name: \"Q1\", type: EMAIL }) { campaign { id } } }",
-            json!({}),
-        )
-        .await
-        .at("/createCampaign/campaign/id")
-        .clone();
     let lead = acme.create_lead(&app, json!({})).await;
-    app.gql(
-        acme.token(),
-        "mutation($id: ID!, $lead: ID!) {
-            addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
-        json!({ "id": campaign, "lead": lead }),
-    )
-    .await
-    .ok();
+    acme.campaign_of(&app, "Q1", &[&lead]).await;
 
     let bodies: Vec<Value> = sales.wait_for(3).await.iter().map(|r| r.json()).collect();
     let types: Vec<&Value> = bodies.iter().map(|b| &b["type"]).collect();

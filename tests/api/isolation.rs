@@ -435,18 +435,15 @@ struct Seeded {
 async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let tenant = app.sign_up(slug).await;
     // A scoring rule the lead below meets: its score changes, so it has a score history.
-    let rule = app
-        .gql(
-            tenant.token(),
-            "mutation { createScoringRule(input: { name: \"VIPs\", ruleType: ENGAGEMENT, points: 20,
-                conditions: [{ field: LEAD_TAGS, operator: CONTAINS, values: [\"vip\"] }] }) { rule { id } } }",
-            json!({}),
+    let vip = json!({ "field": "LEAD_TAGS", "operator": "CONTAINS", "values": ["vip"] });
+    let rule = tenant
+        .create(
+            app,
+            "ScoringRule",
+            "rule",
+            json!({ "name": "VIPs", "ruleType": "ENGAGEMENT", "points": 20, "conditions": [vip] }),
         )
-        .await
-        .at("/createScoringRule/rule/id")
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let company = tenant.create_company(app, "Initech").await;
     // Assigned: its assignment history has a row.
     let lead = tenant
@@ -462,17 +459,14 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
     let (api_key, _) = tenant.api_key(app, &["READ"]).await;
     // A deal of the lead, with its partner, moved once (two stage changes), and a deleted one.
     let stages = tenant.stages(app).await;
-    let partner = app
-        .gql(
-            tenant.token(),
-            "mutation($email: String!) { createPartner(input: { companyName: \"Shield\", contactName: \"Pat\", email: $email }) { partner { id } } }",
-            json!({ "email": format!("pat@{slug}.test") }),
+    let partner = tenant
+        .create(
+            app,
+            "Partner",
+            "partner",
+            json!({ "companyName": "Shield", "contactName": "Pat", "email": format!("pat@{slug}.test") }),
         )
-        .await
-        .at("/createPartner/partner/id")
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let deal = tenant
         .create_deal(app, json!({ "leadId": lead, "partnerId": partner }))
         .await;
@@ -484,35 +478,15 @@ async fn seed(app: &TestApp, slug: &str) -> Seeded {
     .await
     .ok();
     // A campaign with the lead as its member.
-    let campaign = app
-        .gql(
-            tenant.token(),
-            "mutation { createCampaign(input: { name: \"Q1 outreach\", type: EMAIL }) { campaign { id } } }",
-            json!({}),
+    let campaign = tenant.campaign_of(app, "Q1 outreach", &[&lead]).await;
+    let segment = tenant
+        .create(
+            app,
+            "Segment",
+            "segment",
+            json!({ "name": "VIPs", "filter": { "tagsAny": ["vip"] } }),
         )
-        .await
-        .at("/createCampaign/campaign/id")
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.gql(
-        tenant.token(),
-        "mutation($id: ID!, $lead: ID!) { addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
-        json!({ "id": campaign, "lead": lead }),
-    )
-    .await
-    .ok();
-    let segment = app
-        .gql(
-            tenant.token(),
-            "mutation { createSegment(input: { name: \"VIPs\", filter: { tagsAny: [\"vip\"] } }) { segment { id } } }",
-            json!({}),
-        )
-        .await
-        .at("/createSegment/segment/id")
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .await;
     let deleted_deal = tenant.create_deal(app, json!({})).await;
     app.gql(
         tenant.token(),

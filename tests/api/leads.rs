@@ -371,21 +371,16 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
         // The server's scoring worker scores every lead by the seeded rules, some of which
         // fire: soon every score is what its explanation says.
         let scores = "{ leads(first: 30) { nodes { score scoreExplanation { score contributions { points } } } } }";
-        let scored = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-            loop {
-                let page = app.gql(Some(&token), scores, json!({})).await;
-                let nodes = page.at("/leads/nodes").as_array().unwrap().clone();
-                if nodes
-                    .iter()
-                    .all(|n| n["score"] == n["scoreExplanation"]["score"])
-                {
-                    return nodes;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+        let limit = std::time::Duration::from_secs(30);
+        let scored = crate::support::eventually(limit, "the demo's scores", || async {
+            let page = app.gql(Some(&token), scores, json!({})).await;
+            let nodes = page.at("/leads/nodes").as_array().unwrap().clone();
+            let done = nodes
+                .iter()
+                .all(|n| n["score"] == n["scoreExplanation"]["score"]);
+            done.then_some(nodes)
         })
-        .await
-        .expect("the demo's leads are scored by its rules");
+        .await;
         assert!(scored.iter().any(|n| {
             !n["scoreExplanation"]["contributions"]
                 .as_array()

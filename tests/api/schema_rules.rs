@@ -184,21 +184,7 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     .await
     .ok();
     // A campaign with a member: undoing 000020 drops it and its events.
-    let campaign = app
-        .gql(
-            acme.token(),
-            "mutation { createCampaign(input: { name: \"Q1\", type: EMAIL }) { campaign { id } } }",
-            json!({}),
-        )
-        .await;
-    app.gql(
-        acme.token(),
-        "mutation($id: ID!, $lead: ID!) {
-            addLeadsToCampaign(input: { campaignId: $id, leadIds: [$lead] }) { changedCount } }",
-        json!({ "id": campaign.at("/createCampaign/campaign/id"), "lead": lead }),
-    )
-    .await
-    .ok();
+    acme.campaign_of(&app, "Q1", &[&lead]).await;
     let create_endpoint = "mutation($url: String!) {
         createWebhookEndpoint(input: { url: $url }) { endpoint { id } } }";
     app.gql(

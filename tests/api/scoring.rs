@@ -3,20 +3,15 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Tenant, TestApp};
+use std::time::Duration;
+
+use crate::support::{Tenant, TestApp, eventually};
 
 const CREATE_RULE: &str = "mutation($input: CreateScoringRuleInput!) {
     createScoringRule(input: $input) { rule { id name conditions { field operator values withinDays } } } }";
 
 async fn rule(app: &TestApp, tenant: &Tenant, input: Value) -> String {
-    let created = app
-        .gql(tenant.token(), CREATE_RULE, json!({ "input": input }))
-        .await;
-    created
-        .at("/createScoringRule/rule/id")
-        .as_str()
-        .unwrap()
-        .to_owned()
+    tenant.create(app, "ScoringRule", "rule", input).await
 }
 
 async fn lead_score(app: &TestApp, tenant: &Tenant, id: &str) -> Value {
@@ -309,18 +304,12 @@ async fn rescoring_applies_a_rule_change_to_existing_leads() {
     assert_eq!(queued.at("/rescoreLeads/job/total"), "5002");
     let job = queued.at("/rescoreLeads/job/id").clone();
     let progress = "query($id: ID!) { scoringJob(id: $id) { state total processed changed } }";
-    let finished = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        loop {
-            let seen = app.gql(acme.token(), progress, json!({ "id": job })).await;
-            let job = seen.at("/scoringJob").clone();
-            if job["state"] != "QUEUED" && job["state"] != "RUNNING" {
-                return job;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+    let finished = eventually(Duration::from_secs(60), "the job's end", || async {
+        let seen = app.gql(acme.token(), progress, json!({ "id": job })).await;
+        let job = seen.at("/scoringJob").clone();
+        (job["state"] != "QUEUED" && job["state"] != "RUNNING").then_some(job)
     })
-    .await
-    .expect("the job ends within a minute");
+    .await;
     assert_eq!(
         finished,
         json!({ "state": "DONE", "total": "5002", "processed": "5002", "changed": "5000" })

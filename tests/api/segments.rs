@@ -28,13 +28,9 @@ async fn read(app: &TestApp, tenant: &Tenant, id: &str, first: i32, after: Value
 async fn a_segment_is_its_filter_evaluated_whenever_it_is_read() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
-    let mut hot = Vec::new();
-    for _ in 0..3 {
-        hot.push(
-            acme.create_lead(&app, json!({ "temperature": "HOT" }))
-                .await,
-        );
-    }
+    let hot = acme
+        .create_leads(&app, 3, json!({ "temperature": "HOT" }))
+        .await;
     acme.create_lead(&app, json!({ "temperature": "COLD" }))
         .await;
     let created = create_segment(

@@ -2,7 +2,36 @@
 
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{Gql, Tenant, TestApp};
+
+/// The statements one request of `query` costs as `tenant` for each page size `n` of
+/// `sizes` (the variable `$n`, beside `variables`), each answer first checked by `check`.
+async fn costs(
+    app: &TestApp,
+    tenant: &Tenant,
+    query: &str,
+    variables: serde_json::Value,
+    sizes: &[usize],
+    check: impl Fn(&Gql, usize),
+) -> Vec<usize> {
+    let mut costs = Vec::new();
+    for &n in sizes {
+        let mut variables = variables.clone();
+        variables["n"] = json!(n);
+        let before = app.statements();
+        let response = app.gql(tenant.token(), query, variables).await;
+        check(&response, n);
+        costs.push(app.statements() - before);
+    }
+    costs
+}
+
+/// The nodes of the list at `pointer`, `n` of them.
+fn nodes<'a>(response: &'a Gql, pointer: &str, n: usize) -> &'a [serde_json::Value] {
+    let nodes = response.at(pointer).as_array().unwrap();
+    assert_eq!(nodes.len(), n, "{pointer}");
+    nodes
+}
 
 const PAGE: &str = "query($n: Int!) {
   leads(first: $n, orderBy: { field: SCORE, direction: DESC }) {
@@ -55,16 +84,19 @@ async fn a_page_of_leads_with_relations_costs_the_same_statements_for_5_50_and_1
     )
     .await;
 
-    let mut costs = Vec::new();
-    for n in [5, 50, 100] {
-        let before = app.statements();
-        let response = app.gql(acme.token(), PAGE, json!({ "n": n })).await;
-        let nodes = response.at("/leads/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
-        assert_eq!(nodes[0]["activities"]["nodes"].as_array().unwrap().len(), 5);
-        assert_eq!(nodes[0]["notes"]["nodes"].as_array().unwrap().len(), 5);
-        costs.push(app.statements() - before);
-    }
+    let costs = costs(
+        &app,
+        &acme,
+        PAGE,
+        json!({}),
+        &[5, 50, 100],
+        |response, n| {
+            let nodes = nodes(response, "/leads/nodes", n);
+            assert_eq!(nodes[0]["activities"]["nodes"].as_array().unwrap().len(), 5);
+            assert_eq!(nodes[0]["notes"]["nodes"].as_array().unwrap().len(), 5);
+        },
+    )
+    .await;
     assert_eq!(costs[0], costs[1], "statements for 5 vs 50 rows: {costs:?}");
     assert_eq!(
         costs[1], costs[2],
@@ -149,22 +181,19 @@ async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for
     .await;
     let endpoint_id = URL_SAFE_NO_PAD.encode(format!("WebhookEndpoint:{endpoint}"));
 
-    let mut costs = Vec::new();
-    for n in [2, 20] {
-        let before = app.statements();
-        let response = app
-            .gql(
-                acme.token(),
-                DELIVERIES,
-                json!({ "endpoint": endpoint_id, "n": n }),
-            )
-            .await;
-        let nodes = response.at("/webhookDeliveries/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
-        assert_eq!(nodes[0]["attempts"]["nodes"].as_array().unwrap().len(), 3);
-        assert_eq!(nodes[0]["lead"]["firstName"], "Lead");
-        costs.push(app.statements() - before);
-    }
+    let costs = costs(
+        &app,
+        &acme,
+        DELIVERIES,
+        json!({ "endpoint": endpoint_id }),
+        &[2, 20],
+        |response, n| {
+            let nodes = nodes(response, "/webhookDeliveries/nodes", n);
+            assert_eq!(nodes[0]["attempts"]["nodes"].as_array().unwrap().len(), 3);
+            assert_eq!(nodes[0]["lead"]["firstName"], "Lead");
+        },
+    )
+    .await;
     // The principal (1), the page (1), leads (1), attempts (1).
     assert_eq!(costs, [4, 4]);
 }
@@ -196,12 +225,8 @@ async fn a_page_of_leads_with_their_assignment_histories_costs_the_same_for_5_an
     let page = "query($n: Int!) { leads(first: $n) { nodes { id
         assignmentHistory(first: 3) { nodes { from { email } to { email } by { email } reason } }
     } } }";
-    let mut costs = Vec::new();
-    for n in [5, 50] {
-        let before = app.statements();
-        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
-        let nodes = response.at("/leads/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
+    let costs = costs(&app, &acme, page, json!({}), &[5, 50], |response, n| {
+        let nodes = nodes(response, "/leads/nodes", n);
         let history = nodes[0]["assignmentHistory"]["nodes"].as_array().unwrap();
         // Both rows were written in one transaction (one creation time): in either order.
         assert_eq!(history.len(), 2);
@@ -211,8 +236,8 @@ async fn a_page_of_leads_with_their_assignment_histories_costs_the_same_for_5_an
             .expect("the handing on");
         assert_eq!(handed_on["to"]["email"], acme.owner.email.as_str());
         assert_eq!(handed_on["by"]["email"], acme.owner.email.as_str());
-        costs.push(app.statements() - before);
-    }
+    })
+    .await;
     // The principal check, the page, the histories, and the three relations to users.
     assert_eq!(costs, [6, 6]);
 }
@@ -298,20 +323,16 @@ async fn a_page_of_deals_with_their_relations_and_histories_costs_the_same_for_5
         stage { name } lead { email } company { name } owner { email }
         stageHistory(first: 3) { nodes { from { name } to { name } by { email } } }
     } } }";
-    let mut costs = Vec::new();
-    for n in [5, 50] {
-        let before = app.statements();
-        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
-        let nodes = response.at("/deals/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
+    let costs = costs(&app, &acme, page, json!({}), &[5, 50], |response, n| {
+        let nodes = nodes(response, "/deals/nodes", n);
         assert_eq!(nodes[0]["stage"]["name"], "Scoping");
         assert_eq!(nodes[0]["company"]["name"], "Initech");
         assert_eq!(
             nodes[0]["stageHistory"]["nodes"].as_array().unwrap().len(),
             2
         );
-        costs.push(app.statements() - before);
-    }
+    })
+    .await;
     // The principal check, the page, stages, leads, companies, owners, the histories, and
     // the histories' from, to and by.
     assert_eq!(costs, [10, 10]);
@@ -342,17 +363,13 @@ async fn a_page_of_campaigns_with_stats_and_members_costs_the_same_for_3_and_30_
         stats { members excluded conversionRate }
         members(first: 3, filter: { status: [PENDING] }) { totalCount nodes { lead { email } } }
     } } }";
-    let mut costs = Vec::new();
-    for n in [3, 30] {
-        let before = app.statements();
-        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
-        let nodes = response.at("/campaigns/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
+    let costs = costs(&app, &acme, page, json!({}), &[3, 30], |response, n| {
+        let nodes = nodes(response, "/campaigns/nodes", n);
         assert_eq!(nodes[0]["stats"]["members"], "5");
         assert_eq!(nodes[0]["members"]["totalCount"], 4);
         assert_eq!(nodes[0]["members"]["nodes"].as_array().unwrap().len(), 3);
-        costs.push(app.statements() - before);
-    }
+    })
+    .await;
     // The principal check, the page, the stats, the members, their count, their leads.
     assert_eq!(costs, [6, 6]);
 }
@@ -379,12 +396,8 @@ async fn a_page_of_segments_with_their_leads_costs_the_same_for_2_and_10_rows() 
     }
     let page = "query($n: Int!) { segments(first: $n) { nodes { name leadCount
         leads(first: 3) { totalCount nodes { company { name } } } } } }";
-    let mut costs = Vec::new();
-    for n in [2, 10] {
-        let before = app.statements();
-        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
-        let nodes = response.at("/segments/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
+    let costs = costs(&app, &acme, page, json!({}), &[2, 10], |response, n| {
+        let nodes = nodes(response, "/segments/nodes", n);
         // Newest first: "Score 9+" keeps the leads of score 45 and up.
         assert_eq!(nodes[0]["leadCount"], "1");
         assert_eq!(nodes[0]["leads"]["totalCount"], 1);
@@ -392,8 +405,8 @@ async fn a_page_of_segments_with_their_leads_costs_the_same_for_2_and_10_rows() 
             nodes[n - 1]["leads"]["nodes"][0]["company"]["name"],
             "Initech"
         );
-        costs.push(app.statements() - before);
-    }
+    })
+    .await;
     // The principal check, the page, the lead counts, the leads, their companies, and the
     // leads' totalCount (the same counts, asked for a round later).
     assert_eq!(costs, [6, 6]);
@@ -422,17 +435,13 @@ async fn a_page_of_leads_with_score_explanations_costs_the_same_for_5_and_50_row
     let page = "query($n: Int!) { leads(first: $n) { nodes { score
         scoreExplanation { score contributions { rule { name } points } }
         scoreHistory(first: 2) { nodes { previous new reason } } } } }";
-    let mut costs = Vec::new();
-    for n in [5, 50] {
-        let before = app.statements();
-        let response = app.gql(acme.token(), page, json!({ "n": n })).await;
-        let nodes = response.at("/leads/nodes").as_array().unwrap();
-        assert_eq!(nodes.len(), n);
+    let costs = costs(&app, &acme, page, json!({}), &[5, 50], |response, n| {
+        let nodes = nodes(response, "/leads/nodes", n);
         assert_eq!(nodes[0]["score"], 40);
         assert_eq!(nodes[0]["scoreExplanation"]["score"], 40);
         assert_eq!(nodes[0]["scoreHistory"]["nodes"][0]["new"], 40);
-        costs.push(app.statements() - before);
-    }
+    })
+    .await;
     // The principal check, the page, the active rules, the rules that fire, the histories.
     assert_eq!(costs, [5, 5]);
 }

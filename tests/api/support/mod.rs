@@ -14,3 +14,23 @@ pub use app::TestApp;
 pub use db::{TestDb, admin_url, owner_url, server as database_server};
 pub use gql::Gql;
 pub use tenant::Tenant;
+
+/// What `probe` gives once it gives something, asked again every 50 ms until `limit`; the
+/// test fails naming `what` after that. For conditions that background work brings about.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    limit: std::time::Duration,
+    what: &str,
+    mut probe: impl FnMut() -> F,
+) -> T {
+    let wait = async {
+        loop {
+            if let Some(found) = probe().await {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .unwrap_or_else(|_| panic!("{what} within {limit:?}"))
+}

@@ -25,6 +25,15 @@ pub struct Tenant {
     pub owner: Session,
 }
 
+/// `defaults` with the fields of `fields` set over them.
+pub fn merged(mut defaults: Value, fields: Value) -> Value {
+    defaults
+        .as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().cloned().unwrap_or_default());
+    defaults
+}
+
 /// The UUID inside a global id.
 pub fn uuid_of(global_id: &str) -> Uuid {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(global_id).unwrap()).unwrap();
@@ -124,23 +133,13 @@ impl Tenant {
             "lastName": "Lovelace",
             "email": format!("lead.{}@example.com", Uuid::new_v4().simple()),
         });
-        self.create(app, "Lead", defaults, fields).await
+        self.create(app, "Lead", "lead", merged(defaults, fields))
+            .await
     }
 
-    /// Runs `create<Object>` as the owner with `defaults` overridden by `fields`; the new
-    /// object's id.
-    async fn create(
-        &self,
-        app: &TestApp,
-        object: &str,
-        mut defaults: Value,
-        fields: Value,
-    ) -> String {
-        defaults
-            .as_object_mut()
-            .unwrap()
-            .extend(fields.as_object().cloned().unwrap_or_default());
-        let field = object[..1].to_lowercase() + &object[1..];
+    /// Runs `create<Object>(input: $input)` as the owner; the id of the object its payload
+    /// gives as `field`.
+    pub async fn create(&self, app: &TestApp, object: &str, field: &str, input: Value) -> String {
         let response = app
             .gql(
                 self.token(),
@@ -148,7 +147,7 @@ impl Tenant {
                     "mutation($input: Create{object}Input!) {{
                         create{object}(input: $input) {{ {field} {{ id }} }} }}"
                 ),
-                json!({ "input": defaults }),
+                json!({ "input": input }),
             )
             .await;
         response
@@ -156,6 +155,30 @@ impl Tenant {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// Creates an e-mail campaign named `name` with `leads` as its members.
+    pub async fn campaign_of(&self, app: &TestApp, name: &str, leads: &[&str]) -> String {
+        let input = json!({ "name": name, "type": "EMAIL" });
+        let campaign = self.create(app, "Campaign", "campaign", input).await;
+        app.gql(
+            self.token(),
+            "mutation($id: ID!, $leads: [ID!]!) {
+                addLeadsToCampaign(input: { campaignId: $id, leadIds: $leads }) { changedCount } }",
+            json!({ "id": campaign, "leads": leads }),
+        )
+        .await
+        .ok();
+        campaign
+    }
+
+    /// Creates `count` leads alike but for their e-mail, oldest first.
+    pub async fn create_leads(&self, app: &TestApp, count: usize, fields: Value) -> Vec<String> {
+        let mut leads = Vec::with_capacity(count);
+        for _ in 0..count {
+            leads.push(self.create_lead(app, fields.clone()).await);
+        }
+        leads
     }
 
     /// Changes a lead as the owner: `fields` are `UpdateLeadInput`'s, beside its id.
@@ -204,7 +227,8 @@ impl Tenant {
     /// Creates a deal as the owner; `fields` override the default title.
     pub async fn create_deal(&self, app: &TestApp, fields: Value) -> String {
         let defaults = json!({ "title": "Penetration test" });
-        self.create(app, "Deal", defaults, fields).await
+        self.create(app, "Deal", "deal", merged(defaults, fields))
+            .await
     }
 
     pub async fn log_activity(&self, app: &TestApp, lead_id: &str) -> String {
