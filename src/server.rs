@@ -39,7 +39,7 @@ use crate::{
     },
     metrics::{self, Metrics, Readings, RequestFacts},
     state::AppState,
-    tenancy::{SelfCheckError, self_check},
+    tenancy::{SelfCheckError, StatementObserver, TenantPool, self_check},
     traces::Tracer,
     webhooks::WebhookWorker,
 };
@@ -112,12 +112,14 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     // this handle (the background jobs above have their own).
     let counter = metrics.clone();
     let statement_spans = tracer.clone();
-    db.set_metric_callback(move |info| {
+    let observer: StatementObserver = Arc::new(move |sql, elapsed, failed| {
         counter.statement();
         if let Some(tracer) = &statement_spans {
-            tracer.statement(&info.statement.sql, info.elapsed, info.failed);
+            tracer.statement(sql, elapsed, failed);
         }
     });
+    let tenants = TenantPool::new(&db, Some(observer.clone()));
+    db.set_metric_callback(move |info| observer(&info.statement.sql, info.elapsed, info.failed));
     Ok(AppState {
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
@@ -145,6 +147,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         events,
         webhooks: config.webhooks.clone(),
         db,
+        tenants,
     })
 }
 

@@ -4,7 +4,7 @@
 //! resolvers, background workers and tests call them alike, with the tenant's transaction, who
 //! acts, and the request it serves.
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::{
@@ -12,12 +12,12 @@ use crate::{
     error::{ApiError, ApiResult},
     graphql::{RequestMeta, TenantRow},
     sql::{Changes, one_or_not_found, returning_row},
-    tenancy::Role,
+    tenancy::{Role, TenantConnection},
 };
 
 pub struct Acting<'a> {
     /// A transaction with the tenant set (`TenantTx`): policies bound every statement.
-    pub db: &'a DatabaseTransaction,
+    pub db: &'a TenantConnection,
     pub actor: Actor,
     /// The acting user's role, for the rules that depend on it (who may grant ownership).
     pub role: Role,

@@ -12,6 +12,7 @@ use crate::{
     cors::AllowedOrigins,
     events::{EventFeed, Retention},
     metrics::Metrics,
+    tenancy::TenantPool,
     traces::Tracer,
     webhooks::WebhookWorker,
 };
@@ -21,6 +22,8 @@ pub struct AppState {
     /// The app role's pool. Requests use it through their tenant transaction; only the
     /// pre-authentication functions and health checks use it directly.
     pub db: DatabaseConnection,
+    /// The same pool, as tenant transactions take it: their statements counted and traced.
+    pub tenants: TenantPool,
     pub jwt: JwtKeys,
     pub refresh_token_ttl: Duration,
     pub limits: Limits,

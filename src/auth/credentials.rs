@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys};
 use crate::{
     error::{ApiError, ApiResult},
-    tenancy::{Credential, Principal, Role, Scope, TenantSettings, TenantTx},
+    tenancy::{Credential, Principal, Role, Scope, TenantPool, TenantSettings, TenantTx},
 };
 
 /// A credential as sent, not yet verified.
@@ -142,57 +142,70 @@ pub async fn authenticate(
     }
 }
 
-/// Confirms, inside the tenant transaction, that the user is still active, that the session
-/// has not been logged out or the key revoked, and reads the user's current role. One statement,
-/// which also sets the role as a transaction-local setting for policies and audit.
-pub async fn load_principal(tx: &TenantTx, identity: Identity) -> ApiResult<Principal> {
-    let (family, api_key): (Option<Uuid>, Option<Uuid>) = match &identity.credential {
+/// Begins the caller's tenant transaction and confirms, in the same round trip, that the user
+/// is still active, that the session has not been logged out or the key revoked, and reads the
+/// user's current role (also set as a transaction-local setting for policies and audit).
+pub async fn begin_as_principal(
+    pool: &TenantPool,
+    read_only: bool,
+    statement_timeout: Duration,
+    identity: Identity,
+) -> ApiResult<(TenantTx, Principal)> {
+    let check = principal_check(&identity);
+    let (tx, rows) =
+        TenantTx::begin_with(pool, read_only, statement_timeout, identity.tenant, &check).await?;
+    let Some(row) = rows.first() else {
+        tx.rollback().await?;
+        return Err(ApiError::InvalidCredentials(
+            "invalid or expired credentials",
+        ));
+    };
+    let role = Role::from_db(&row.try_get_by_index::<String>(0)?)?;
+    let principal = Principal {
+        organization_id: identity.tenant.organization_id,
+        user_id: identity.tenant.user_id,
+        role,
+        credential: identity.credential,
+    };
+    Ok((tx, principal))
+}
+
+/// The principal check, formatted from parsed UUIDs only: it runs in the opening batch, which
+/// takes no parameters.
+fn principal_check(identity: &Identity) -> String {
+    let literal = |id: Option<Uuid>| id.map_or_else(|| "NULL".to_owned(), |id| format!("'{id}'"));
+    let (family, api_key) = match &identity.credential {
         Credential::Session { family_id } => (Some(*family_id), None),
         Credential::ApiKey { api_key_id, .. } => (None, Some(*api_key_id)),
     };
-    let conn = tx.conn();
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            conn.get_database_backend(),
-            "SELECT set_config('app.current_user_role', u.role, true)
-             FROM users u
-             WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active
-               AND ($3::uuid IS NULL OR EXISTS (
-                   SELECT 1 FROM refresh_tokens r
-                   WHERE r.organization_id = u.organization_id AND r.family_id = $3
-                     AND r.revoked_at IS NULL))
-               AND ($4::uuid IS NULL OR EXISTS (
-                   SELECT 1 FROM api_keys k
-                   WHERE k.organization_id = u.organization_id AND k.id = $4
-                     AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))",
-            [
-                identity.tenant.organization_id.into(),
-                identity.tenant.user_id.into(),
-                family.into(),
-                api_key.into(),
-            ],
-        ))
-        .await?
-        .ok_or(ApiError::InvalidCredentials(
-            "invalid or expired credentials",
-        ))?;
-    Ok(Principal {
-        organization_id: identity.tenant.organization_id,
-        user_id: identity.tenant.user_id,
-        role: Role::from_db(&row.try_get_by_index::<String>(0)?)?,
-        credential: identity.credential,
-    })
+    format!(
+        "SELECT set_config('app.current_user_role', u.role, true)
+         FROM users u
+         WHERE u.organization_id = '{org}' AND u.id = '{user}' AND u.is_active
+           AND ({family}::uuid IS NULL OR EXISTS (
+               SELECT 1 FROM refresh_tokens r
+               WHERE r.organization_id = u.organization_id AND r.family_id = {family}::uuid
+                 AND r.revoked_at IS NULL))
+           AND ({api_key}::uuid IS NULL OR EXISTS (
+               SELECT 1 FROM api_keys k
+               WHERE k.organization_id = u.organization_id AND k.id = {api_key}::uuid
+                 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))",
+        org = identity.tenant.organization_id,
+        user = identity.tenant.user_id,
+        family = literal(family),
+        api_key = literal(api_key),
+    )
 }
 
 /// Confirms that a long-lived connection's credential still holds (user active, session not
 /// logged out, key not revoked), in a short transaction of its own.
 pub async fn revalidate(
-    db: &DatabaseConnection,
+    pool: &TenantPool,
     identity: &Identity,
     statement_timeout: Duration,
 ) -> ApiResult<Principal> {
-    let tx = TenantTx::begin(db, true, statement_timeout, Some(identity.tenant)).await?;
-    let principal = load_principal(&tx, identity.clone()).await;
+    let (tx, principal) =
+        begin_as_principal(pool, true, statement_timeout, identity.clone()).await?;
     tx.commit().await?;
-    principal
+    Ok(principal)
 }

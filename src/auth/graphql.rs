@@ -80,7 +80,13 @@ async fn begin_as<'c>(ctx: &'c Context<'_>, tenant: TenantSettings) -> ApiResult
         )));
     };
     let app = ctx.app();
-    let tx = TenantTx::begin(&app.db, false, app.limits.request_timeout, Some(tenant)).await?;
+    let tx = TenantTx::begin(
+        &app.tenants,
+        false,
+        app.limits.request_timeout,
+        Some(tenant),
+    )
+    .await?;
     cell.set(tx).map_err(|_| {
         ApiError::internal(anyhow::anyhow!("the request transaction is already open"))
     })?;

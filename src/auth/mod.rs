@@ -11,7 +11,9 @@ mod session;
 mod usage;
 mod verified_keys;
 
-pub use credentials::{Identity, PresentedCredential, authenticate, load_principal, revalidate};
+pub use credentials::{
+    Identity, PresentedCredential, authenticate, begin_as_principal, revalidate,
+};
 pub use jwt::{AccessClaims, JwtKeys};
 pub use password::{hash_password, verify_password};
 pub use secrets::{ApiKeySecret, sha256};

@@ -106,7 +106,8 @@ async fn write(
     keys: &HashMap<Uuid, Pending>,
 ) -> ApiResult<()> {
     let tx =
-        TenantTx::begin_for_organization(db, organization_id, statement_timeout, false).await?;
+        TenantTx::begin_for_organization(&db.into(), organization_id, statement_timeout, false)
+            .await?;
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(organization_id);
     let ids = sql.bind(keys.keys().copied().collect::<Vec<Uuid>>());

@@ -11,14 +11,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::{
     auth::{Identity, revalidate},
     error::{ApiError, ApiResult},
-    tenancy::{Credential, Principal},
+    tenancy::{Credential, Principal, TenantPool},
 };
 
 /// Organization, user, and the session family or API key.
@@ -53,7 +52,7 @@ impl CredentialChecks {
     /// younger than `max_age` is reused; concurrent checks of one credential wait for one query.
     pub async fn check(
         &self,
-        db: &DatabaseConnection,
+        pool: &TenantPool,
         identity: &Identity,
         statement_timeout: Duration,
         max_age: Duration,
@@ -66,7 +65,7 @@ impl CredentialChecks {
             return proved.clone().ok_or(ApiError::Unauthenticated);
         }
         let _turn = self.running.acquire().await.map_err(ApiError::internal)?;
-        match revalidate(db, identity, statement_timeout).await {
+        match revalidate(pool, identity, statement_timeout).await {
             Ok(principal) => {
                 *checked = Some((Instant::now(), Some(principal.clone())));
                 Ok(principal)

@@ -232,7 +232,7 @@ impl EventFeed {
                 return;
             };
             let batch = store::read_batch(
-                &self.0.db,
+                &(&self.0.db).into(),
                 organization_id,
                 head,
                 self.0.settings.batch_size,

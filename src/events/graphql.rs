@@ -228,7 +228,7 @@ async fn start_position(
     after: Option<EventCursor>,
     timeout: std::time::Duration,
 ) -> ApiResult<i64> {
-    let tx = TenantTx::begin(&app.db, true, timeout, Some(identity.tenant)).await?;
+    let tx = TenantTx::begin(&app.tenants, true, timeout, Some(identity.tenant)).await?;
     let bounds = store::bounds(tx.conn(), identity.tenant.organization_id).await?;
     tx.commit().await?;
     match after {
@@ -276,7 +276,7 @@ async fn subscribe(
     let revalidate_every = app.events.settings().revalidate_interval;
     let stream = EventStream {
         feed: app.events.clone(),
-        db: app.db.clone(),
+        db: app.tenants.clone(),
         statement_timeout: timeout,
         subscription,
         identity,

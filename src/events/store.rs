@@ -6,11 +6,15 @@ use std::{collections::HashMap, time::Duration};
 
 use chrono::{DateTime, FixedOffset};
 use entity::{campaigns, companies, deals, leads, users};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::{EventKind, EventSubjectType};
-use crate::{error::ApiResult, sql::SqlBuilder, tenancy::TenantTx};
+use crate::{
+    error::ApiResult,
+    sql::SqlBuilder,
+    tenancy::{TenantPool, TenantTx},
+};
 
 #[derive(Clone, Debug, FromQueryResult)]
 struct EventRow {
@@ -85,13 +89,14 @@ pub struct LogBounds {
 /// one read-only transaction as the organization (no user: private notes are filtered per
 /// subscriber, from `private_to`).
 pub async fn read_batch(
-    db: &DatabaseConnection,
+    pool: &TenantPool,
     organization_id: Uuid,
     after: i64,
     limit: u64,
     statement_timeout: Duration,
 ) -> ApiResult<EventBatch> {
-    let tx = TenantTx::begin_for_organization(db, organization_id, statement_timeout, true).await?;
+    let tx =
+        TenantTx::begin_for_organization(pool, organization_id, statement_timeout, true).await?;
     let batch = load(tx.conn(), organization_id, |sql| {
         let after = sql.bind(after);
         let limit = sql.bind(limit as i64);

@@ -6,7 +6,7 @@
 
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
-use sea_orm::DatabaseConnection;
+use crate::tenancy::TenantPool;
 use uuid::Uuid;
 
 use super::{
@@ -64,7 +64,7 @@ impl DeliveredEvent {
 
 pub struct EventStream {
     pub feed: EventFeed,
-    pub db: DatabaseConnection,
+    pub db: TenantPool,
     pub statement_timeout: Duration,
     pub identity: Identity,
     pub selection: EventSelection,

@@ -7,13 +7,13 @@ use std::{
 };
 
 use async_graphql::{Context, dataloader::DataLoader};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement};
 
 use super::loader::TenantLoader;
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
-    tenancy::{LazyTenantTx, Principal, TenantTx},
+    tenancy::{LazyTenantTx, Principal, TenantConnection, TenantTx},
 };
 
 /// Facts about the HTTP request, for the audit log and error reports.
@@ -65,7 +65,7 @@ pub trait ContextExt {
 
     /// The request's transaction: the tenant is already set on it. Subscriptions have none
     /// (their fields resolve through loaders).
-    fn db(&self) -> ApiResult<&DatabaseTransaction> {
+    fn db(&self) -> ApiResult<&TenantConnection> {
         self.tenant_tx().map(TenantTx::conn)
     }
 

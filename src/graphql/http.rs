@@ -28,12 +28,12 @@ use super::{
 };
 use crate::{
     admission::Quota,
-    auth::{PresentedCredential, authenticate, load_principal},
+    auth::{PresentedCredential, authenticate, begin_as_principal},
     error::{ApiError, code},
     events,
     metrics::RequestFacts,
     state::AppState,
-    tenancy::{Credential, TenantTx},
+    tenancy::Credential,
 };
 
 #[derive(Clone)]
@@ -276,20 +276,19 @@ async fn run(
     // Waits for the organization's turn before taking a connection from the shared pool.
     let waiting = app.metrics.waiting_for_pool();
     let _turn = app.shares.turn(identity.tenant.organization_id).await?;
-    let tx = TenantTx::begin(
-        &app.db,
+    let (tx, principal) = begin_as_principal(
+        &app.tenants,
         read_only,
         app.limits.request_timeout,
-        Some(identity.tenant),
+        identity,
     )
     .await?;
     drop(waiting);
-    let principal = load_principal(&tx, identity).await?;
     let organization_id = principal.organization_id;
     let tx: Arc<RequestTransaction> = Arc::new(tx.into());
     let batches = Batches::default();
     let loader = DataLoader::new(
-        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id),
+        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id, read_only),
         batches.spawner(),
     )
     .delay(Duration::ZERO);

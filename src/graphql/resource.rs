@@ -9,13 +9,15 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use uuid::Uuid;
 
-use super::{ById, ContextExt, NodeKind, TenantRow, decode_id, via};
+use super::{ById, ContextExt, NodeKind, TenantRow, decode_id, joined, joined::ToOne, via};
 use crate::{error::ApiResult, sql::SqlBuilder, text_enum::TextEnum};
 
 /// A GraphQL object over one row of a tenant table, with a global id of kind `KIND`.
 pub trait NodeObject: OutputType + Sized {
     type Row: TenantRow;
     const KIND: NodeKind;
+    /// Its to-one relations, which pages may join (`joined`).
+    const TO_ONE: &'static [ToOne] = &[];
     fn new(row: Self::Row) -> Self;
 }
 
@@ -99,6 +101,10 @@ pub trait ListFilter: Default {
 /// request's by-id loader; BAD_USER_INPUT naming `id` when it is not an id of `N`'s kind.
 pub async fn find<N: NodeObject>(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N>> {
     let id = decode_id(id, N::KIND, "id")?;
+    let relations = joined::selected::<N>(ctx, &[ctx.look_ahead()]);
+    if !relations.is_empty() {
+        return joined::find_joined(ctx, id, &relations).await;
+    }
     related::<N, { via::ANY }>(ctx, id).await
 }
 
@@ -173,6 +179,12 @@ macro_rules! object {
         impl $crate::graphql::NodeObject for $object {
             type Row = $row;
             const KIND: $crate::graphql::NodeKind = $crate::graphql::NodeKind::$kind;
+            const TO_ONE: &'static [$crate::graphql::ToOne] = &[$($(
+                $crate::graphql::ToOne::of::<
+                    <$target as $crate::graphql::NodeObject>::Row,
+                    { $crate::object!(@via $($via)?) },
+                >(stringify!($reference), stringify!($column)),
+            )*)?];
             fn new(row: $row) -> Self {
                 Self(row)
             }
@@ -281,8 +293,7 @@ macro_rules! queries {
                     let args = $crate::graphql::PageArgs::new(first, after, last, before);
                     let sorted =
                         $order::or(order_by, $by::$value, $crate::graphql::OrderDirection::$dir);
-                    let node = <$list_node as $crate::graphql::NodeObject>::new;
-                    $crate::graphql::list(ctx, args, sorted, &conditions, node).await
+                    $crate::graphql::list::<_, $list_node>(ctx, args, sorted, &conditions).await
                 }
             )*)?
             $($(
@@ -302,8 +313,7 @@ macro_rules! queries {
                         $crate::graphql::OrderDirection::$created_dir,
                         $crate::graphql::OrderDirection::Desc
                     );
-                    let node = <$created_node as $crate::graphql::NodeObject>::new;
-                    $crate::graphql::list_by_created(ctx, descending, args, node).await
+                    $crate::graphql::list_by_created::<$created_node>(ctx, descending, args).await
                 }
             )*)?
             $($(

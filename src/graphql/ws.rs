@@ -342,7 +342,7 @@ impl WsExecutor {
         let max_age = app.events.settings().revalidate_interval;
         app.events
             .credentials()
-            .check(&app.db, identity, self.statement_timeout(), max_age)
+            .check(&app.tenants, identity, self.statement_timeout(), max_age)
             .await
     }
 
@@ -439,15 +439,17 @@ impl WsExecutor {
         let app = &self.state.app;
         let principal = self.confirm(&connection.identity).await?;
         let batch_tx = Arc::new(LazyTenantTx::new(
-            app.db.clone(),
+            app.tenants.clone(),
             connection.identity.tenant,
             self.statement_timeout(),
         ));
         let batches = Batches::default();
         let loader = DataLoader::new(
+            // Takes no rows handed over: it lives as long as the subscription, and they would age.
             TenantLoader::new(
                 RequestTx::PerBatch(batch_tx.clone()),
                 principal.organization_id,
+                false,
             ),
             batches.spawner(),
         )

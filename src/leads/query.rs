@@ -290,7 +290,7 @@ impl FollowUpQuery {
             by: FollowUpTime,
             descending: false,
         };
-        list(ctx, args, soonest_first, &filter, Lead).await
+        list::<_, Lead>(ctx, args, soonest_first, &filter).await
     }
 }
 

@@ -71,7 +71,7 @@ impl ScoringWorker {
     /// One batch of the organization's oldest job; false when it has none left to work on.
     async fn batch(&self, organization_id: Uuid) -> ApiResult<bool> {
         let tx = TenantTx::begin_for_organization(
-            &self.db,
+            &(&self.db).into(),
             organization_id,
             self.statement_timeout,
             false,
@@ -152,7 +152,7 @@ impl ScoringWorker {
     /// Marks a job failed, in a transaction of its own.
     async fn fail(&self, job: &scoring_jobs::Model) -> ApiResult<()> {
         let tx = TenantTx::begin_for_organization(
-            &self.db,
+            &(&self.db).into(),
             job.organization_id,
             self.statement_timeout,
             false,

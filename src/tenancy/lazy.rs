@@ -5,26 +5,22 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement};
 use tokio::sync::Mutex;
 
-use super::{TenantSettings, TenantTx};
+use super::{TenantPool, TenantSettings, TenantTx};
 
 pub struct LazyTenantTx {
-    db: DatabaseConnection,
+    pool: TenantPool,
     tenant: TenantSettings,
     statement_timeout: Duration,
     open: Mutex<Option<TenantTx>>,
 }
 
 impl LazyTenantTx {
-    pub fn new(
-        db: DatabaseConnection,
-        tenant: TenantSettings,
-        statement_timeout: Duration,
-    ) -> Self {
+    pub fn new(pool: TenantPool, tenant: TenantSettings, statement_timeout: Duration) -> Self {
         Self {
-            db,
+            pool,
             tenant,
             statement_timeout,
             open: Mutex::new(None),
@@ -37,7 +33,8 @@ impl LazyTenantTx {
         let mut open = self.open.lock().await;
         if open.is_none() {
             *open = Some(
-                TenantTx::begin(&self.db, true, self.statement_timeout, Some(self.tenant)).await?,
+                TenantTx::begin(&self.pool, true, self.statement_timeout, Some(self.tenant))
+                    .await?,
             );
         }
         let tx = open.as_ref().expect("opened above");

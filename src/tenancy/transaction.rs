@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
+
+use super::connection::{TenantConnection, TenantPool};
 
 /// What the transaction-local settings say about the caller.
 #[derive(Clone, Copy, Debug)]
@@ -16,96 +18,102 @@ pub struct TenantSettings {
 }
 
 pub struct TenantTx {
-    tx: DatabaseTransaction,
+    conn: TenantConnection,
 }
 
 impl TenantTx {
     /// Begins a transaction (read-only for queries) with a statement timeout and, when known,
-    /// the tenant: one round trip after BEGIN.
+    /// the tenant: one round trip.
     pub async fn begin(
-        db: &DatabaseConnection,
+        pool: &TenantPool,
         read_only: bool,
         statement_timeout: Duration,
         tenant: Option<TenantSettings>,
     ) -> Result<Self, DbErr> {
-        Self::begin_with(
-            db,
+        let opening = settings(
             read_only,
             statement_timeout,
             tenant.map(|t| t.organization_id),
             tenant.map(|t| t.user_id),
-        )
-        .await
+        );
+        Ok(Self::open(pool, opening, false).await?.0)
+    }
+
+    /// As [`begin`](Self::begin), with `first` run in the same round trip once the settings
+    /// are in place; its rows are returned. `first` is formatted from parsed values only (the
+    /// batch takes no parameters).
+    pub async fn begin_with(
+        pool: &TenantPool,
+        read_only: bool,
+        statement_timeout: Duration,
+        tenant: TenantSettings,
+        first: &str,
+    ) -> Result<(Self, Vec<QueryResult>), DbErr> {
+        let opening = format!(
+            "{}; {first}",
+            settings(
+                read_only,
+                statement_timeout,
+                Some(tenant.organization_id),
+                Some(tenant.user_id),
+            )
+        );
+        Self::open(pool, opening, true).await
     }
 
     /// A transaction seeing the organization's rows as no user in particular: for the
     /// server's own background work (the event feed, webhook delivery), never for a client.
     pub async fn begin_for_organization(
-        db: &DatabaseConnection,
+        pool: &TenantPool,
         organization_id: Uuid,
         statement_timeout: Duration,
         read_only: bool,
     ) -> Result<Self, DbErr> {
-        Self::begin_with(
-            db,
-            read_only,
-            statement_timeout,
-            Some(organization_id),
-            None,
-        )
-        .await
+        let opening = settings(read_only, statement_timeout, Some(organization_id), None);
+        Ok(Self::open(pool, opening, false).await?.0)
     }
 
-    async fn begin_with(
-        db: &DatabaseConnection,
-        read_only: bool,
-        statement_timeout: Duration,
-        organization_id: Option<Uuid>,
-        user_id: Option<Uuid>,
-    ) -> Result<Self, DbErr> {
-        let db = db.clone();
-        let settings = settings(read_only, statement_timeout, organization_id, user_id);
-        // A request is cancelled when its client goes away. Cancelled during BEGIN's round
-        // trip, the driver would hand the connection back to the pool inside a transaction it
-        // does not know of (it counts a transaction only once BEGIN has answered), and the
-        // next user of that connection would run inside it: its writes uncommitted, holding
-        // locks. Begun on a task of its own, BEGIN always completes; a transaction begun for a
-        // caller that is gone is dropped with the task's output, which rolls it back.
+    async fn open(
+        pool: &TenantPool,
+        opening: String,
+        observed: bool,
+    ) -> Result<(Self, Vec<QueryResult>), DbErr> {
+        let pool = pool.clone();
+        // A request is cancelled when its client goes away. Opened on a task of its own, the
+        // opening always completes; a transaction opened for a caller that is gone is dropped
+        // with the task's output, which rolls it back (see `TenantConnection`).
         tokio::spawn(async move {
-            let tx = db.begin().await?;
-            tx.execute_unprepared(&settings).await?;
-            Ok(Self { tx })
+            let (conn, rows) = TenantConnection::open(&pool, &opening, observed).await?;
+            Ok((Self { conn }, rows))
         })
         .await
         .map_err(|err| DbErr::Custom(format!("beginning a transaction failed: {err}")))?
     }
 
-    pub fn conn(&self) -> &DatabaseTransaction {
-        &self.tx
+    pub fn conn(&self) -> &TenantConnection {
+        &self.conn
     }
 
-    /// Commits on a task of its own, like BEGIN: a COMMIT abandoned halfway would still be
-    /// followed by a rollback the driver queues for the connection's next user.
+    /// Commits on a task of its own, like the opening: a COMMIT abandoned halfway would leave
+    /// the connection's fate to its drop.
     pub async fn commit(self) -> Result<(), DbErr> {
-        Self::finish(self.tx.commit()).await
+        self.finish("COMMIT").await
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
-        Self::finish(self.tx.rollback()).await
+        self.finish("ROLLBACK").await
     }
 
-    async fn finish(
-        end: impl Future<Output = Result<(), DbErr>> + Send + 'static,
-    ) -> Result<(), DbErr> {
-        tokio::spawn(end)
+    async fn finish(self, end: &'static str) -> Result<(), DbErr> {
+        tokio::spawn(async move { self.conn.end(end).await })
             .await
             .map_err(|err| DbErr::Custom(format!("ending a transaction failed: {err}")))?
     }
 }
 
-/// The transaction's settings as one simple-protocol batch (SET takes no parameters). Every
-/// value is formatted from a parsed type (UUIDs, milliseconds), never from client text; an
-/// unknown tenant or user is the empty string, which the policies treat as none.
+/// BEGIN and the transaction's settings as one simple-protocol batch (SET takes no
+/// parameters). Every value is formatted from a parsed type (UUIDs, milliseconds), never from
+/// client text; an unknown tenant or user is the empty string, which the policies treat as none.
 fn settings(
     read_only: bool,
     statement_timeout: Duration,
@@ -114,14 +122,10 @@ fn settings(
 ) -> String {
     let setting = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
     format!(
-        "{}SET LOCAL statement_timeout = {}; \
+        "BEGIN{}; SET LOCAL statement_timeout = {}; \
          SET LOCAL app.current_organization_id = '{}'; \
          SET LOCAL app.current_user_id = '{}'",
-        if read_only {
-            "SET TRANSACTION READ ONLY; "
-        } else {
-            ""
-        },
+        if read_only { " READ ONLY" } else { "" },
         statement_timeout.as_millis(),
         setting(organization_id),
         setting(user_id),
@@ -137,7 +141,7 @@ mod tests {
         let org = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
         assert_eq!(
             settings(true, Duration::from_secs(5), Some(org), None),
-            "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = 5000; \
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = 5000; \
              SET LOCAL app.current_organization_id = '01234567-89ab-cdef-0123-456789abcdef'; \
              SET LOCAL app.current_user_id = ''"
         );

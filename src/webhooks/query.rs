@@ -51,6 +51,6 @@ impl WebhookDeliveryQuery {
             by: Creation::<DeliveryRow>::default(),
             descending: true,
         };
-        list(ctx, args, newest_first, &filter, WebhookDelivery).await
+        list::<_, WebhookDelivery>(ctx, args, newest_first, &filter).await
     }
 }

@@ -140,7 +140,7 @@ impl WebhookWorker {
 
     async fn tenant_tx(&self, organization_id: Uuid, read_only: bool) -> ApiResult<TenantTx> {
         Ok(TenantTx::begin_for_organization(
-            &self.db,
+            &(&self.db).into(),
             organization_id,
             self.statement_timeout,
             read_only,

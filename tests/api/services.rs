@@ -34,9 +34,14 @@ async fn worker_transaction(
     request_id: &str,
 ) -> (TenantTx, RequestMeta) {
     let db = app.app_db().await;
-    let tx = TenantTx::begin(&db, false, Duration::from_secs(10), Some(settings(tenant)))
-        .await
-        .unwrap();
+    let tx = TenantTx::begin(
+        &(&db).into(),
+        false,
+        Duration::from_secs(10),
+        Some(settings(tenant)),
+    )
+    .await
+    .unwrap();
     let meta = RequestMeta {
         request_id: request_id.into(),
         ..Default::default()

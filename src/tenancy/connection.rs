@@ -1,0 +1,197 @@
+//! The connection a tenant transaction runs on: one pooled connection, driven through sqlx so
+//! that the transaction opens in a single round trip (BEGIN, the settings and the request's
+//! first statement in one simple-protocol batch: sea-orm always sends BEGIN on its own), and
+//! used through sea-orm's `ConnectionTrait` like any other, so services and entities do not know
+//! the difference.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use sea_orm::{
+    ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
+    RuntimeErr, Statement, sea_query::Values,
+};
+use sea_query_sqlx::SqlxValues;
+use sqlx::{Executor, PgPool, Postgres, pool::PoolConnection};
+use tokio::sync::Mutex;
+
+/// Told of every statement run on tenant connections: its SQL, how long it took and whether it
+/// failed (the statement counters and trace spans).
+pub type StatementObserver = Arc<dyn Fn(&str, Duration, bool) + Send + Sync>;
+
+/// Where tenant transactions get their connections, and who is told of their statements.
+#[derive(Clone)]
+pub struct TenantPool {
+    pool: PgPool,
+    observer: Option<StatementObserver>,
+}
+
+impl TenantPool {
+    pub fn new(db: &DatabaseConnection, observer: Option<StatementObserver>) -> Self {
+        Self {
+            pool: db.get_postgres_connection_pool().clone(),
+            observer,
+        }
+    }
+}
+
+/// Background work's transactions: nobody counts their statements.
+impl From<&DatabaseConnection> for TenantPool {
+    fn from(db: &DatabaseConnection) -> Self {
+        Self::new(db, None)
+    }
+}
+
+/// A pooled connection inside a transaction that sqlx does not know of. Dropped before the
+/// transaction ended (a request cancelled mid-statement, a failed opening), it is rolled back
+/// on a task of its own before it goes back to the pool, and closed if that fails: no
+/// connection reaches the next user inside a transaction.
+pub struct TenantConnection {
+    conn: Mutex<Option<PoolConnection<Postgres>>>,
+    observer: Option<StatementObserver>,
+}
+
+impl Drop for TenantConnection {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.get_mut().take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            // sqlx first reads whatever a cancelled statement left unread.
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if conn.execute("ROLLBACK").await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
+fn query_error(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+}
+
+fn exec_error(err: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
+}
+
+/// A statement with its values bound, prepared (and cached) on the connection.
+fn prepared(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+}
+
+fn gone() -> DbErr {
+    DbErr::Custom("the transaction has ended".into())
+}
+
+impl TenantConnection {
+    /// Takes a connection from `pool` and runs `opening` on it (a batch that begins the
+    /// transaction), returning the rows of its last statement.
+    pub(super) async fn open(
+        pool: &TenantPool,
+        opening: &str,
+        observed: bool,
+    ) -> Result<(Self, Vec<QueryResult>), DbErr> {
+        let conn = pool.pool.acquire().await.map_err(|err| match err {
+            sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            err => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))),
+        })?;
+        let this = Self {
+            conn: Mutex::new(Some(conn)),
+            observer: pool.observer.clone(),
+        };
+        let rows = {
+            let mut guard = this.conn.lock().await;
+            let conn = guard.as_mut().ok_or_else(gone)?;
+            let started = Instant::now();
+            let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(opening.to_owned()))
+                .fetch_all(&mut **conn)
+                .await
+                .map_err(query_error);
+            if observed {
+                this.observe(opening, started, rows.is_err());
+            }
+            rows?
+        };
+        Ok((this, rows.into_iter().map(QueryResult::from).collect()))
+    }
+
+    fn observe(&self, sql: &str, started: Instant, failed: bool) {
+        if let Some(observer) = &self.observer {
+            observer(sql, started.elapsed(), failed);
+        }
+    }
+
+    /// Ends the transaction with `sql` (COMMIT or ROLLBACK), handing the connection back to
+    /// the pool only once that has succeeded.
+    pub(super) async fn end(&self, sql: &'static str) -> Result<(), DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(gone)?;
+        conn.execute(sql).await.map_err(exec_error)?;
+        // Back to the pool, out of any transaction.
+        drop(guard.take());
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for TenantConnection {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(gone)?;
+        let started = Instant::now();
+        let result = prepared(&stmt)
+            .execute(&mut **conn)
+            .await
+            .map(ExecResult::from)
+            .map_err(exec_error);
+        self.observe(&stmt.sql, started, result.is_err());
+        result
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(gone)?;
+        conn.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+            .await
+            .map(ExecResult::from)
+            .map_err(exec_error)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(gone)?;
+        let started = Instant::now();
+        let result = prepared(&stmt)
+            .fetch_optional(&mut **conn)
+            .await
+            .map(|row| row.map(QueryResult::from))
+            .map_err(query_error);
+        self.observe(&stmt.sql, started, result.is_err());
+        result
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(gone)?;
+        let started = Instant::now();
+        let result = prepared(&stmt)
+            .fetch_all(&mut **conn)
+            .await
+            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+            .map_err(query_error);
+        self.observe(&stmt.sql, started, result.is_err());
+        result
+    }
+}
