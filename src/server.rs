@@ -174,7 +174,11 @@ pub fn router(app: AppState) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .layer(observed)
         .layer(cors)
-        .with_state(HttpState { app, schemas });
+        .with_state(HttpState {
+            app,
+            schemas,
+            documents: Arc::default(),
+        });
     Router::new()
         .merge(graphiql::router())
         .merge(api)

@@ -124,6 +124,9 @@ impl NarrowChildren for CampaignMemberFilter {
 /// A lead in a campaign.
 pub struct CampaignMember(pub campaign_members::Model);
 
+/// Written by hand: its pages read every column.
+impl crate::graphql::ReadsColumns for CampaignMember {}
+
 #[Object]
 impl CampaignMember {
     async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {

@@ -73,6 +73,9 @@ crate::children!(
 /// A deal entering a stage (`deal.stageHistory`), written by the database on every move.
 pub struct DealStageChange(pub deal_stage_changes::Model);
 
+/// Written by hand: its pages read every column.
+impl crate::graphql::ReadsColumns for DealStageChange {}
+
 #[Object]
 impl DealStageChange {
     /// The stage it left; null when the deal was created in `to`, or that stage is deleted.

@@ -6,10 +6,12 @@ use std::{collections::HashMap, hash::Hash, marker::PhantomData};
 
 use async_graphql::{Context, OutputType, dataloader::Loader};
 use chrono::{DateTime, FixedOffset};
+use sea_orm::ModelTrait;
 use uuid::Uuid;
 
 use super::{
-    ContextExt, TenantRow,
+    Columns, ContextExt, ReadsColumns, TenantRow,
+    columns::page_nodes,
     loader::{ChildCount, ChildPageKey, ChildTable, LoadResult, TenantLoader},
     pagination::{CountSource, CursorScope, Page, PageArgs, connection},
 };
@@ -113,7 +115,10 @@ impl<R> Hash for ChildPage<R> {
     }
 }
 
-impl<R: ChildRelation> Loader<ChildPage<R>> for TenantLoader {
+impl<R: ChildRelation> Loader<ChildPage<R>> for TenantLoader
+where
+    R::Row: ModelTrait,
+{
     type Value = Vec<R::Row>;
     type Error = async_graphql::Error;
 
@@ -128,14 +133,18 @@ impl<R: ChildRelation> Loader<ChildPage<R>> for TenantLoader {
 }
 
 /// One parent's page of relation `R` (the rows of narrowing set `only`: see
-/// [`NarrowChildren`]), with `node` making each row's GraphQL node.
-pub async fn child_page<R: ChildRelation, N: OutputType>(
+/// [`NarrowChildren`]), with `node` making each row's GraphQL node, reading the columns their
+/// selection reads.
+pub async fn child_page<R: ChildRelation, N: OutputType + ReadsColumns>(
     ctx: &Context<'_>,
     parent_id: Uuid,
     (first, after): (Option<i32>, Option<String>),
     only: u32,
     node: impl Fn(R::Row) -> N,
-) -> async_graphql::Result<Page<N>> {
+) -> async_graphql::Result<Page<N>>
+where
+    R::Row: ModelTrait,
+{
     // Children of every parent are one list, newest first.
     let scope = CursorScope {
         list: R::CHILDREN.table,
@@ -148,11 +157,17 @@ pub async fn child_page<R: ChildRelation, N: OutputType>(
         ..Default::default()
     }
     .window(|cursor, field| scope.decode_created(cursor, field))?;
+    let columns = Columns::read_by::<R::Row>(
+        N::FIELDS.as_ref(),
+        page_nodes(ctx.field()),
+        &[R::CHILDREN.parent_column],
+    );
     let key = ChildPageKey {
         parent_id,
         limit: window.fetch_limit(),
         after: window.cursor,
         only,
+        columns,
     };
     let rows = ctx
         .loader()?

@@ -13,8 +13,16 @@
 //!    named, so transport rules (no mutation over GET, credential fields alone) decide on the
 //!    same operation that runs;
 //! 5. strings containing NUL (which PostgreSQL cannot store) are refused naming the argument.
+//!
+//! Dashboards send the same few documents all day: a document that passed is kept
+//! ([`Documents`]), and the next request with the same text and operation name skips steps 1–4
+//! (variables are still checked every time).
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, VecDeque},
+    ops::Deref,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
     Name, Positioned, Variables,
@@ -50,8 +58,19 @@ pub const CREDENTIAL_FIELDS: [&str; 3] = ["login", "signUp", "refreshSession"];
 /// Root fields that only describe the schema.
 const INTROSPECTION_FIELDS: [&str; 3] = ["__schema", "__type", "__typename"];
 
-/// A document that passed the guard, with the facts transport rules need.
-pub struct Checked {
+/// A document that passed the guard, with the facts transport rules need; shared by every
+/// request that sends it.
+pub struct Checked(Arc<CheckedDocument>);
+
+impl Deref for Checked {
+    type Target = CheckedDocument;
+
+    fn deref(&self) -> &CheckedDocument {
+        &self.0
+    }
+}
+
+pub struct CheckedDocument {
     pub document: ExecutableDocument,
     /// The type of the operation that will run.
     pub operation: OperationType,
@@ -60,10 +79,10 @@ pub struct Checked {
     /// Names (not aliases) of the operation's root fields, through root-level fragments.
     pub root_fields: Vec<Name>,
     /// The order the response's fields must come in.
-    pub order: FieldOrder,
+    pub order: Arc<FieldOrder>,
 }
 
-impl Checked {
+impl CheckedDocument {
     /// The operation hands out credentials (`login`, `signUp`, `refreshSession`).
     pub fn is_credential_operation(&self) -> bool {
         self.root_fields
@@ -77,15 +96,75 @@ impl Checked {
             .iter()
             .all(|f| INTROSPECTION_FIELDS.contains(&f.as_str()))
     }
+}
 
-    /// Hands the parsed document to the executor, so it is not parsed twice; the order its
-    /// responses are to be put in stays with the caller.
+impl Checked {
+    /// Hands the parsed document to the executor (a copy: the executor takes it apart), so it
+    /// is not parsed again; the order its responses are to be put in stays with the caller.
     pub fn into_request(
         self,
         mut request: async_graphql::Request,
-    ) -> (async_graphql::Request, FieldOrder) {
-        request.set_parsed_query(self.document);
-        (request, self.order)
+    ) -> (async_graphql::Request, Arc<FieldOrder>) {
+        request.set_parsed_query(self.0.document.clone());
+        (request, self.0.order.clone())
+    }
+}
+
+/// Documents kept at most, and the longest text kept: a client sending ever new documents
+/// churns the cache but cannot grow it past about 8 MiB of text.
+const DOCUMENTS_KEPT: usize = 512;
+const LONGEST_KEPT: usize = 16 * 1024;
+
+/// The documents that passed the guard lately, by text and operation name (at most
+/// [`DOCUMENTS_KEPT`], the oldest dropped first). The limits they were checked against are
+/// the server's, which do not change while it runs.
+#[derive(Default)]
+pub struct Documents {
+    kept: Mutex<Kept>,
+}
+
+type DocumentKey = (Box<str>, Option<Box<str>>);
+
+#[derive(Default)]
+struct Kept {
+    by_key: HashMap<DocumentKey, Arc<CheckedDocument>>,
+    oldest_first: VecDeque<DocumentKey>,
+}
+
+impl Documents {
+    /// [`check`], skipping the document's checks when the same document passed them lately.
+    pub fn check(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Variables,
+        limits: &Limits,
+    ) -> Result<Checked, ApiError> {
+        let key: DocumentKey = (query.into(), operation_name.map(Into::into));
+        let kept = self
+            .kept
+            .lock()
+            .expect("documents")
+            .by_key
+            .get(&key)
+            .cloned();
+        if let Some(document) = kept {
+            refuse_nul_in_variables(variables)?;
+            return Ok(Checked(document));
+        }
+        let checked = check(query, operation_name, variables, limits)?;
+        if query.len() <= LONGEST_KEPT {
+            let mut kept = self.kept.lock().expect("documents");
+            if kept.by_key.insert(key.clone(), checked.0.clone()).is_none() {
+                kept.oldest_first.push_back(key);
+            }
+            while kept.oldest_first.len() > DOCUMENTS_KEPT {
+                if let Some(oldest) = kept.oldest_first.pop_front() {
+                    kept.by_key.remove(&oldest);
+                }
+            }
+        }
+        Ok(checked)
     }
 }
 
@@ -147,15 +226,18 @@ pub fn check(
             "login, signUp and refreshSession must each be the only field of their request",
         ));
     }
-    let order = FieldOrder::of(&document, &operation.node.selection_set.node);
+    let order = Arc::new(FieldOrder::of(
+        &document,
+        &operation.node.selection_set.node,
+    ));
     let operation = operation.node.ty;
-    Ok(Checked {
+    Ok(Checked(Arc::new(CheckedDocument {
         document,
         operation,
         operation_name,
         root_fields,
         order,
-    })
+    })))
 }
 
 /// The deepest bracket nesting in `query`, outside strings and comments; linear, no recursion.
@@ -460,6 +542,59 @@ mod tests {
             Ok(_) => "OK",
             Err(err) => err.code(),
         }
+    }
+
+    #[test]
+    fn a_document_that_passed_is_kept_and_its_variables_are_still_checked() {
+        let documents = Documents::default();
+        let limits = Limits::default();
+        let query = "query($s: String) { leads(filter: { search: $s }) { nodes { id } } }";
+        let first = documents.check(query, None, &Variables::default(), &limits);
+        let again = documents.check(query, None, &Variables::default(), &limits);
+        assert!(Arc::ptr_eq(&first.unwrap().0, &again.unwrap().0));
+        let nul = Variables::from_json(serde_json::json!({ "s": "a\u{0}b" }));
+        assert_eq!(
+            code(documents.check(query, None, &nul, &limits)),
+            "BAD_USER_INPUT"
+        );
+        // Another operation name is another document, and a refused one is never kept.
+        let other = documents.check(query, Some("Other"), &Variables::default(), &limits);
+        assert_eq!(code(other), "GRAPHQL_VALIDATION_FAILED");
+        let deep = format!("{{ a {}", "{ a ".repeat(MAX_NESTING + 1));
+        assert_ne!(
+            code(documents.check(&deep, None, &Variables::default(), &limits)),
+            "OK"
+        );
+        assert_eq!(documents.kept.lock().unwrap().by_key.len(), 1);
+    }
+
+    #[test]
+    fn documents_kept_are_bounded_in_number_and_length() {
+        let documents = Documents::default();
+        let limits = Limits::default();
+        for n in 0..DOCUMENTS_KEPT + 10 {
+            let query = format!("{{ a{n}: __typename }}");
+            documents
+                .check(&query, None, &Variables::default(), &limits)
+                .unwrap();
+        }
+        let long = format!("{{ __typename {} }}", " ".repeat(LONGEST_KEPT));
+        documents
+            .check(&long, None, &Variables::default(), &limits)
+            .unwrap();
+        let kept = documents.kept.lock().unwrap();
+        assert_eq!(kept.by_key.len(), DOCUMENTS_KEPT);
+        assert!(
+            !kept
+                .by_key
+                .contains_key(&("{ a0: __typename }".into(), None))
+        );
+        assert!(
+            !kept
+                .by_key
+                .keys()
+                .any(|(query, _)| query.len() > LONGEST_KEPT)
+        );
     }
 
     #[test]

@@ -40,6 +40,8 @@ use crate::{
 pub struct HttpState {
     pub app: AppState,
     pub schemas: Schemas,
+    /// Documents that passed the guard lately (HTTP and WebSocket).
+    pub documents: Arc<document::Documents>,
 }
 
 pub async fn graphql_post(
@@ -165,7 +167,7 @@ async fn answer(
     if state.app.tracer.is_some() {
         facts.document = Some(crate::traces::sanitise(&request.query));
     }
-    let checked = match document::check(
+    let checked = match state.documents.check(
         &request.query,
         request.operation_name.as_deref(),
         &request.variables,
@@ -288,7 +290,7 @@ async fn run(
     let tx: Arc<RequestTransaction> = Arc::new(tx.into());
     let batches = Batches::default();
     let loader = DataLoader::new(
-        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id, read_only),
+        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id),
         batches.spawner(),
     )
     .delay(Duration::ZERO);

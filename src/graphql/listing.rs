@@ -13,16 +13,16 @@ use std::marker::PhantomData;
 use async_graphql::Context;
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, FromQueryResult, QueryResult, Statement, Value,
+    ColumnTrait, ConnectionTrait, FromQueryResult, ModelTrait, Statement, Value,
     sea_query::ColumnType,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ContextExt, NodeObject, TenantRow, Timestamped,
-    joined::{self, Joins},
-    pagination::{CountSource, CursorScope, Page, PageArgs, Window, connection},
+    Columns, ContextExt, NodeObject, TenantRow, Timestamped,
+    columns::page_nodes,
+    pagination::{CountSource, CursorScope, Page, PageArgs, Slice, Window, connection},
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -186,14 +186,17 @@ impl<R: TenantRow> Ordering for Creation<R> {
 }
 
 /// One page of the tenant's rows of `table` that `filter` keeps, ordered by `sorted`, as a
-/// connection of `N`s, their selected to-one relations joined. `totalCount` runs the same
+/// connection of `N`s, reading the columns their selection reads. `totalCount` runs the same
 /// filter, only when selected.
 pub async fn list<O: Ordering, N: NodeObject<Row = O::Row>>(
     ctx: &Context<'_>,
     args: PageArgs,
     sorted: Sorted<O>,
     filter: Filter<'_>,
-) -> async_graphql::Result<Page<N>> {
+) -> async_graphql::Result<Page<N>>
+where
+    O::Row: ModelTrait,
+{
     let organization_id = ctx.principal()?.organization_id;
     let table = O::Row::TABLE;
     let column = sorted.by.column();
@@ -209,105 +212,87 @@ pub async fn list<O: Ordering, N: NodeObject<Row = O::Row>>(
             id,
         })
     })?;
-    let look = ctx.look_ahead();
-    let relations = joined::selected::<N>(
-        ctx,
-        &[look.field("nodes"), look.field("edges").field("node")],
-    );
-    let joins = Joins(&relations);
-    let page = Keyset {
+    let columns =
+        Columns::read_by::<O::Row>(N::FIELDS.as_ref(), page_nodes(ctx.field()), &[column.name]);
+    let read = columns.select_list::<O::Row>("t");
+    let (slice, count) = keyset_page(
+        ctx.db()?,
         table,
         organization_id,
         filter,
         sorted,
-        joins: &joins,
-    };
-    let (rows, count) = page.fetch(ctx.db()?, &window).await?;
-    if !relations.is_empty() {
-        joins.prime(ctx.loader()?.loader(), &rows)?;
-    }
-    let models = rows
-        .iter()
-        .map(|row| O::Row::from_query_result(row, ""))
-        .collect::<Result<Vec<_>, _>>()?;
+        &window,
+        &read,
+    )
+    .await?;
     Ok(connection(
-        window.slice(models),
+        slice,
         CountSource::Sql(count),
         |row: &O::Row| scope.encode(column.key.to_json(&sorted.by.value(row)), row.id()),
         N::new,
     ))
 }
 
-/// A keyset page of `table`: what it keeps, its order and the relations it joins.
-struct Keyset<'a, O> {
-    table: &'a str,
+/// One page of `table` (its columns as `read` lists them) and the count statement with the
+/// same filter.
+async fn keyset_page<O: Ordering>(
+    conn: &impl ConnectionTrait,
+    table: &str,
     organization_id: Uuid,
-    filter: Filter<'a>,
+    filter: Filter<'_>,
     sorted: Sorted<O>,
-    joins: &'a Joins<'a>,
-}
-
-impl<O: Ordering> Keyset<'_, O> {
-    /// The page's rows (the look-ahead row included) and the count statement with the same
-    /// filter.
-    async fn fetch(
-        &self,
-        conn: &impl ConnectionTrait,
-        window: &Window<Position>,
-    ) -> ApiResult<(Vec<QueryResult>, Statement)> {
-        let Self {
-            table,
-            organization_id,
-            filter,
-            sorted,
-            joins,
-        } = self;
-        let base = |select: &str, from: &str| {
-            let mut sql = SqlBuilder::new("");
-            let org = sql.bind(*organization_id);
-            sql.push(&format!(
-                "SELECT {select} FROM {table} t{from} WHERE t.organization_id = {org}"
-            ));
-            filter(&mut sql);
-            sql
-        };
-        let count = base("count(*)", "").build();
-
-        let mut sql = base(&format!("t.*{}", joins.columns()), &joins.from());
-        let column = sorted.by.column();
-        let name = format!("t.{}", column.name);
-        let (op, direction) = window.scan(sorted.descending);
-        // Clients see nulls last in either direction, so a backward scan meets them first.
-        let nulls_ahead = !window.backward;
-        if let Some(Position { key, id }) = &window.cursor {
-            let id = sql.bind(*id);
-            let condition = match key {
-                Some(key) => {
-                    let key = sql.bind(key.clone());
-                    let beyond = format!("({name}, t.id) {op} ({key}, {id})");
-                    if column.nullable && nulls_ahead {
-                        format!("({name} IS NULL OR {beyond})")
-                    } else {
-                        beyond
-                    }
-                }
-                None if nulls_ahead => format!("({name} IS NULL AND t.id {op} {id})"),
-                None => format!("({name} IS NOT NULL OR t.id {op} {id})"),
-            };
-            sql.push(&format!(" AND {condition}"));
-        }
-        let nulls = match (column.nullable, nulls_ahead) {
-            (false, _) => "",
-            (true, true) => " NULLS LAST",
-            (true, false) => " NULLS FIRST",
-        };
-        let limit = sql.bind(window.fetch_limit());
+    window: &Window<Position>,
+    read: &str,
+) -> ApiResult<(Slice<O::Row>, Statement)> {
+    let base = |select: &str| {
+        let mut sql = SqlBuilder::new("");
+        let org = sql.bind(organization_id);
         sql.push(&format!(
-            " ORDER BY {name} {direction}{nulls}, t.id {direction} LIMIT {limit}"
+            "SELECT {select} FROM {table} t WHERE t.organization_id = {org}"
         ));
-        let rows = conn.query_all_raw(sql.build()).await?;
-        Ok((rows, count))
+        filter(&mut sql);
+        sql
+    };
+    let count = base("count(*)").build();
+
+    let mut sql = base(read);
+    let column = sorted.by.column();
+    let name = format!("t.{}", column.name);
+    let (op, direction) = window.scan(sorted.descending);
+    // Clients see nulls last in either direction, so a backward scan meets them first.
+    let nulls_ahead = !window.backward;
+    if let Some(Position { key, id }) = &window.cursor {
+        let id = sql.bind(*id);
+        let condition = match key {
+            Some(key) => {
+                let key = sql.bind(key.clone());
+                let beyond = format!("({name}, t.id) {op} ({key}, {id})");
+                if column.nullable && nulls_ahead {
+                    format!("({name} IS NULL OR {beyond})")
+                } else {
+                    beyond
+                }
+            }
+            None if nulls_ahead => format!("({name} IS NULL AND t.id {op} {id})"),
+            None => format!("({name} IS NOT NULL OR t.id {op} {id})"),
+        };
+        sql.push(&format!(" AND {condition}"));
     }
+    let nulls = match (column.nullable, nulls_ahead) {
+        (false, _) => "",
+        (true, true) => " NULLS LAST",
+        (true, false) => " NULLS FIRST",
+    };
+    let limit = sql.bind(window.fetch_limit());
+    sql.push(&format!(
+        " ORDER BY {name} {direction}{nulls}, t.id {direction} LIMIT {limit}"
+    ));
+    let rows = conn.query_all_raw(sql.build()).await?;
+    let models = rows
+        .iter()
+        .map(|row| O::Row::from_query_result(row, ""))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((window.slice(models), count))
 }
 
 /// A whole tenant table as a connection of `N`s ordered by creation (then id): users, API
@@ -316,7 +301,10 @@ pub async fn list_by_created<N: NodeObject>(
     ctx: &Context<'_>,
     descending: bool,
     args: PageArgs,
-) -> async_graphql::Result<Page<N>> {
+) -> async_graphql::Result<Page<N>>
+where
+    N::Row: ModelTrait,
+{
     let sorted = Sorted {
         by: Creation::<N::Row>::default(),
         descending,

@@ -6,21 +6,15 @@
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
 
-use std::{
-    any::{Any, TypeId},
-    collections::HashMap,
-    hash::Hash,
-    marker::PhantomData,
-    sync::Mutex,
-};
+use std::{collections::HashMap, hash::Hash, marker::PhantomData};
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, FixedOffset};
-use sea_orm::FromQueryResult;
+use sea_orm::{FromQueryResult, ModelTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{children::Timestamped, context::RequestTx};
+use super::{Columns, children::Timestamped, context::RequestTx};
 use crate::{error::ApiError, sql::SqlBuilder};
 
 pub type LoadResult<T> = Result<T, async_graphql::Error>;
@@ -28,10 +22,6 @@ pub type LoadResult<T> = Result<T, async_graphql::Error>;
 pub struct TenantLoader {
     tx: RequestTx,
     organization_id: Uuid,
-    /// Whether rows fetched with others may be handed over (`joined`): queries only.
-    primes: bool,
-    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, M>` each.
-    primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
 }
 
 /// A table of children hanging off a parent, paged newest first by `(created_at, id)`.
@@ -86,6 +76,8 @@ pub struct ChildPageKey {
     pub after: Option<ChildCursor>,
     /// The values of the relation's `narrowed_by` column the page keeps (0: all rows).
     pub only: u32,
+    /// The columns its selection reads.
+    pub columns: Columns,
 }
 
 /// A parent whose children are counted for `totalCount`.
@@ -161,27 +153,9 @@ impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, M>> {
-        let mut found = HashMap::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        {
-            let primed = self.primed.lock().expect("primed rows");
-            let rows = primed
-                .get(&TypeId::of::<ById<M, VIA>>())
-                .and_then(|rows| rows.downcast_ref::<HashMap<Uuid, M>>());
-            for key in keys {
-                match rows.and_then(|rows| rows.get(&key.0)) {
-                    Some(row) => {
-                        found.insert(*key, row.clone());
-                    }
-                    None => missing.push(key.0),
-                }
-            }
-        }
-        if !missing.is_empty() {
-            let rows = self.by_ids::<M>(M::TABLE, &missing, |m| m.id()).await?;
-            found.extend(rows.into_iter().map(|(id, m)| (ById::new(id), m)));
-        }
-        Ok(found)
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = self.by_ids::<M>(M::TABLE, &ids, |m| m.id()).await?;
+        Ok(rows.into_iter().map(|(id, m)| (ById::new(id), m)).collect())
     }
 }
 
@@ -190,31 +164,10 @@ fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
 }
 
 impl TenantLoader {
-    /// A request's loader; `primes`: whether it takes rows handed over (queries only).
-    pub fn new(tx: RequestTx, organization_id: Uuid, primes: bool) -> Self {
+    pub fn new(tx: RequestTx, organization_id: Uuid) -> Self {
         Self {
             tx,
             organization_id,
-            primes,
-            primed: Mutex::default(),
-        }
-    }
-
-    pub fn primes(&self) -> bool {
-        self.primes
-    }
-
-    /// Takes rows of `M` fetched with others, for the by-id loads of relation `VIA`.
-    pub fn prime<M: TenantRow, const VIA: u8>(&self, rows: HashMap<Uuid, M>) {
-        if !self.primes || rows.is_empty() {
-            return;
-        }
-        let mut primed = self.primed.lock().expect("primed rows");
-        let slot = primed
-            .entry(TypeId::of::<ById<M, VIA>>())
-            .or_insert_with(|| Box::new(HashMap::<Uuid, M>::new()));
-        if let Some(known) = slot.downcast_mut::<HashMap<Uuid, M>>() {
-            known.extend(rows);
         }
     }
 
@@ -286,11 +239,15 @@ impl TenantLoader {
     }
 
     /// The first `limit` children of every parent in `keys`, newest first, in one statement.
-    pub async fn first_per_parent<M: FromQueryResult>(
+    pub async fn first_per_parent<M: FromQueryResult + ModelTrait>(
         &self,
         children: ChildTable,
         keys: &[ChildPageKey],
     ) -> LoadResult<HashMap<ChildPageKey, Vec<M>>> {
+        let columns = keys
+            .iter()
+            .fold(Columns::NONE, |all, key| all.union(key.columns))
+            .select_list::<M>("t");
         let requests: Vec<serde_json::Value> = keys
             .iter()
             .enumerate()
@@ -318,7 +275,7 @@ impl TenantLoader {
                       AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid,
                            kept text[])
                  CROSS JOIN LATERAL (
-                     SELECT t.* FROM {table} t
+                     SELECT {columns} FROM {table} t
                      WHERE t.organization_id = {org} AND t.{parent_column} = p.parent_id {condition}
                        {narrowed}
                        AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))

@@ -3,6 +3,7 @@
 
 mod batching;
 mod children;
+mod columns;
 mod context;
 pub mod document;
 mod field_order;
@@ -10,7 +11,6 @@ mod filters;
 pub mod http;
 mod ids;
 pub mod inputs;
-mod joined;
 mod listing;
 mod loader;
 mod node;
@@ -21,10 +21,10 @@ mod schema;
 pub mod ws;
 
 pub use children::{ChildRelation, NarrowChildren, Timestamped, child_page};
+pub use columns::{Columns, FieldColumns, ReadsColumns};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use filters::Where;
 pub use ids::{decode as decode_id, decode_any};
-pub use joined::ToOne;
 pub use listing::{
     Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,
     list, list_by_created,

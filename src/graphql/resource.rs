@@ -9,15 +9,13 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use uuid::Uuid;
 
-use super::{ById, ContextExt, NodeKind, TenantRow, decode_id, joined, joined::ToOne, via};
+use super::{ById, ContextExt, NodeKind, ReadsColumns, TenantRow, decode_id, via};
 use crate::{error::ApiResult, sql::SqlBuilder, text_enum::TextEnum};
 
 /// A GraphQL object over one row of a tenant table, with a global id of kind `KIND`.
-pub trait NodeObject: OutputType + Sized {
+pub trait NodeObject: OutputType + ReadsColumns + Sized {
     type Row: TenantRow;
     const KIND: NodeKind;
-    /// Its to-one relations, which pages may join (`joined`).
-    const TO_ONE: &'static [ToOne] = &[];
     fn new(row: Self::Row) -> Self;
 }
 
@@ -101,10 +99,6 @@ pub trait ListFilter: Default {
 /// request's by-id loader; BAD_USER_INPUT naming `id` when it is not an id of `N`'s kind.
 pub async fn find<N: NodeObject>(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N>> {
     let id = decode_id(id, N::KIND, "id")?;
-    let relations = joined::selected::<N>(ctx, &[ctx.look_ahead()]);
-    if !relations.is_empty() {
-        return joined::find_joined(ctx, id, &relations).await;
-    }
     related::<N, { via::ANY }>(ctx, id).await
 }
 
@@ -179,15 +173,18 @@ macro_rules! object {
         impl $crate::graphql::NodeObject for $object {
             type Row = $row;
             const KIND: $crate::graphql::NodeKind = $crate::graphql::NodeKind::$kind;
-            const TO_ONE: &'static [$crate::graphql::ToOne] = &[$($(
-                $crate::graphql::ToOne::of::<
-                    <$target as $crate::graphql::NodeObject>::Row,
-                    { $crate::object!(@via $($via)?) },
-                >(stringify!($reference), stringify!($column)),
-            )*)?];
             fn new(row: $row) -> Self {
                 Self(row)
             }
+        }
+
+        impl $crate::graphql::ReadsColumns for $object {
+            const FIELDS: Option<$crate::graphql::FieldColumns> =
+                Some($crate::graphql::FieldColumns {
+                    plain: &[$(stringify!($field)),*],
+                    references: &[$($((stringify!($reference), stringify!($column)),)*)?],
+                    children: &[$($(stringify!($children),)*)?],
+                });
         }
 
         #[async_graphql::Object]

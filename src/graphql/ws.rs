@@ -45,7 +45,6 @@ use futures::{SinkExt, StreamExt, future, stream::BoxStream};
 use super::{
     RequestContext, RequestMeta, RequestTx, TenantLoader,
     batching::Batches,
-    document,
     field_order::FieldOrder,
     http::{HttpState, classify, meta, server_error},
 };
@@ -411,7 +410,7 @@ impl WsExecutor {
         request: async_graphql::Request,
         session: Option<&Data>,
     ) -> ApiResult<Prepared> {
-        let checked = document::check(
+        let checked = self.state.documents.check(
             &request.query,
             request.operation_name.as_deref(),
             &request.variables,
@@ -445,11 +444,9 @@ impl WsExecutor {
         ));
         let batches = Batches::default();
         let loader = DataLoader::new(
-            // Takes no rows handed over: it lives as long as the subscription, and they would age.
             TenantLoader::new(
                 RequestTx::PerBatch(batch_tx.clone()),
                 principal.organization_id,
-                false,
             ),
             batches.spawner(),
         )
@@ -464,7 +461,7 @@ impl WsExecutor {
             },
             batches,
             running,
-            order: Arc::new(order),
+            order,
         })
     }
 }

@@ -138,6 +138,9 @@ crate::children!(
 /// lead's assignee changes.
 pub struct LeadAssignment(pub lead_assignments::Model);
 
+/// Written by hand: its pages read every column.
+impl crate::graphql::ReadsColumns for LeadAssignment {}
+
 #[Object]
 impl LeadAssignment {
     /// Who had the lead before; null when nobody had.

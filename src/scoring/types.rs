@@ -102,6 +102,9 @@ crate::children!(
 /// A change of a lead's score (`lead.scoreHistory`).
 pub struct ScoreChange(pub lead_score_changes::Model);
 
+/// Written by hand: its pages read every column.
+impl crate::graphql::ReadsColumns for ScoreChange {}
+
 #[Object]
 impl ScoreChange {
     async fn previous(&self) -> i32 {

@@ -21,6 +21,9 @@ use crate::{
 /// A saved lead filter. Not written with `object!`: `leads` has a complexity of its own.
 pub struct Segment(pub segments::Model);
 
+/// Written by hand: its pages read every column.
+impl crate::graphql::ReadsColumns for Segment {}
+
 impl NodeObject for Segment {
     type Row = segments::Model;
     const KIND: NodeKind = NodeKind::Segment;

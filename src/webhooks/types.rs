@@ -116,6 +116,9 @@ crate::object! {
 
 pub struct WebhookAttempt(pub AttemptRow);
 
+/// Written by hand: its pages read every column.
+impl crate::graphql::ReadsColumns for WebhookAttempt {}
+
 #[Object]
 impl WebhookAttempt {
     /// The receiver's HTTP status; null when no response came (refused, timed out).
