@@ -154,13 +154,17 @@ pub async fn begin_as_principal(
     let check = principal_check(&identity);
     let (tx, rows) =
         TenantTx::begin_with(pool, read_only, statement_timeout, identity.tenant, &check).await?;
-    let Some(row) = rows.first() else {
+    let role = match rows.first() {
+        Some(row) => row.try_get_by_index::<Option<String>>(0)?,
+        None => None,
+    };
+    let Some(role) = role else {
         tx.rollback().await?;
         return Err(ApiError::InvalidCredentials(
             "invalid or expired credentials",
         ));
     };
-    let role = Role::from_db(&row.try_get_by_index::<String>(0)?)?;
+    let role = Role::from_db(&role)?;
     let principal = Principal {
         organization_id: identity.tenant.organization_id,
         user_id: identity.tenant.user_id,
@@ -170,8 +174,9 @@ pub async fn begin_as_principal(
     Ok((tx, principal))
 }
 
-/// The principal check, formatted from parsed UUIDs only: it runs in the opening batch, which
-/// takes no parameters.
+/// The principal check (`request_principal_role`, migration 000024: planned once per
+/// connection), formatted from parsed UUIDs only: it runs in the opening batch, which takes no
+/// parameters.
 fn principal_check(identity: &Identity) -> String {
     let literal = |id: Option<Uuid>| id.map_or_else(|| "NULL".to_owned(), |id| format!("'{id}'"));
     let (family, api_key) = match &identity.credential {
@@ -179,17 +184,7 @@ fn principal_check(identity: &Identity) -> String {
         Credential::ApiKey { api_key_id, .. } => (None, Some(*api_key_id)),
     };
     format!(
-        "SELECT set_config('app.current_user_role', u.role, true)
-         FROM users u
-         WHERE u.organization_id = '{org}' AND u.id = '{user}' AND u.is_active
-           AND ({family}::uuid IS NULL OR EXISTS (
-               SELECT 1 FROM refresh_tokens r
-               WHERE r.organization_id = u.organization_id AND r.family_id = {family}::uuid
-                 AND r.revoked_at IS NULL))
-           AND ({api_key}::uuid IS NULL OR EXISTS (
-               SELECT 1 FROM api_keys k
-               WHERE k.organization_id = u.organization_id AND k.id = {api_key}::uuid
-                 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())))",
+        "SELECT request_principal_role('{org}', '{user}', {family}::uuid, {api_key}::uuid)",
         org = identity.tenant.organization_id,
         user = identity.tenant.user_id,
         family = literal(family),
