@@ -152,8 +152,9 @@ pub async fn begin_as_principal(
     identity: Identity,
 ) -> ApiResult<(TenantTx, Principal)> {
     let check = principal_check(&identity);
+    let first = (check.as_str(), PRINCIPAL_CHECK_REPORTED);
     let (tx, rows) =
-        TenantTx::begin_with(pool, read_only, statement_timeout, identity.tenant, &check).await?;
+        TenantTx::begin_with(pool, read_only, statement_timeout, identity.tenant, first).await?;
     let role = match rows.first() {
         Some(row) => row.try_get_by_index::<Option<String>>(0)?,
         None => None,
@@ -173,6 +174,10 @@ pub async fn begin_as_principal(
     };
     Ok((tx, principal))
 }
+
+/// The principal check as statement traces show it: the ids it is sent with stay out of them.
+const PRINCIPAL_CHECK_REPORTED: &str =
+    "SELECT request_principal_role($organization, $user, $session_family, $api_key)";
 
 /// The principal check (`request_principal_role`, migration 000024: planned once per
 /// connection), formatted from parsed UUIDs only: it runs in the opening batch, which takes no

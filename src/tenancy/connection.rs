@@ -92,11 +92,12 @@ fn gone() -> DbErr {
 
 impl TenantConnection {
     /// Takes a connection from `pool` and runs `opening` on it (a batch that begins the
-    /// transaction), returning the rows of its last statement.
+    /// transaction), returning the rows of its last statement; `reported`: what the statement
+    /// observer is told it ran, if anything (the batch itself carries the caller's ids).
     pub(super) async fn open(
         pool: &TenantPool,
         opening: &str,
-        observed: bool,
+        reported: Option<&str>,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let conn = pool.pool.acquire().await.map_err(|err| match err {
             sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
@@ -115,8 +116,8 @@ impl TenantConnection {
                 .fetch_all(&mut **conn)
                 .await
                 .map_err(query_error);
-            if observed {
-                this.observe(opening, started, rows.is_err());
+            if let Some(reported) = reported {
+                this.observe(reported, started, rows.is_err());
             }
             rows?
         };

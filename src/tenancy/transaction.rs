@@ -36,18 +36,18 @@ impl TenantTx {
             tenant.map(|t| t.organization_id),
             tenant.map(|t| t.user_id),
         );
-        Ok(Self::open(pool, opening, false).await?.0)
+        Ok(Self::open(pool, opening, None).await?.0)
     }
 
     /// As [`begin`](Self::begin), with `first` run in the same round trip once the settings
     /// are in place; its rows are returned. `first` is formatted from parsed values only (the
-    /// batch takes no parameters).
+    /// batch takes no parameters); statement counters and traces see it as `reported`.
     pub async fn begin_with(
         pool: &TenantPool,
         read_only: bool,
         statement_timeout: Duration,
         tenant: TenantSettings,
-        first: &str,
+        (first, reported): (&str, &'static str),
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let opening = format!(
             "{}; {first}",
@@ -58,7 +58,7 @@ impl TenantTx {
                 Some(tenant.user_id),
             )
         );
-        Self::open(pool, opening, true).await
+        Self::open(pool, opening, Some(reported)).await
     }
 
     /// A transaction seeing the organization's rows as no user in particular: for the
@@ -70,20 +70,20 @@ impl TenantTx {
         read_only: bool,
     ) -> Result<Self, DbErr> {
         let opening = settings(read_only, statement_timeout, Some(organization_id), None);
-        Ok(Self::open(pool, opening, false).await?.0)
+        Ok(Self::open(pool, opening, None).await?.0)
     }
 
     async fn open(
         pool: &TenantPool,
         opening: String,
-        observed: bool,
+        reported: Option<&'static str>,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let pool = pool.clone();
         // A request is cancelled when its client goes away. Opened on a task of its own, the
         // opening always completes; a transaction opened for a caller that is gone is dropped
         // with the task's output, which rolls it back (see `TenantConnection`).
         tokio::spawn(async move {
-            let (conn, rows) = TenantConnection::open(&pool, &opening, observed).await?;
+            let (conn, rows) = TenantConnection::open(&pool, &opening, reported).await?;
             Ok((Self { conn }, rows))
         })
         .await
