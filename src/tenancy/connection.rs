@@ -14,7 +14,7 @@ use sea_orm::{
     RuntimeErr, Statement, sea_query::Values,
 };
 use sea_query_sqlx::SqlxValues;
-use sqlx::{Executor, PgPool, Postgres, pool::PoolConnection};
+use sqlx::{Executor, PgConnection, PgPool, Postgres, pool::PoolConnection};
 use tokio::sync::Mutex;
 
 /// Told of every statement run on tenant connections: its SQL, how long it took and whether it
@@ -124,6 +124,23 @@ impl TenantConnection {
         Ok((this, rows.into_iter().map(QueryResult::from).collect()))
     }
 
+    /// Runs `stmt` prepared, its values bound, through `run`, and tells the observer.
+    async fn run<T>(
+        &self,
+        stmt: &Statement,
+        run: impl AsyncFnOnce(
+            sqlx::query::Query<'_, Postgres, SqlxValues>,
+            &mut PgConnection,
+        ) -> Result<T, DbErr>,
+    ) -> Result<T, DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(gone)?;
+        let started = Instant::now();
+        let result = run(prepared(stmt), &mut **conn).await;
+        self.observe(&stmt.sql, started, result.is_err());
+        result
+    }
+
     fn observe(&self, sql: &str, started: Instant, failed: bool) {
         if let Some(observer) = &self.observer {
             observer(sql, started.elapsed(), failed);
@@ -149,16 +166,14 @@ impl ConnectionTrait for TenantConnection {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(gone)?;
-        let started = Instant::now();
-        let result = prepared(&stmt)
-            .execute(&mut **conn)
-            .await
-            .map(ExecResult::from)
-            .map_err(exec_error);
-        self.observe(&stmt.sql, started, result.is_err());
-        result
+        self.run(&stmt, async |query, conn| {
+            query
+                .execute(conn)
+                .await
+                .map(ExecResult::from)
+                .map_err(exec_error)
+        })
+        .await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
@@ -171,28 +186,18 @@ impl ConnectionTrait for TenantConnection {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(gone)?;
-        let started = Instant::now();
-        let result = prepared(&stmt)
-            .fetch_optional(&mut **conn)
-            .await
-            .map(|row| row.map(QueryResult::from))
-            .map_err(query_error);
-        self.observe(&stmt.sql, started, result.is_err());
-        result
+        self.run(&stmt, async |query, conn| {
+            let row = query.fetch_optional(conn).await.map_err(query_error)?;
+            Ok(row.map(QueryResult::from))
+        })
+        .await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(gone)?;
-        let started = Instant::now();
-        let result = prepared(&stmt)
-            .fetch_all(&mut **conn)
-            .await
-            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-            .map_err(query_error);
-        self.observe(&stmt.sql, started, result.is_err());
-        result
+        self.run(&stmt, async |query, conn| {
+            let rows = query.fetch_all(conn).await.map_err(query_error)?;
+            Ok(rows.into_iter().map(QueryResult::from).collect())
+        })
+        .await
     }
 }
