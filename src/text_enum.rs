@@ -29,6 +29,12 @@ macro_rules! text_enum {
             }
         }
 
+        impl $crate::graphql::PlainValue for $name {
+            fn plain_value(self) -> Option<async_graphql::Value> {
+                Some(async_graphql::resolver_utils::enum_value(self))
+            }
+        }
+
         impl $name {
             /// The value stored in the database.
             pub fn as_db(self) -> &'static str {

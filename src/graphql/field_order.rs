@@ -54,22 +54,31 @@ impl FieldOrder {
                 if self.0.is_empty() {
                     return;
                 }
-                let position = |key: &Name| self.0.get_index_of(key).unwrap_or(usize::MAX);
-                let in_order = fields
-                    .keys()
-                    .zip(fields.keys().skip(1))
-                    .all(|(a, b)| position(a) <= position(b));
-                if !in_order {
-                    fields.sort_by_cached_key(|key, _| position(key));
-                }
+                // Usually the keys already follow the query: one forward walk over both finds
+                // each key's order without hashing it.
+                let mut at = 0;
                 for (key, field) in fields.iter_mut() {
-                    if let Some(order) = self.0.get(key) {
-                        order.apply(field);
-                    }
+                    let next = (at..self.0.len()).find(|&i| self.0.get_index(i).unwrap().0 == key);
+                    let Some(next) = next else {
+                        return self.sort(fields);
+                    };
+                    at = next;
+                    self.0[at].apply(field);
                 }
             }
             Value::List(items) => items.iter_mut().for_each(|item| self.apply(item)),
             _ => {}
+        }
+    }
+
+    /// Puts `fields` in this order (and everything under them, again where already done).
+    fn sort(&self, fields: &mut IndexMap<Name, Value>) {
+        let position = |key: &Name| self.0.get_index_of(key).unwrap_or(usize::MAX);
+        fields.sort_by_cached_key(|key, _| position(key));
+        for (key, field) in fields.iter_mut() {
+            if let Some(order) = self.0.get(key) {
+                order.apply(field);
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ mod listing;
 mod loader;
 mod node;
 mod pagination;
+mod plain;
 mod resource;
 mod savepoints;
 mod schema;
@@ -37,6 +38,7 @@ pub use node::{Node, NodeKind};
 pub use pagination::{
     CountLoad, CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
 };
+pub use plain::{LazyPlainFields, PlainFields, PlainValue, resolve_object};
 pub use resource::{IntoField, ListFilter, NodeObject, find, related};
 pub use schema::{AppSchema, Schemas, build_schemas, export_sdl, list_orderings};
 

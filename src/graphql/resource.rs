@@ -187,47 +187,110 @@ macro_rules! object {
                 });
         }
 
-        #[async_graphql::Object]
-        impl $object {
-            pub async fn id(&self) -> async_graphql::ID {
-                $crate::graphql::NodeKind::$kind.id(self.0.id)
+        // async-graphql's resolver of the object's fields: what the schema declares, and what
+        // resolves the fields that are not plain (`graphql::plain`).
+        const _: () = {
+            pub struct $object<'a>(&'a $row);
+
+            #[async_graphql::Object]
+            impl $object<'_> {
+                pub async fn id(&self) -> async_graphql::ID {
+                    $crate::graphql::NodeKind::$kind.id(self.0.id)
+                }
+                $(
+                    $(#[$field_meta])*
+                    async fn $field(&self) -> $ty {
+                        $crate::graphql::IntoField::into_field(&self.0.$field)
+                    }
+                )*
+                $($(
+                    $(#[$ref_meta])*
+                    async fn $reference(
+                        &self,
+                        ctx: &async_graphql::Context<'_>,
+                    ) -> async_graphql::Result<Option<$target>> {
+                        const VIA: u8 = $crate::object!(@via $($via)?);
+                        $crate::graphql::related::<$target, VIA>(ctx, self.0.$column).await
+                    }
+                )*)?
+                $($(
+                    $(#[$child_meta])*
+                    #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
+                    async fn $children(
+                        &self,
+                        ctx: &async_graphql::Context<'_>,
+                        first: Option<i32>,
+                        after: Option<String>,
+                        $(filter: Option<$filter>,)?
+                    ) -> async_graphql::Result<$crate::graphql::Page<$child>> {
+                        let only = 0 $(| <$filter as $crate::graphql::NarrowChildren>::only(
+                            filter.unwrap_or_default(),
+                        ))?;
+                        let page = (first, after);
+                        $crate::graphql::child_page::<$relation, _>(ctx, self.0.id, page, only, $child)
+                            .await
+                    }
+                )*)?
+                $($($resolvers)*)?
             }
-            $(
-                $(#[$field_meta])*
-                async fn $field(&self) -> $ty {
-                    $crate::graphql::IntoField::into_field(&self.0.$field)
+
+            const GETTERS: &[fn(&$row) -> Option<async_graphql::Value>] = &[
+                |row| {
+                    $crate::graphql::PlainValue::plain_value($crate::graphql::NodeKind::$kind.id(row.id))
+                },
+                $(|row| {
+                    let value: $ty = $crate::graphql::IntoField::into_field(&row.$field);
+                    $crate::graphql::PlainValue::plain_value(value)
+                }),*
+            ];
+            static PLAIN: $crate::graphql::LazyPlainFields<$row> = std::sync::LazyLock::new(|| {
+                $crate::graphql::PlainFields::new(
+                    stringify!($object),
+                    &[$(stringify!($field)),*],
+                    GETTERS,
+                )
+            });
+
+            impl async_graphql::OutputType for self::$object {
+                fn type_name() -> std::borrow::Cow<'static, str> {
+                    <$object<'static> as async_graphql::OutputType>::type_name()
                 }
-            )*
-            $($(
-                $(#[$ref_meta])*
-                async fn $reference(
+
+                fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+                    <$object<'static> as async_graphql::OutputType>::create_type_info(registry)
+                }
+
+                async fn resolve(
+                    &self,
+                    ctx: &async_graphql::ContextSelectionSet<'_>,
+                    _field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+                ) -> async_graphql::ServerResult<async_graphql::Value> {
+                    let fields = $object(&self.0);
+                    $crate::graphql::resolve_object(ctx, &self.0, &PLAIN, &fields).await
+                }
+            }
+
+            impl async_graphql::ContainerType for self::$object {
+                async fn resolve_field(
                     &self,
                     ctx: &async_graphql::Context<'_>,
-                ) -> async_graphql::Result<Option<$target>> {
-                    const VIA: u8 = $crate::object!(@via $($via)?);
-                    $crate::graphql::related::<$target, VIA>(ctx, self.0.$column).await
+                ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+                    async_graphql::ContainerType::resolve_field(&$object(&self.0), ctx).await
                 }
-            )*)?
-            $($(
-                $(#[$child_meta])*
-                #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
-                async fn $children(
+            }
+
+            impl async_graphql::ObjectType for self::$object {}
+
+            impl self::$object {
+                /// The `Node` interface's `id`.
+                pub async fn id(
                     &self,
-                    ctx: &async_graphql::Context<'_>,
-                    first: Option<i32>,
-                    after: Option<String>,
-                    $(filter: Option<$filter>,)?
-                ) -> async_graphql::Result<$crate::graphql::Page<$child>> {
-                    let only = 0 $(| <$filter as $crate::graphql::NarrowChildren>::only(
-                        filter.unwrap_or_default(),
-                    ))?;
-                    let page = (first, after);
-                    $crate::graphql::child_page::<$relation, _>(ctx, self.0.id, page, only, $child)
-                        .await
+                    _: &async_graphql::Context<'_>,
+                ) -> async_graphql::Result<async_graphql::ID> {
+                    Ok($crate::graphql::NodeKind::$kind.id(self.0.id))
                 }
-            )*)?
-            $($($resolvers)*)?
-        }
+            }
+        };
     };
     (@via) => { $crate::graphql::via::ANY };
     (@via $via:ident) => { $crate::graphql::via::$via };

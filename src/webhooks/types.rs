@@ -45,14 +45,13 @@ crate::object! {
     }
 }
 
-impl WebhookDelivery {
-    fn stored_subject_type(&self) -> crate::error::ApiResult<EventSubjectType> {
-        EventSubjectType::from_db(&self.0.subject_type)
-    }
+fn stored_subject_type(row: &DeliveryRow) -> crate::error::ApiResult<EventSubjectType> {
+    EventSubjectType::from_db(&row.subject_type)
+}
 
-    fn lead_uuid(&self) -> crate::error::ApiResult<Option<uuid::Uuid>> {
-        Ok((self.stored_subject_type()? == EventSubjectType::Lead).then_some(self.0.subject_id))
-    }
+/// The lead, for a lead's event.
+fn lead_uuid(row: &DeliveryRow) -> crate::error::ApiResult<Option<uuid::Uuid>> {
+    Ok((stored_subject_type(row)? == EventSubjectType::Lead).then_some(row.subject_id))
 }
 
 crate::children!(
@@ -86,26 +85,26 @@ crate::object! {
             cursor.encode(self.0.organization_id)
         }
         async fn subject_type(&self) -> async_graphql::Result<EventSubjectType> {
-            Ok(self.stored_subject_type()?)
+            Ok(stored_subject_type(self.0)?)
         }
         async fn subject_id(&self) -> async_graphql::Result<ID> {
-            let kind = self.stored_subject_type()?.node_kind();
+            let kind = stored_subject_type(self.0)?.node_kind();
             Ok(kind.id(self.0.subject_id))
         }
         /// The event's subject as it is now; null once it no longer exists.
         async fn subject(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Node>> {
-            let kind = self.stored_subject_type()?.node_kind();
+            let kind = stored_subject_type(self.0)?.node_kind();
             Node::find(ctx, kind, self.0.subject_id).await
         }
         /// The lead, for a lead's event.
         #[graphql(deprecation = "use subjectId")]
         async fn lead_id(&self) -> async_graphql::Result<Option<ID>> {
-            Ok(self.lead_uuid()?.map(|id| NodeKind::Lead.id(id)))
+            Ok(lead_uuid(self.0)?.map(|id| NodeKind::Lead.id(id)))
         }
         /// The lead as it is now, for a lead's event.
         #[graphql(deprecation = "use subject")]
         async fn lead(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Lead>> {
-            related::<Lead, { via::ANY }>(ctx, self.lead_uuid()?).await
+            related::<Lead, { via::ANY }>(ctx, lead_uuid(self.0)?).await
         }
         /// When the next attempt is due (pending deliveries).
         async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {

@@ -236,3 +236,78 @@ async fn a_loopback_database_is_reached_without_tls_unless_the_url_asks() {
         assert!(uses_tls(&format!("{url}?sslmode=require")).await);
     }
 }
+
+/// An object's column fields are read straight from its row while the selection is walked;
+/// through `node(id:)` the same lead is resolved field by field by async-graphql itself. Both
+/// give the same answer, in the same order, through aliases, repeated keys, fragments (on the
+/// type, on its interface, spread), `__typename`, `@skip`/`@include`, nulls, enums, lists,
+/// dates, JSON, relations and pages.
+#[tokio::test]
+async fn a_leads_fields_read_from_its_row_answer_as_async_graphqls_own_resolution() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let company = acme.create_company(&app, "Initech").await;
+    let lead = acme
+        .create_lead(
+            &app,
+            json!({ "companyId": company, "assignedToId": acme.owner.user_id,
+                    "tags": ["vip", "q4"], "customFields": { "budget": { "eur": 12000 } },
+                    "expectedCloseDate": "2027-01-31", "phone": null, "jobTitle": "CISO" }),
+        )
+        .await;
+    app.gql(
+        acme.token(),
+        "mutation($id: ID!) { logActivity(input: { leadId: $id, kind: CALL, direction: INBOUND, subject: \"intro\" }) { activity { id } } }",
+        json!({ "id": lead }),
+    )
+    .await
+    .ok();
+    let selection = "__typename id first: firstName firstName ...LeadBits
+        ... on Lead { status email company { name } }
+        company { domain __typename } company { name id }
+        tags createdAt expectedCloseDate customFields probabilityToClose seniority phone
+        assignedTo { ...Who } activities(first: 2) { nodes { kind subject __typename } }
+        ... @include(if: true) { jobTitle } lastName @skip(if: false) department @skip(if: true)
+        score fullName";
+    let fragments = "fragment Who on User { fullName email id }
+        fragment LeadBits on Lead { firstName score ... on Node { id } }";
+    let read = |query: String| {
+        let app = &app;
+        let acme = &acme;
+        let lead = &lead;
+        async move {
+            app.http()
+                .post(app.url("/graphql"))
+                .bearer_auth(&acme.owner.access_token)
+                .json(&json!({ "query": query, "variables": { "id": lead } }))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let direct = read(format!(
+        "query($id: ID!) {{ it: lead(id: $id) {{ {selection} }} }} {fragments}"
+    ))
+    .await;
+    let through_node = read(format!(
+        "query($id: ID!) {{ it: node(id: $id) {{ ... on Lead {{ {selection} }} }} }} {fragments}"
+    ))
+    .await;
+    let value: Value = serde_json::from_str(&direct).unwrap();
+    assert!(value.get("errors").is_none(), "{direct}");
+    assert_eq!(
+        value["data"]["it"]["tags"],
+        json!(["q4", "vip"]),
+        "{direct}"
+    );
+    assert_eq!(value["data"]["it"]["customFields"]["budget"]["eur"], 12000);
+    assert_eq!(
+        value["data"]["it"]["activities"]["nodes"][0]["kind"],
+        "CALL"
+    );
+    assert!(value["data"]["it"].get("department").is_none(), "{direct}");
+    assert_eq!(direct, through_node);
+}
