@@ -283,7 +283,9 @@ async fn keyset_page<O: Ordering>(
         (true, true) => " NULLS LAST",
         (true, false) => " NULLS FIRST",
     };
-    let limit = sql.bind(window.fetch_limit());
+    // The limit is written in, not bound: PostgreSQL then sees the plan for it is the same
+    // whatever the values, and keeps it, where it planned a bound limit anew on every call.
+    let limit = window.fetch_limit();
     sql.push(&format!(
         " ORDER BY {name} {direction}{nulls}, t.id {direction} LIMIT {limit}"
     ));

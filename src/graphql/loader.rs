@@ -1,7 +1,7 @@
 //! The per-request loader. Rows by id need no code of their own: a row type declared with
 //! `tenant_rows!` is loaded with `ById<Row>`. Domains add `impl Loader<ItsKey> for
 //! TenantLoader` for anything else; the batched SQL shapes they share live here:
-//! - rows by id: one `= ANY($ids)` statement per batch;
+//! - rows by id: one `= ANY($ids)` statement per batch (`= $id` for one);
 //! - the first N children of many parents: one `LATERAL` statement per batch, whatever the
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
@@ -227,9 +227,14 @@ impl TenantLoader {
         id_of: impl Fn(&M) -> Uuid,
     ) -> LoadResult<HashMap<Uuid, M>> {
         let (mut sql, org) = self.tenant_sql();
-        let ids = sql.bind(ids.to_vec());
+        // One id (an object by id, a page of one): `= ANY` of an array of unknown length made
+        // PostgreSQL plan the statement anew on every call; with `=` it keeps one plan.
+        let condition = match ids {
+            [id] => format!("id = {}", sql.bind(*id)),
+            _ => format!("id = ANY({})", sql.bind(ids.to_vec())),
+        };
         sql.push(&format!(
-            "SELECT * FROM {table} WHERE organization_id = {org} AND id = ANY({ids})"
+            "SELECT * FROM {table} WHERE organization_id = {org} AND {condition}"
         ));
         let rows = self.rows(&sql).await?;
         rows.iter()
