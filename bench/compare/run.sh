@@ -114,6 +114,10 @@ elif [ "$leads" = 0 ] && [ "$orgs" = 0 ]; then
 else
   die "database $BENCH_DB holds other data ($leads leads); choose another BENCH_DB"
 fi
+# Dead rows of earlier runs (sessions, rate-limit buckets, usage counts) slow later ones where
+# autovacuum is off or behind, as on a CI-tuned server: every matrix starts from a vacuumed database.
+say "vacuum analyze $BENCH_DB"
+psql_admin -c "vacuum (analyze)" >/dev/null
 STATS_SCHEMA=""
 if psql_admin -c "show shared_preload_libraries" | grep -q pg_stat_statements; then
   PGOPTIONS="-c client_min_messages=warning" psql_admin -c "create schema if not exists bench_stats" \

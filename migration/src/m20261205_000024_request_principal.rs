@@ -11,14 +11,21 @@ use crate::{roles, script_migration};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const FUNCTION: &str = r#"
--- The user's current role when the user is active and the session (refresh-token family) or
--- API key still holds, also set as the transaction-local app.current_user_role; else NULL.
-CREATE FUNCTION request_principal_role(
+/// `request_principal_role` with `body` (its `DECLARE ... END`), created or replaced.
+pub(crate) fn principal_function(body: &str) -> String {
+    format!(
+        "CREATE OR REPLACE FUNCTION request_principal_role(
     p_organization uuid, p_user uuid, p_family uuid, p_api_key uuid
 ) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
-AS $$
+AS $${body}$$;
+"
+    )
+}
+
+/// The user's current role when the user is active and the session (refresh-token family) or
+/// API key still holds, also set as the transaction-local app.current_user_role; else NULL.
+pub(crate) const JOINED: &str = r#"
 DECLARE
     v_role text;
 BEGIN
@@ -38,15 +45,15 @@ BEGIN
     END IF;
     RETURN v_role;
 END
-$$;
-REVOKE EXECUTE ON FUNCTION request_principal_role(uuid, uuid, uuid, uuid) FROM PUBLIC;
 "#;
 
 const UNDO: &str = "DROP FUNCTION request_principal_role(uuid, uuid, uuid, uuid);";
 
 fn up() -> String {
     format!(
-        "{FUNCTION}GRANT EXECUTE ON FUNCTION request_principal_role(uuid, uuid, uuid, uuid) TO {};",
+        "{}REVOKE EXECUTE ON FUNCTION request_principal_role(uuid, uuid, uuid, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION request_principal_role(uuid, uuid, uuid, uuid) TO {};",
+        principal_function(JOINED),
         roles::APP
     )
 }

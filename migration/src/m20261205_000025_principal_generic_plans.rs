@@ -7,17 +7,15 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::script_migration;
+use crate::{
+    m20261205_000024_request_principal::{JOINED, principal_function},
+    script_migration,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 const SPLIT: &str = r#"
-CREATE OR REPLACE FUNCTION request_principal_role(
-    p_organization uuid, p_user uuid, p_family uuid, p_api_key uuid
-) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
-AS $$
 DECLARE
     v_role text;
 BEGIN
@@ -43,35 +41,6 @@ BEGIN
     END IF;
     RETURN v_role;
 END
-$$;
 "#;
 
-const JOINED: &str = r#"
-CREATE OR REPLACE FUNCTION request_principal_role(
-    p_organization uuid, p_user uuid, p_family uuid, p_api_key uuid
-) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
-AS $$
-DECLARE
-    v_role text;
-BEGIN
-    SELECT u.role INTO v_role
-    FROM users u
-    WHERE u.organization_id = p_organization AND u.id = p_user AND u.is_active
-      AND (p_family IS NULL OR EXISTS (
-          SELECT 1 FROM refresh_tokens r
-          WHERE r.organization_id = u.organization_id AND r.family_id = p_family
-            AND r.revoked_at IS NULL))
-      AND (p_api_key IS NULL OR EXISTS (
-          SELECT 1 FROM api_keys k
-          WHERE k.organization_id = u.organization_id AND k.id = p_api_key
-            AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())));
-    IF v_role IS NOT NULL THEN
-        PERFORM set_config('app.current_user_role', v_role, true);
-    END IF;
-    RETURN v_role;
-END
-$$;
-"#;
-
-script_migration!(SPLIT, JOINED);
+script_migration!(&principal_function(SPLIT), &principal_function(JOINED));

@@ -190,6 +190,7 @@ fn collect<'a, R, F: ContainerType>(
     values: &mut IndexMap<Name, Value>,
     pending: &mut Vec<FieldFuture<'a>>,
 ) -> bool {
+    let mut fragments = Vec::new();
     for selection in &ctx.item.node.items {
         match &selection.node {
             Selection::Field(field) => {
@@ -216,41 +217,27 @@ fn collect<'a, R, F: ContainerType>(
                 }
             }
             Selection::FragmentSpread(spread) => {
-                let Some(fragment) = ctx.query_env.fragments.get(&spread.node.fragment_name.node)
-                else {
-                    // Validation refuses unknown fragments before execution.
+                let name = &spread.node.fragment_name.node;
+                // Validation refuses unknown fragments before execution.
+                let Some(fragment) = ctx.query_env.fragments.get(name) else {
                     continue;
                 };
-                let condition = fragment.node.type_condition.node.on.node.as_str();
-                if applies(ctx, plain.type_name, Some(condition))
-                    && !collect(
-                        &ctx.with_selection_set(&fragment.node.selection_set),
-                        row,
-                        plain,
-                        fields,
-                        values,
-                        pending,
-                    )
-                {
-                    return false;
-                }
+                let condition = &fragment.node.type_condition.node.on.node;
+                fragments.push((Some(condition.as_str()), &fragment.node.selection_set));
             }
             Selection::InlineFragment(inline) => {
                 let condition = inline.node.type_condition.as_ref();
                 let condition = condition.map(|condition| condition.node.on.node.as_str());
-                if applies(ctx, plain.type_name, condition)
-                    && !collect(
-                        &ctx.with_selection_set(&inline.node.selection_set),
-                        row,
-                        plain,
-                        fields,
-                        values,
-                        pending,
-                    )
-                {
-                    return false;
-                }
+                fragments.push((condition, &inline.node.selection_set));
             }
+        }
+    }
+    for (condition, selection_set) in fragments {
+        let ctx = ctx.with_selection_set(selection_set);
+        if applies(&ctx, plain.type_name, condition)
+            && !collect(&ctx, row, plain, fields, values, pending)
+        {
+            return false;
         }
     }
     true
