@@ -56,7 +56,13 @@ crate::object! {
     }
 }
 
-crate::tenant_rows!(activities::Model => "activities" as "activity");
+crate::tenant_rows!(
+    // Read on every dashboard: decoded by place.
+    activities::Model => "activities" as "activity" in columns (
+        organization_id, id, lead_id, user_id, kind, direction, subject, content, status,
+        scheduled_at, completed_at, metadata, created_at, updated_at
+    )
+);
 
 crate::children!(
     /// `lead.activities`.

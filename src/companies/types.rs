@@ -44,4 +44,11 @@ crate::children!(
     CompanyLeads: leads::Model, by "company_id", where "AND t.deleted_at IS NULL"
 );
 
-crate::tenant_rows!(companies::Model => "companies" as "company");
+crate::tenant_rows!(
+    // Read on every dashboard: decoded by place.
+    companies::Model => "companies" as "company" in columns (
+        organization_id, id, name, domain, industry, employee_count, annual_revenue,
+        fortune_rank, headquarters_location, website, created_at, updated_at,
+        annual_revenue_currency
+    )
+);

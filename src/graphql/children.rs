@@ -26,9 +26,11 @@ pub trait Timestamped {
 /// each gets [`Timestamped`] (for keyset cursors) and [`TenantRow`](crate::graphql::TenantRow)
 /// (its table, for the by-id loader, `node(id:)` and the services; the resource's name, for
 /// audit records and errors): `crate::tenant_rows!(companies::Model => "companies" as "company")`.
+/// `in columns (id, organization_id, ...)` lists the model's fields in its columns' order: its
+/// rows are then decoded by place (checked against the columns in debug builds).
 #[macro_export]
 macro_rules! tenant_rows {
-    ($($model:ty => $table:literal as $resource:literal),+ $(,)?) => {$(
+    ($($model:ty => $table:literal as $resource:literal $(in columns ($($field:ident),+ $(,)?))?),+ $(,)?) => {$(
         impl $crate::graphql::Timestamped for $model {
             fn id(&self) -> uuid::Uuid {
                 self.id
@@ -40,6 +42,23 @@ macro_rules! tenant_rows {
         impl $crate::graphql::TenantRow for $model {
             const TABLE: &'static str = $table;
             const RESOURCE: &'static str = $resource;
+            $(
+                fn decode(
+                    row: &sea_orm::QueryResult,
+                    first: usize,
+                ) -> Result<Self, sea_orm::DbErr> {
+                    debug_assert!(
+                        $crate::graphql::columns_in_order::<Self>(&[$(stringify!($field)),+]),
+                        "{} lists its fields out of its columns' order", $table
+                    );
+                    let mut place = first;
+                    let mut next = || {
+                        place += 1;
+                        place - 1
+                    };
+                    Ok(Self { $($field: row.try_get_by_index(next())?,)+ })
+                }
+            )?
         }
     )+};
 }

@@ -80,12 +80,10 @@ impl Columns {
         Self(set)
     }
 
-    /// The select list of `M`'s columns on table alias `alias`: each column of the set as it
+    /// The select list of `M`'s columns on table alias `alias`, in the model's order (never
+    /// `*`, which is the table's: rows may be decoded by place): each column of the set as it
     /// is, every other one as a constant of its type under its name.
     pub fn select_list<M: ModelTrait>(self, alias: &str) -> String {
-        if self == Self::ALL {
-            return format!("{alias}.*");
-        }
         let mut list = Vec::new();
         for (place, column) in <M::Entity as EntityTrait>::Column::iter().enumerate() {
             let name = column.as_str();
@@ -98,6 +96,14 @@ impl Columns {
         }
         list.join(", ")
     }
+}
+
+/// Whether `fields` are `M`'s columns, all of them, in the model's order (what decoding by
+/// place needs).
+pub fn columns_in_order<M: ModelTrait>(fields: &[&str]) -> bool {
+    <M::Entity as EntityTrait>::Column::iter()
+        .map(|column| column.as_str().to_owned())
+        .eq(fields.iter().map(|field| field.to_string()))
 }
 
 /// The objects a connection field selects: its `nodes`, and its `edges`' `node`s.
@@ -188,6 +194,10 @@ mod tests {
                 assert!(list.contains(&format!("AS \"{name}\"")), "{name}: {list}");
             }
         }
-        assert_eq!(Columns::ALL.select_list::<activities::Model>("t"), "t.*");
+        let all = Columns::ALL.select_list::<activities::Model>("t");
+        let names: Vec<String> = activities::Column::iter()
+            .map(|column| format!("t.{}", column.as_str()))
+            .collect();
+        assert_eq!(all, names.join(", "));
     }
 }

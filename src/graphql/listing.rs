@@ -12,10 +12,7 @@ use std::marker::PhantomData;
 
 use async_graphql::Context;
 use chrono::{DateTime, FixedOffset, NaiveDate, SecondsFormat};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, FromQueryResult, ModelTrait, Statement, Value,
-    sea_query::ColumnType,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, ModelTrait, Statement, Value, sea_query::ColumnType};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -292,7 +289,7 @@ async fn keyset_page<O: Ordering>(
     let rows = conn.query_all_raw(sql.build()).await?;
     let models = rows
         .iter()
-        .map(|row| O::Row::from_query_result(row, ""))
+        .map(|row| O::Row::decode(row, 0))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((window.slice(models), count))
 }

@@ -22,7 +22,7 @@ mod schema;
 pub mod ws;
 
 pub use children::{ChildRelation, NarrowChildren, Timestamped, child_page};
-pub use columns::{Columns, FieldColumns, ReadsColumns};
+pub use columns::{Columns, FieldColumns, ReadsColumns, columns_in_order};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use filters::Where;
 pub use ids::{decode as decode_id, decode_any};

@@ -13,7 +13,7 @@ use std::{future::Future, pin::Pin, sync::LazyLock};
 
 use async_graphql::{
     ContainerType, ContextSelectionSet, Json, Name, ScalarType, ServerResult, Value,
-    indexmap::IndexMap,
+    indexmap::{IndexMap, map::Entry},
     parser::types::{OperationType, Selection},
     resolver_utils::resolve_container,
 };
@@ -260,9 +260,12 @@ fn applies(ctx: &ContextSelectionSet<'_>, type_name: &str, condition: Option<&st
 /// A field's value into the object: a key selected twice keeps its first value, and objects
 /// (and lists of objects) under it are merged, as async-graphql merges them.
 fn merge(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    let Some(existing) = target.get_mut(&name) else {
-        target.insert(name, value);
-        return;
+    let existing = match target.entry(name) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(value);
+            return;
+        }
+        Entry::Occupied(occupied) => occupied.into_mut(),
     };
     match (existing, value) {
         (Value::Object(existing), Value::Object(object)) => {

@@ -125,7 +125,16 @@ crate::object! {
 
 pub type LeadId = ById<leads::Model>;
 
-crate::tenant_rows!(leads::Model => "leads" as "lead");
+crate::tenant_rows!(
+    // Read on every dashboard: decoded by place.
+    leads::Model => "leads" as "lead" in columns (
+        organization_id, id, company_id, assigned_to_id, first_name, last_name, email, phone,
+        job_title, department, seniority, source, status, score, temperature,
+        estimated_deal_value, probability_to_close, tags, custom_fields, linkedin_url,
+        expected_close_date, last_contacted_at, next_follow_up_at, deleted_at, created_at,
+        updated_at, estimated_deal_currency
+    )
+);
 
 crate::tenant_rows!(lead_assignments::Model => "lead_assignments" as "lead_assignment");
 

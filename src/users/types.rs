@@ -18,4 +18,10 @@ crate::object! {
     }
 }
 
-crate::tenant_rows!(users::Model => "users" as "user");
+crate::tenant_rows!(
+    // Read on every dashboard: decoded by place.
+    users::Model => "users" as "user" in columns (
+        organization_id, id, email, full_name, password_hash, role, is_active, timezone,
+        mfa_enabled, last_login_at, login_count, deactivated_at, created_at, updated_at
+    )
+);
