@@ -123,6 +123,9 @@ pub async fn related<N: NodeObject, const VIA: u8>(
 /// [`NarrowChildren`](crate::graphql::NarrowChildren)), then the fields written by hand
 /// (`extra`). A field with a
 /// `complexity` cannot be written in `extra`: macro hygiene hides `child_complexity` from it.
+/// The `id` and column getters are answered straight from the row (`graphql::plain`); the
+/// other fields run on a borrowed twin of the object whose `self.0` is `&Row`, so a helper an
+/// `extra` field calls takes the row, not the object.
 ///
 /// ```ignore
 /// crate::object! {
