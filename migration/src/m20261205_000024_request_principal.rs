@@ -11,24 +11,32 @@ use crate::{roles, script_migration};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// `request_principal_role` with `body` (its `DECLARE ... END`), created or replaced.
-pub(crate) fn principal_function(body: &str) -> String {
+/// `request_principal_role`, created or replaced: `checks` find the role into `v_role` (NULL
+/// when the principal does not hold); the function then sets it and returns it.
+pub(crate) fn principal_function(checks: &str) -> String {
     format!(
         "CREATE OR REPLACE FUNCTION request_principal_role(
     p_organization uuid, p_user uuid, p_family uuid, p_api_key uuid
 ) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = public, pg_temp
-AS $${body}$$;
+AS $$
+DECLARE
+    v_role text;
+BEGIN
+{checks}
+    IF v_role IS NOT NULL THEN
+        PERFORM set_config('app.current_user_role', v_role, true);
+    END IF;
+    RETURN v_role;
+END
+$$;
 "
     )
 }
 
 /// The user's current role when the user is active and the session (refresh-token family) or
-/// API key still holds, also set as the transaction-local app.current_user_role; else NULL.
+/// API key still holds (one statement); else NULL.
 pub(crate) const JOINED: &str = r#"
-DECLARE
-    v_role text;
-BEGIN
     SELECT u.role INTO v_role
     FROM users u
     WHERE u.organization_id = p_organization AND u.id = p_user AND u.is_active
@@ -40,11 +48,6 @@ BEGIN
           SELECT 1 FROM api_keys k
           WHERE k.organization_id = u.organization_id AND k.id = p_api_key
             AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())));
-    IF v_role IS NOT NULL THEN
-        PERFORM set_config('app.current_user_role', v_role, true);
-    END IF;
-    RETURN v_role;
-END
 "#;
 
 const UNDO: &str = "DROP FUNCTION request_principal_role(uuid, uuid, uuid, uuid);";

@@ -16,9 +16,6 @@ use crate::{
 pub struct Migration;
 
 const SPLIT: &str = r#"
-DECLARE
-    v_role text;
-BEGIN
     SELECT u.role INTO v_role
     FROM users u
     WHERE u.organization_id = p_organization AND u.id = p_user AND u.is_active;
@@ -36,11 +33,6 @@ BEGIN
     THEN
         v_role := NULL;
     END IF;
-    IF v_role IS NOT NULL THEN
-        PERFORM set_config('app.current_user_role', v_role, true);
-    END IF;
-    RETURN v_role;
-END
 "#;
 
 script_migration!(&principal_function(SPLIT), &principal_function(JOINED));
