@@ -3,7 +3,10 @@
 //! writes per second. Every write is an event each of its organization's subscribers must
 //! receive, with the lead resolved. Prints deliveries per second, the delivery latency
 //! (receipt time minus the event's `occurredAt`, the writing transaction's start) and how
-//! many deliveries are missing at the end. Run through `scripts/bench-events.sh`.
+//! many deliveries are missing at the end. With `SERVER_PID` set, the server's resident memory
+//! is read before the subscribers connect and once they are all subscribed and idle. Run through
+//! `scripts/bench-events.sh` (which also runs the same workload with a client that is not the
+//! project's own, `bench/events/client.mjs`).
 //!
 //! `cargo run --release --example bench_events -- [base url] [subscribers] [tenants] [writes/s] [seconds]`
 
@@ -160,6 +163,14 @@ async fn subscriber(
     }
 }
 
+/// Resident memory of the server process in KiB, when `SERVER_PID` names it.
+fn server_rss_kib() -> Option<u64> {
+    let pid = std::env::var("SERVER_PID").ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -189,6 +200,7 @@ async fn main() {
     }
     let received = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
+    let rss_before = server_rss_kib();
     for index in 0..subscribers {
         let token = orgs[index % tenants].token.clone();
         tokio::spawn(subscriber(
@@ -210,8 +222,14 @@ async fn main() {
         storm.elapsed().as_secs_f64(),
         ERRORS.load(Ordering::SeqCst)
     );
-    // Let every subscription start before writing.
+    // Let every subscription start before writing (and before memory is read).
     tokio::time::sleep(Duration::from_secs(3 + subscribers as u64 / 1000)).await;
+    if let (Some(before), Some(idle)) = (rss_before, server_rss_kib()) {
+        println!(
+            "server memory: {before} KiB before, {idle} KiB with {subscribers} idle subscriptions: {:.1} KiB per subscription",
+            idle.saturating_sub(before) as f64 / subscribers as f64
+        );
+    }
     latencies.lock().unwrap().clear();
     received.store(0, Ordering::SeqCst);
 

@@ -57,6 +57,12 @@ use crate::{
 /// How long a new socket has to send an accepted `connection_init`.
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What each socket reads into at first. tungstenite allocates its read buffer whole when the
+/// socket opens (128 KiB by default), which made most of an idle subscription's memory;
+/// client messages here are a few hundred bytes, and a larger one grows the buffer as it needs
+/// (up to `max_message_size`).
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// The credential a connection authenticated with, kept as its session data.
 struct Connection {
     identity: Identity,
@@ -136,6 +142,7 @@ async fn upgrade_connection(
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max_message)
         .max_frame_size(max_message)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             serve(socket, protocol, executor, header_credential, pending_init)
         })

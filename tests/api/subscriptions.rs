@@ -708,3 +708,20 @@ async fn results_keep_the_field_order_of_the_subscription() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_subscribe_message_larger_than_a_sockets_first_read_buffer_is_served() {
+    // Sockets start with a small read buffer (an idle subscription's memory); a larger message
+    // must grow it, not be cut or refused.
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let mut client = app.ws(&acme.owner.access_token).await;
+    let padding = "#".repeat(64 * 1024);
+    let query = format!("{padding}\nsubscription {{ leadEvents {{ kind lead {{ id }} }} }}");
+    client.subscribe(SUB, &query, json!({})).await;
+    wait_for_subscribers(&app, 1).await;
+    let lead = acme.create_lead(&app, json!({})).await;
+    let event = client.next_event(SUB).await;
+    assert_eq!(event["kind"], "CREATED", "{event}");
+    assert_eq!(event["lead"]["id"], lead, "{event}");
+}
