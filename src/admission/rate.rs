@@ -356,15 +356,25 @@ impl RateLimits {
             .iter_mut()
             .filter(|(_, b)| b.has_report(now))
             .map(|(bucket, b)| {
+                let want = b.wants_share(now);
+                // A bucket in use keeps half of its unused grant through the sync (still
+                // counted as used in the shared bucket): requests arriving meanwhile are
+                // admitted from it instead of each waiting for the sync to come back, and a
+                // replica holds at most about twice its share. An idle one gives all back.
+                let kept = if want {
+                    b.granted.saturating_sub(b.used) / 2
+                } else {
+                    0
+                };
                 let usage = Usage {
                     bucket: *bucket,
                     used: b.used,
-                    granted: b.granted,
-                    want: b.wants_share(now),
+                    granted: b.granted - kept,
+                    want,
                     interval: b.interval,
                     window: b.window,
                 };
-                (b.used, b.granted) = (0, 0);
+                (b.used, b.granted) = (0, kept);
                 usage
             })
             .collect()
@@ -391,8 +401,9 @@ impl RateLimits {
             state.degraded = false;
             for grant in grants {
                 if let Some(bucket) = state.buckets.get_mut(&grant.bucket) {
-                    // Requests admitted meanwhile (while deciding alone) count against it.
-                    bucket.granted = grant.granted;
+                    // Requests admitted meanwhile (from what it kept, or while deciding
+                    // alone) count against it.
+                    bucket.granted += grant.granted;
                     bucket.shared_full_at = Some(now + grant.ahead);
                     // The waiting requests are served first, before another sync can start.
                     let served = bucket
@@ -614,9 +625,10 @@ mod tests {
             ahead: Duration::from_secs(4),
         };
         limits.apply(vec![grant], now);
-        // The next sync takes the grant back before the waiting request runs again...
+        // The next sync takes the grant back (but half of the three unused, kept) before the
+        // waiting request runs again...
         let report = limits.take_usage();
-        assert_eq!((report[0].used, report[0].granted), (1, 4));
+        assert_eq!((report[0].used, report[0].granted), (1, 3));
         // ...but its ticket was set aside, counted as used.
         let quota = limits.stop_waiting(key, 60, now).expect("a ticket");
         assert_eq!(quota.limit, 60);
@@ -637,18 +649,56 @@ mod tests {
         };
         limits.apply(vec![grant], now);
         limits.stop_waiting(key, 60, now).expect("its ticket");
-        // One used, five granted: four go back; it is in use, so a share is wanted again.
+        // One used, five granted: it is in use, so it keeps half of the four unused through
+        // the sync, gives back the other two and wants a share again.
         let report = limits.take_usage();
         assert_eq!(
             (report[0].used, report[0].granted, report[0].want),
-            (1, 5, true)
+            (1, 3, true)
         );
         limits.apply(vec![], now);
         let state = limits.state.lock().unwrap();
         let bucket = &state.buckets[&key];
         assert!(bucket.has_report(now + Duration::from_secs(59)));
-        // Unused for a minute: nothing to report, nothing held.
-        assert!(!bucket.has_report(now + KEEP_SHARE));
+        // Unused for a minute: no share is wanted, so the next sync takes back all it holds
+        // (the two kept), and none is wanted again.
+        let later = now + KEEP_SHARE;
+        assert!(!bucket.wants_share(later));
+        assert_eq!((bucket.used, bucket.granted), (0, 2));
+        assert!(bucket.has_report(later));
+    }
+
+    #[test]
+    fn a_bucket_in_use_is_served_from_what_it_kept_while_a_sync_is_under_way() {
+        let limits = RateLimits::shared(1, Duration::from_secs(1));
+        let key = Bucket::User(Uuid::new_v4());
+        let now = Instant::now();
+        let _ = limits.decide(key, 600, MINUTE, now, false);
+        limits.take_usage();
+        let grant = |granted| Grant {
+            bucket: key,
+            granted,
+            ahead: Duration::from_secs(1),
+        };
+        limits.apply(vec![grant(100)], now);
+        limits.stop_waiting(key, 600, now).expect("its ticket");
+        // A sync starts: 99 unused, 49 kept, 50 given back.
+        let report = limits.take_usage();
+        assert_eq!((report[0].used, report[0].granted), (1, 51));
+        // Meanwhile 49 requests are admitted without waiting; the 50th waits for the sync.
+        for _ in 0..49 {
+            admitted(limits.decide(key, 600, MINUTE, now, false));
+        }
+        assert!(matches!(
+            limits.decide(key, 600, MINUTE, now, false),
+            Decision::NeedsGrant
+        ));
+        // The sync's grant adds to what was kept; the 49 and the waiting one count against
+        // the sum (49 + 10), of which the next sync keeps half the unused nine.
+        limits.apply(vec![grant(10)], now);
+        limits.stop_waiting(key, 600, now).expect("its ticket");
+        let report = limits.take_usage();
+        assert_eq!((report[0].used, report[0].granted), (50, 55));
     }
 
     #[test]
