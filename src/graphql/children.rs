@@ -43,6 +43,7 @@ macro_rules! tenant_rows {
             const TABLE: &'static str = $table;
             const RESOURCE: &'static str = $resource;
             $(
+                const BY_PLACE: bool = true;
                 fn decode(
                     row: &sea_orm::QueryResult,
                     first: usize,

@@ -290,7 +290,7 @@ async fn run(
     let tx: Arc<RequestTransaction> = Arc::new(tx.into());
     let batches = Batches::default();
     let loader = DataLoader::new(
-        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id),
+        TenantLoader::new(RequestTx::Request(tx.clone()), organization_id, read_only),
         batches.spawner(),
     )
     .delay(Duration::ZERO);

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{
     Columns, ContextExt, NodeObject, TenantRow, Timestamped,
     columns::page_nodes,
+    joined::Joins,
     pagination::{CountSource, CursorScope, Page, PageArgs, Slice, Window, connection},
 };
 use crate::{
@@ -209,8 +210,9 @@ where
             id,
         })
     })?;
-    let columns =
-        Columns::read_by::<O::Row>(N::FIELDS.as_ref(), page_nodes(ctx.field()), &[column.name]);
+    let nodes = page_nodes(ctx.field());
+    let joins = Joins::selected::<N>(ctx, &nodes);
+    let columns = Columns::read_by::<O::Row>(N::FIELDS.as_ref(), nodes, &[column.name]);
     let read = columns.select_list::<O::Row>("t");
     let (slice, count) = keyset_page(
         ctx.db()?,
@@ -220,6 +222,7 @@ where
         sorted,
         &window,
         &read,
+        &joins,
     )
     .await?;
     Ok(connection(
@@ -231,7 +234,9 @@ where
 }
 
 /// One page of `table` (its columns as `read` lists them) and the count statement with the
-/// same filter.
+/// same filter. The page's to-one `joins` are made on the rows the `LIMIT` kept, and their rows
+/// handed to the request's loader.
+#[allow(clippy::too_many_arguments)]
 async fn keyset_page<O: Ordering>(
     conn: &impl ConnectionTrait,
     table: &str,
@@ -240,9 +245,10 @@ async fn keyset_page<O: Ordering>(
     sorted: Sorted<O>,
     window: &Window<Position>,
     read: &str,
+    joins: &Joins<'_>,
 ) -> ApiResult<(Slice<O::Row>, Statement)> {
-    let base = |select: &str| {
-        let mut sql = SqlBuilder::new("");
+    let base = |opening: &str, select: &str| {
+        let mut sql = SqlBuilder::new(opening);
         let org = sql.bind(organization_id);
         sql.push(&format!(
             "SELECT {select} FROM {table} t WHERE t.organization_id = {org}"
@@ -250,9 +256,15 @@ async fn keyset_page<O: Ordering>(
         filter(&mut sql);
         sql
     };
-    let count = base("count(*)").build();
+    let count = base("", "count(*)").build();
 
-    let mut sql = base(read);
+    let joined = !joins.is_empty();
+    let opening = if joined {
+        format!("SELECT t.*{} FROM (", joins.columns())
+    } else {
+        String::new()
+    };
+    let mut sql = base(&opening, read);
     let column = sorted.by.column();
     let name = format!("t.{}", column.name);
     let (op, direction) = window.scan(sorted.descending);
@@ -283,10 +295,15 @@ async fn keyset_page<O: Ordering>(
     // The limit is written in, not bound: PostgreSQL then sees the plan for it is the same
     // whatever the values, and keeps it, where it planned a bound limit anew on every call.
     let limit = window.fetch_limit();
-    sql.push(&format!(
-        " ORDER BY {name} {direction}{nulls}, t.id {direction} LIMIT {limit}"
-    ));
+    let order = format!("ORDER BY {name} {direction}{nulls}, t.id {direction}");
+    sql.push(&format!(" {order} LIMIT {limit}"));
+    if joined {
+        sql.push(&format!(") t{} {order}", joins.from()));
+    }
     let rows = conn.query_all_raw(sql.build()).await?;
+    if joined {
+        joins.prime::<O::Row>(&rows)?;
+    }
     let models = rows
         .iter()
         .map(|row| O::Row::decode(row, 0))

@@ -5,8 +5,16 @@
 //! - the first N children of many parents: one `LATERAL` statement per batch, whatever the
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
+//!
+//! In a query, rows fetched with others (`joined`) are handed to the by-id loads first.
 
-use std::{collections::HashMap, hash::Hash, marker::PhantomData};
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    hash::Hash,
+    marker::PhantomData,
+    sync::Mutex,
+};
 
 use async_graphql::dataloader::Loader;
 use chrono::{DateTime, FixedOffset};
@@ -22,6 +30,10 @@ pub type LoadResult<T> = Result<T, async_graphql::Error>;
 pub struct TenantLoader {
     tx: RequestTx,
     organization_id: Uuid,
+    /// Whether rows fetched with others may be handed over (`joined`): queries only.
+    primes: bool,
+    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, M>` each.
+    primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
 }
 
 /// A table of children hanging off a parent, paged newest first by `(created_at, id)`.
@@ -95,6 +107,9 @@ pub trait TenantRow:
     const TABLE: &'static str;
     /// What audit records and errors call a row: `company`, `api_key`.
     const RESOURCE: &'static str;
+    /// Whether `decode` reads by place (`tenant_rows!` with `in columns`), so that the row can
+    /// be read from any place of a wider result (`joined`).
+    const BY_PLACE: bool = false;
 
     /// The row from a result whose columns, from place `first` on, are the model's columns in
     /// its order ([`Columns::select_list`]). By name unless `tenant_rows!` lists the fields: then
@@ -163,9 +178,27 @@ impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, M>> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self.by_ids::<M>(&ids).await?;
-        Ok(rows.into_iter().map(|(id, m)| (ById::new(id), m)).collect())
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        {
+            let primed = self.primed.lock().expect("primed rows");
+            let rows = primed
+                .get(&TypeId::of::<ById<M, VIA>>())
+                .and_then(|rows| rows.downcast_ref::<HashMap<Uuid, M>>());
+            for key in keys {
+                match rows.and_then(|rows| rows.get(&key.0)) {
+                    Some(row) => {
+                        found.insert(*key, row.clone());
+                    }
+                    None => missing.push(key.0),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let rows = self.by_ids::<M>(&missing).await?;
+            found.extend(rows.into_iter().map(|(id, m)| (ById::new(id), m)));
+        }
+        Ok(found)
     }
 }
 
@@ -174,10 +207,31 @@ fn db_error(err: sea_orm::DbErr) -> async_graphql::Error {
 }
 
 impl TenantLoader {
-    pub fn new(tx: RequestTx, organization_id: Uuid) -> Self {
+    /// A request's loader; `primes`: whether it takes rows handed over (queries only).
+    pub fn new(tx: RequestTx, organization_id: Uuid, primes: bool) -> Self {
         Self {
             tx,
             organization_id,
+            primes,
+            primed: Mutex::default(),
+        }
+    }
+
+    pub fn primes(&self) -> bool {
+        self.primes
+    }
+
+    /// Takes rows of `M` fetched with others, for the by-id loads of relation `VIA`.
+    pub fn prime<M: TenantRow, const VIA: u8>(&self, rows: HashMap<Uuid, M>) {
+        if !self.primes || rows.is_empty() {
+            return;
+        }
+        let mut primed = self.primed.lock().expect("primed rows");
+        let slot = primed
+            .entry(TypeId::of::<ById<M, VIA>>())
+            .or_insert_with(|| Box::new(HashMap::<Uuid, M>::new()));
+        if let Some(known) = slot.downcast_mut::<HashMap<Uuid, M>>() {
+            known.extend(rows);
         }
     }
 

@@ -11,6 +11,7 @@ mod filters;
 pub mod http;
 mod ids;
 pub mod inputs;
+mod joined;
 mod listing;
 mod loader;
 mod node;
@@ -26,6 +27,7 @@ pub use columns::{Columns, FieldColumns, ReadsColumns, columns_in_order};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use filters::Where;
 pub use ids::{decode as decode_id, decode_any};
+pub use joined::ToOne;
 pub use listing::{
     Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,
     list, list_by_created,

@@ -132,7 +132,7 @@ impl<R> PlainFields<R> {
 }
 
 /// `first_name` → `firstName`, as async-graphql names fields.
-fn camel_case(snake: &str) -> String {
+pub(super) fn camel_case(snake: &str) -> String {
     let mut words = snake.split('_');
     let mut name = words.next().unwrap_or_default().to_owned();
     for word in words {

@@ -9,13 +9,19 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use uuid::Uuid;
 
-use super::{ById, ContextExt, NodeKind, ReadsColumns, TenantRow, decode_id, via};
+use super::{
+    ById, ContextExt, NodeKind, ReadsColumns, TenantRow, ToOne, decode_id,
+    joined::{Joins, find_joined},
+    via,
+};
 use crate::{error::ApiResult, sql::SqlBuilder, text_enum::TextEnum};
 
 /// A GraphQL object over one row of a tenant table, with a global id of kind `KIND`.
 pub trait NodeObject: OutputType + ReadsColumns + Sized {
     type Row: TenantRow;
     const KIND: NodeKind;
+    /// Its `belongs_to` relations, which a statement of these objects may join (`joined`).
+    const TO_ONE: &'static [ToOne] = &[];
     fn new(row: Self::Row) -> Self;
 }
 
@@ -99,6 +105,10 @@ pub trait ListFilter: Default {
 /// request's by-id loader; BAD_USER_INPUT naming `id` when it is not an id of `N`'s kind.
 pub async fn find<N: NodeObject>(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N>> {
     let id = decode_id(id, N::KIND, "id")?;
+    let joins = Joins::selected::<N>(ctx, &[ctx.field()]);
+    if !joins.is_empty() {
+        return find_joined(ctx, id, &joins).await;
+    }
     related::<N, { via::ANY }>(ctx, id).await
 }
 
@@ -176,6 +186,12 @@ macro_rules! object {
         impl $crate::graphql::NodeObject for $object {
             type Row = $row;
             const KIND: $crate::graphql::NodeKind = $crate::graphql::NodeKind::$kind;
+            const TO_ONE: &'static [$crate::graphql::ToOne] = &[$($(
+                $crate::graphql::ToOne::of::<
+                    <$target as $crate::graphql::NodeObject>::Row,
+                    { $crate::object!(@via $($via)?) },
+                >(stringify!($reference), stringify!($column)),
+            )*)?];
             fn new(row: $row) -> Self {
                 Self(row)
             }

@@ -454,6 +454,7 @@ impl WsExecutor {
             TenantLoader::new(
                 RequestTx::PerBatch(batch_tx.clone()),
                 principal.organization_id,
+                false,
             ),
             batches.spawner(),
         )
