@@ -4,14 +4,14 @@
 #   bench/compare/run.sh [LEADGRAPH_BINARY]          from LeadGraph's root (scripts/bench-compare.sh builds and calls it)
 #
 # Knobs (environment): REPS=2 DURATION=15 WARMUP=3 PREWARM=10 CONCURRENCY="8 32" QUERIES="q1 q2"
-#   SYSTEMS="lg10 pg1 pg2 sql" (also lg32)  BENCH_DB=lg_bench  OUT_DIR=(mktemp)  LG_BIN  PROJECT_ROOT
+#   SYSTEMS="lg10 lgkey pg1 pg2 sql" (also lg32; lgkey: lg10's server, each organization's API key)  BENCH_DB=lg_bench  OUT_DIR=(mktemp)  LG_BIN  PROJECT_ROOT
 #   INSTALL=1 (apt/npm when missing)  QUIET_WAIT=0 (minutes to wait for load1 < 1.5)  PERF=0 (1: perf profile)
 #   LG_PORT=8301 LG32_PORT=8302 PG1_PORT=5678 PG2_PORT=8303
 # Writes nothing into the project or into this folder except postgraphile/node_modules (when writable).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPS="${REPS:-2}"; DURATION="${DURATION:-15}"; WARMUP="${WARMUP:-3}"
-CONCURRENCY="${CONCURRENCY:-8 32}"; QUERIES="${QUERIES:-q1 q2}"; SYSTEMS="${SYSTEMS:-lg10 pg1 pg2 sql}"
+CONCURRENCY="${CONCURRENCY:-8 32}"; QUERIES="${QUERIES:-q1 q2}"; SYSTEMS="${SYSTEMS:-lg10 lgkey pg1 pg2 sql}"
 BENCH_DB="${BENCH_DB:-lg_bench}"; INSTALL="${INSTALL:-1}"; QUIET_WAIT="${QUIET_WAIT:-0}"; PERF="${PERF:-0}"; PREWARM="${PREWARM:-10}"
 LG_PORT="${LG_PORT:-8301}"; LG32_PORT="${LG32_PORT:-8302}"; PG1_PORT="${PG1_PORT:-5678}"; PG2_PORT="${PG2_PORT:-8303}"
 PASSWORD=leadgraph-demo-password   # LeadGraph's demo password, given to every seeded user (lib/lgbench.py logs in with it)
@@ -33,10 +33,11 @@ else LG_BIN="$PROJECT_ROOT/target/release/leadgraph"; fi
 [ -x "$LG_BIN" ] || die "no LeadGraph binary at $LG_BIN (cargo build --release, or pass its path)"
 
 for q in $QUERIES; do [ -f "$HERE/queries/leadgraph/$q.graphql" ] && [ -f "$HERE/lib/pgbench_$q.sql" ] || die "unknown query $q"; done
-for s in $SYSTEMS; do case $s in lg10|lg32|pg1|pg2|sql) ;; *) die "unknown system $s";; esac; done
+for s in $SYSTEMS; do case $s in lg10|lg32|lgkey|pg1|pg2|sql) ;; *) die "unknown system $s";; esac; done
 has() { [[ " $SYSTEMS " == *" $1 "* ]]; }
 LG_FIRST=""; for s in lg10 lg32; do has $s && { LG_FIRST=$s; break; }; done
 [ -n "$LG_FIRST" ] || die "SYSTEMS needs lg10 or lg32 (LeadGraph issues the credentials)"
+! has lgkey || has lg10 || die "lgkey runs on lg10's server: SYSTEMS needs lg10 too"
 
 # Connection URLs: the roles and passwords of the project's .env.example, the database BENCH_DB.
 envval() { sed -n "s/^$1=//p" "$PROJECT_ROOT/.env.example" | tail -n 1; }
@@ -158,6 +159,7 @@ for s in lg10 lg32 pg1 pg2; do
   done
   echo "$s :${PORT[$s]} pid ${PID[$s]}"
 done
+if has lgkey; then PORT[lgkey]=${PORT[lg10]}; PID[lgkey]=${PID[lg10]}; fi
 url() { echo "http://127.0.0.1:${PORT[$1]}/graphql"; }
 
 # --- credentials and verification ----------------------------------------------------------------
@@ -192,7 +194,7 @@ json.dump({
   "wrk": sh("wrk -v 2>&1 | head -n 1"),
   "machine": sh("nproc") + " CPUs, " + sh("uname -r") + ", load1 before the runs $L0",
   "settings": "REPS=$REPS DURATION=${DURATION}s WARMUP=${WARMUP}s PREWARM=${PREWARM}s CONCURRENCY='$CONCURRENCY' QUERIES='$QUERIES' SYSTEMS='$SYSTEMS'",
-  "servers": "lg10/lg32 = LeadGraph DB_POOL_SIZE 10/32; pg1 = PostGraphile 1 process, pool 10; pg2 = 2 worker processes, pool 10 each; sql = pgbench, one statement per request",
+  "servers": "lg10/lg32 = LeadGraph DB_POOL_SIZE 10/32 (user5's access tokens); lgkey = lg10 with each org owner's READ API key; pg1 = PostGraphile 1 process, pool 10; pg2 = 2 worker processes, pool 10 each; sql = pgbench, one statement per request",
   "verification": sh("python3 -c 'import json; v=json.load(open(\"$OUT/verify.json\")); print(str(v[\"passed\"]) + \"/\" + str(len(v[\"checks\"])) + \" checks passed\")' 2>/dev/null") or "not run",
   "statement counts": "pg_stat_statements in schema $STATS_SCHEMA" if "$STATS_SCHEMA" else "off (pg_stat_statements not preloaded)",
 }, open(sys.argv[1], "w"), indent=1)
@@ -203,11 +205,10 @@ if [ "$PREWARM" -gt 0 ]; then
   say "pre-warm: ${PREWARM}s per system and query at c=${CONCURRENCY##* } (not measured)"
   python3 "$HERE/lib/lgbench.py" creds "$(url $LG_FIRST)" "$WORK/creds.json"
   for q in $QUERIES; do
-    python3 "$HERE/lib/lgbench.py" requests lg "$q" "$WORK/creds.json" "$WORK/req_lg.tsv"
-    python3 "$HERE/lib/lgbench.py" requests pg "$q" "$WORK/creds.json" "$WORK/req_pg.tsv"
+    for sys in lg lgkey pg; do python3 "$HERE/lib/lgbench.py" requests $sys "$q" "$WORK/creds.json" "$WORK/req_$sys.tsv"; done
     for s in $SYSTEMS; do
       case $s in
-        lg*|pg*) [[ $s == lg* ]] && h=Authorization f=req_lg.tsv || h=X-Tenant f=req_pg.tsv
+        lg*|pg*) case $s in lgkey) h=Authorization f=req_lgkey.tsv;; lg*) h=Authorization f=req_lg.tsv;; *) h=X-Tenant f=req_pg.tsv;; esac
                  BENCH_REQUESTS="$WORK/$f" BENCH_ORG_HEADER=$h wrk -t1 -c"${CONCURRENCY##* }" -d"${PREWARM}s" --timeout 10s \
                    -s "$HERE/lib/wrk_graphql.lua" "$(url $s)" > /dev/null ;;
         sql) pgbench -n -M prepared -c "${CONCURRENCY##* }" -j 2 -T "$PREWARM" -f "$HERE/lib/pgbench_$q.sql" "$APP_URL" > /dev/null 2>&1 ;;
@@ -223,10 +224,10 @@ for rep in $(seq 1 "$REPS"); do
     for c in $CONCURRENCY; do
       # access tokens live at most 15 minutes: fresh ones for every cell
       python3 "$HERE/lib/lgbench.py" creds "$(url $LG_FIRST)" "$WORK/creds.json"
-      python3 "$HERE/lib/lgbench.py" requests lg "$q" "$WORK/creds.json" "$WORK/req_lg.tsv"
-      python3 "$HERE/lib/lgbench.py" requests pg "$q" "$WORK/creds.json" "$WORK/req_pg.tsv"
+      for sys in lg lgkey pg; do python3 "$HERE/lib/lgbench.py" requests $sys "$q" "$WORK/creds.json" "$WORK/req_$sys.tsv"; done
       for s in $SYSTEMS; do
         case $s in
+          lgkey) "$HERE/lib/measure.sh" wrk "$s-$q-c$c-r$rep" "$(url $s)" Authorization "$WORK/req_lgkey.tsv" "$c" "${PID[$s]}" ;;
           lg*) "$HERE/lib/measure.sh" wrk "$s-$q-c$c-r$rep" "$(url $s)" Authorization "$WORK/req_lg.tsv" "$c" "${PID[$s]}" ;;
           pg*) "$HERE/lib/measure.sh" wrk "$s-$q-c$c-r$rep" "$(url $s)" X-Tenant "$WORK/req_pg.tsv" "$c" "${PID[$s]}" ;;
           sql) "$HERE/lib/measure.sh" pgbench "$s-$q-c$c-r$rep" "$HERE/lib/pgbench_$q.sql" "$c" ;;
