@@ -110,7 +110,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::require_migrated(&db).await?;
             let started = std::time::Instant::now();
             let counts = seed::seed_demo(&db, leads).await?;
-            tracing::info!(?counts, elapsed = ?started.elapsed(), "demo data loaded");
+            let owner = db::connect_or_explain(
+                config.require_migration_url()?,
+                &db::PoolSettings::with_size(1),
+            )
+            .await
+            .context("MIGRATION_DATABASE_URL")?;
+            seed::analyze_owned(&owner).await?;
+            tracing::info!(?counts, elapsed = ?started.elapsed(), "demo data loaded and analyzed");
         }
         Command::ExportSchema { .. } => unreachable!("handled above"),
     }

@@ -336,6 +336,22 @@ async fn the_demo_seed_is_idempotent_and_its_logins_work() {
     assert_eq!(first.scoring_rules, 10);
     let second = leadgraph::seed::seed_demo(&db, 30).await.unwrap();
     assert_eq!(second, leadgraph::seed::SeedCounts::default());
+    // The seeded tables get planner statistics (what `seed-demo` does as the schema's owner).
+    let owner = app.owner_db().await;
+    leadgraph::seed::analyze_owned(&owner).await.unwrap();
+    let unanalyzed = owner
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT relname FROM pg_stat_user_tables
+             WHERE relname IN ('leads', 'companies', 'deals', 'users') AND last_analyze IS NULL",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        unanalyzed.is_empty(),
+        "{} tables not analyzed",
+        unanalyzed.len()
+    );
     for org in &leadgraph::seed::DEMO_ORGANIZATIONS {
         for role in leadgraph::seed::DEMO_ROLES {
             let token = demo_login(&app, org.slug, role).await;
