@@ -505,6 +505,33 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
+    /// A sync's answer for one bucket: `granted` requests, the shared bucket (grants included)
+    /// full again in `ahead_secs`.
+    fn grant(bucket: Bucket, granted: u64, ahead_secs: u64) -> Vec<Grant> {
+        vec![Grant {
+            bucket,
+            granted,
+            ahead: Duration::from_secs(ahead_secs),
+        }]
+    }
+
+    /// A shared user bucket allowing `limit` a minute whose first request waited for a sync
+    /// that granted `granted` (full again in `ahead_secs`), and was then served from it.
+    fn first_request_served(
+        limit: u64,
+        granted: u64,
+        ahead_secs: u64,
+    ) -> (RateLimits, Bucket, Instant) {
+        let limits = RateLimits::shared(1, Duration::from_secs(1));
+        let key = Bucket::User(Uuid::new_v4());
+        let now = Instant::now();
+        let _ = limits.decide(key, limit, MINUTE, now, false);
+        limits.take_usage();
+        limits.apply(grant(key, granted, ahead_secs), now);
+        limits.stop_waiting(key, limit, now).expect("its ticket");
+        (limits, key, now)
+    }
+
     fn admitted(decision: Decision) -> Quota {
         match decision {
             Decision::Admitted(quota) => quota,
@@ -570,12 +597,7 @@ mod tests {
             (0, 0, true)
         );
         // Granted 3; the shared bucket, grants included, is full again in 50 s.
-        let grant = |granted| Grant {
-            bucket: key,
-            granted,
-            ahead: Duration::from_secs(50),
-        };
-        limits.apply(vec![grant(3)], now);
+        limits.apply(grant(key, 3, 50), now);
         // The waiting request was served first.
         limits.stop_waiting(key, 60, now).expect("its ticket");
         let quota = admitted(limits.decide(key, 60, MINUTE, now, false));
@@ -593,18 +615,11 @@ mod tests {
             (3, 3, true)
         );
         // Nothing granted while other replicas hold the rest: refused until the next sync.
-        limits.apply(vec![grant(0)], now);
+        limits.apply(grant(key, 0, 50), now);
         let refusal = refused(limits.decide(key, 60, MINUTE, now, true));
         assert_eq!(refusal.retry_after(), Some(Duration::from_secs(1)));
         // Nothing granted because the bucket is full: refused until one request fits.
-        limits.apply(
-            vec![Grant {
-                bucket: key,
-                granted: 0,
-                ahead: Duration::from_secs(75),
-            }],
-            now,
-        );
+        limits.apply(grant(key, 0, 75), now);
         let refusal = refused(limits.decide(key, 60, MINUTE, now, true));
         assert_eq!(refusal.retry_after(), Some(Duration::from_secs(16)));
     }
@@ -619,12 +634,7 @@ mod tests {
             Decision::NeedsGrant
         ));
         limits.take_usage();
-        let grant = Grant {
-            bucket: key,
-            granted: 4,
-            ahead: Duration::from_secs(4),
-        };
-        limits.apply(vec![grant], now);
+        limits.apply(grant(key, 4, 4), now);
         // The next sync takes the grant back (but half of the three unused, kept) before the
         // waiting request runs again...
         let report = limits.take_usage();
@@ -637,18 +647,7 @@ mod tests {
 
     #[test]
     fn an_unused_grant_is_given_back_and_an_idle_bucket_reports_nothing() {
-        let limits = RateLimits::shared(1, Duration::from_secs(1));
-        let key = Bucket::User(Uuid::new_v4());
-        let now = Instant::now();
-        let _ = limits.decide(key, 60, MINUTE, now, false);
-        limits.take_usage();
-        let grant = Grant {
-            bucket: key,
-            granted: 5,
-            ahead: Duration::from_secs(5),
-        };
-        limits.apply(vec![grant], now);
-        limits.stop_waiting(key, 60, now).expect("its ticket");
+        let (limits, key, now) = first_request_served(60, 5, 5);
         // One used, five granted: it is in use, so it keeps half of the four unused through
         // the sync, gives back the other two and wants a share again.
         let report = limits.take_usage();
@@ -670,18 +669,7 @@ mod tests {
 
     #[test]
     fn a_bucket_in_use_is_served_from_what_it_kept_while_a_sync_is_under_way() {
-        let limits = RateLimits::shared(1, Duration::from_secs(1));
-        let key = Bucket::User(Uuid::new_v4());
-        let now = Instant::now();
-        let _ = limits.decide(key, 600, MINUTE, now, false);
-        limits.take_usage();
-        let grant = |granted| Grant {
-            bucket: key,
-            granted,
-            ahead: Duration::from_secs(1),
-        };
-        limits.apply(vec![grant(100)], now);
-        limits.stop_waiting(key, 600, now).expect("its ticket");
+        let (limits, key, now) = first_request_served(600, 100, 1);
         // A sync starts: 99 unused, 49 kept, 50 given back.
         let report = limits.take_usage();
         assert_eq!((report[0].used, report[0].granted), (1, 51));
@@ -695,7 +683,7 @@ mod tests {
         ));
         // The sync's grant adds to what was kept; the 49 and the waiting one count against
         // the sum (49 + 10), of which the next sync keeps half the unused nine.
-        limits.apply(vec![grant(10)], now);
+        limits.apply(grant(key, 10, 1), now);
         limits.stop_waiting(key, 600, now).expect("its ticket");
         let report = limits.take_usage();
         assert_eq!((report[0].used, report[0].granted), (50, 55));
