@@ -3,7 +3,7 @@
 #
 #   bench/compare/run.sh [LEADGRAPH_BINARY]          from LeadGraph's root (scripts/bench-compare.sh builds and calls it)
 #
-# Knobs (environment): REPS=2 DURATION=15 WARMUP=3 PREWARM=10 CONCURRENCY="8 32" QUERIES="q1 q2"
+# Knobs (environment): REPS=2 DURATION=15 WARMUP=3 PREWARM=10 CONCURRENCY="8 32" QUERIES="q1 q2 q3 w1"
 #   SYSTEMS="lg10 lgkey pg1 pg2 sql" (also lg32; lgkey: lg10's server, each organization's API key)  BENCH_DB=lg_bench  OUT_DIR=(mktemp)  LG_BIN  PROJECT_ROOT
 #   INSTALL=1 (apt/npm when missing)  QUIET_WAIT=0 (minutes to wait for load1 < 1.5)  PERF=0 (1: perf profile)
 #   LG_PORT=8301 LG32_PORT=8302 PG1_PORT=5678 PG2_PORT=8303
@@ -11,7 +11,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPS="${REPS:-2}"; DURATION="${DURATION:-15}"; WARMUP="${WARMUP:-3}"
-CONCURRENCY="${CONCURRENCY:-8 32}"; QUERIES="${QUERIES:-q1 q2}"; SYSTEMS="${SYSTEMS:-lg10 lgkey pg1 pg2 sql}"
+CONCURRENCY="${CONCURRENCY:-8 32}"; QUERIES="${QUERIES:-q1 q2 q3 w1}"; SYSTEMS="${SYSTEMS:-lg10 lgkey pg1 pg2 sql}"
 BENCH_DB="${BENCH_DB:-lg_bench}"; INSTALL="${INSTALL:-1}"; QUIET_WAIT="${QUIET_WAIT:-0}"; PERF="${PERF:-0}"; PREWARM="${PREWARM:-10}"
 LG_PORT="${LG_PORT:-8301}"; LG32_PORT="${LG32_PORT:-8302}"; PG1_PORT="${PG1_PORT:-5678}"; PG2_PORT="${PG2_PORT:-8303}"
 PASSWORD=leadgraph-demo-password   # LeadGraph's demo password, given to every seeded user (lib/lgbench.py logs in with it)
@@ -119,6 +119,19 @@ fi
 # autovacuum is off or behind, as on a CI-tuned server: every matrix starts from a vacuumed database.
 say "vacuum analyze $BENCH_DB"
 psql_admin -c "vacuum (analyze)" >/dev/null
+# Q3's ceiling reads each organization's keyset position after its 5,000th lead from here.
+psql_admin <<'SQL'
+SET client_min_messages = warning;
+CREATE SCHEMA IF NOT EXISTS bench_ceiling;
+CREATE TABLE IF NOT EXISTS bench_ceiling.q3_after (org int PRIMARY KEY, score int NOT NULL, id uuid NOT NULL);
+TRUNCATE bench_ceiling.q3_after;
+INSERT INTO bench_ceiling.q3_after
+SELECT o, l.score, l.id FROM generate_series(1, 20) o
+  CROSS JOIN LATERAL (SELECT score, id FROM leads WHERE organization_id = md5('org:' || o)::uuid
+                         AND deleted_at IS NULL ORDER BY score DESC, id DESC OFFSET 4999 LIMIT 1) l;
+GRANT USAGE ON SCHEMA bench_ceiling TO leadgraph_app;
+GRANT SELECT ON bench_ceiling.q3_after TO leadgraph_app;
+SQL
 STATS_SCHEMA=""
 if psql_admin -c "show shared_preload_libraries" | grep -q pg_stat_statements; then
   PGOPTIONS="-c client_min_messages=warning" psql_admin -c "create schema if not exists bench_stats" \
@@ -165,6 +178,7 @@ url() { echo "http://127.0.0.1:${PORT[$1]}/graphql"; }
 # --- credentials and verification ----------------------------------------------------------------
 python3 "$HERE/lib/lgbench.py" creds "$(url $LG_FIRST)" "$WORK/creds.json"
 PG_FIRST=""; for s in pg1 pg2; do has $s && { PG_FIRST=$s; break; }; done
+python3 "$HERE/lib/lgbench.py" cursors "$(url $LG_FIRST)" "${PG_FIRST:+$(url $PG_FIRST)}" "$WORK/creds.json"
 if [ -n "$PG_FIRST" ]; then
   say "verifying answers against SQL ($LG_FIRST, $PG_FIRST)"
   python3 "$HERE/lib/lgbench.py" verify "$(url $LG_FIRST)" "$(url $PG_FIRST)" "$WORK/creds.json" "$OUT/verify.json" \
@@ -205,8 +219,9 @@ if [ "$PREWARM" -gt 0 ]; then
   say "pre-warm: ${PREWARM}s per system and query at c=${CONCURRENCY##* } (not measured)"
   python3 "$HERE/lib/lgbench.py" creds "$(url $LG_FIRST)" "$WORK/creds.json"
   for q in $QUERIES; do
-    for sys in lg lgkey pg; do python3 "$HERE/lib/lgbench.py" requests $sys "$q" "$WORK/creds.json" "$WORK/req_$sys.tsv"; done
+    for sys in lg lgkey pg; do [[ $sys == lgkey && $q == w* ]] || python3 "$HERE/lib/lgbench.py" requests $sys "$q" "$WORK/creds.json" "$WORK/req_$sys.tsv"; done
     for s in $SYSTEMS; do
+      [[ $s == lgkey && $q == w* ]] && continue   # READ keys: no writes
       case $s in
         lg*|pg*) case $s in lgkey) h=Authorization f=req_lgkey.tsv;; lg*) h=Authorization f=req_lg.tsv;; *) h=X-Tenant f=req_pg.tsv;; esac
                  BENCH_REQUESTS="$WORK/$f" BENCH_ORG_HEADER=$h wrk -t1 -c"${CONCURRENCY##* }" -d"${PREWARM}s" --timeout 10s \
@@ -224,8 +239,9 @@ for rep in $(seq 1 "$REPS"); do
     for c in $CONCURRENCY; do
       # access tokens live at most 15 minutes: fresh ones for every cell
       python3 "$HERE/lib/lgbench.py" creds "$(url $LG_FIRST)" "$WORK/creds.json"
-      for sys in lg lgkey pg; do python3 "$HERE/lib/lgbench.py" requests $sys "$q" "$WORK/creds.json" "$WORK/req_$sys.tsv"; done
+      for sys in lg lgkey pg; do [[ $sys == lgkey && $q == w* ]] || python3 "$HERE/lib/lgbench.py" requests $sys "$q" "$WORK/creds.json" "$WORK/req_$sys.tsv"; done
       for s in $SYSTEMS; do
+        [[ $s == lgkey && $q == w* ]] && continue   # READ keys: no writes
         case $s in
           lgkey) "$HERE/lib/measure.sh" wrk "$s-$q-c$c-r$rep" "$(url $s)" Authorization "$WORK/req_lgkey.tsv" "$c" "${PID[$s]}" ;;
           lg*) "$HERE/lib/measure.sh" wrk "$s-$q-c$c-r$rep" "$(url $s)" Authorization "$WORK/req_lg.tsv" "$c" "${PID[$s]}" ;;
