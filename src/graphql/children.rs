@@ -47,17 +47,21 @@ macro_rules! tenant_rows {
                 fn decode(
                     row: &sea_orm::QueryResult,
                     first: usize,
+                    read: $crate::graphql::Columns,
                 ) -> Result<Self, sea_orm::DbErr> {
                     debug_assert!(
                         $crate::graphql::columns_in_order::<Self>(&[$(stringify!($field)),+]),
                         "{} lists its fields out of its columns' order", $table
                     );
-                    let mut place = first;
+                    let mut place = 0;
                     let mut next = || {
                         place += 1;
                         place - 1
                     };
-                    Ok(Self { $($field: row.try_get_by_index(next())?,)+ })
+                    Ok(Self { $($field: match next() {
+                        place if read.has(place) => row.try_get_by_index(first + place)?,
+                        _ => Default::default(),
+                    },)+ })
                 }
             )?
         }
@@ -195,6 +199,7 @@ where
         .await?
         .unwrap_or_default();
     Ok(connection(
+        ctx,
         window.slice(rows),
         CountSource::Children(ChildCount {
             children: R::CHILDREN,

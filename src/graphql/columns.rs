@@ -1,8 +1,9 @@
 //! The columns a selection reads. Rows are decoded whole into their sea-orm models, and most
 //! selections read a few of a table's columns: the dashboard reads 3 of an activity's 14, not
 //! its JSONB `metadata` nor its `content`. A page sends every column no selected field reads as
-//! a constant of its type instead, which PostgreSQL does not fetch and the server decodes at no
-//! cost; only unselected fields hold such a constant. A selected field the declaration does not
+//! a constant of its type instead, which PostgreSQL does not fetch; rows decoded by place
+//! (`tenant_rows!` with `in columns`) skip it, and the field holds its type's default. Only
+//! unselected fields hold such a placeholder. A selected field the declaration does not
 //! know (one written by hand in `object!`'s `extra`) reads every column.
 
 use async_graphql::SelectionField;
@@ -34,6 +35,11 @@ impl Columns {
 
     pub fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
+    }
+
+    /// Whether the column at `place` of its entity's column list is in the set.
+    pub fn has(self, place: usize) -> bool {
+        place >= 64 || self.0 & (1 << place) != 0
     }
 
     /// The columns of `M` that the fields selected on `nodes` read (`fields`: what the object's
@@ -88,7 +94,7 @@ impl Columns {
         for (place, column) in <M::Entity as EntityTrait>::Column::iter().enumerate() {
             let name = column.as_str();
             match placeholder(&column) {
-                Some(constant) if self.0 & (1 << place) == 0 => {
+                Some(constant) if !self.has(place) => {
                     list.push(format!("{constant} AS \"{name}\""))
                 }
                 _ => list.push(format!("{alias}.{name}")),

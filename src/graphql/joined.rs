@@ -66,7 +66,7 @@ fn prime<M: TenantRow, const VIA: u8>(
             continue;
         };
         if let std::collections::hash_map::Entry::Vacant(entry) = found.entry(id) {
-            entry.insert(M::decode(row, first)?);
+            entry.insert(M::decode(row, first, Columns::ALL)?);
         }
     }
     loader.prime::<M, VIA>(found);
@@ -171,5 +171,5 @@ pub async fn find_joined<N: NodeObject>(
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    Ok(Some(N::new(N::Row::decode(row, 0)?)))
+    Ok(Some(N::new(N::Row::decode(row, 0, Columns::ALL)?)))
 }

@@ -213,7 +213,6 @@ where
     let nodes = page_nodes(ctx.field());
     let joins = Joins::selected::<N>(ctx, &nodes);
     let columns = Columns::read_by::<O::Row>(N::FIELDS.as_ref(), nodes, &[column.name]);
-    let read = columns.select_list::<O::Row>("t");
     let (slice, count) = keyset_page(
         ctx.db()?,
         table,
@@ -221,11 +220,12 @@ where
         filter,
         sorted,
         &window,
-        &read,
+        columns,
         &joins,
     )
     .await?;
     Ok(connection(
+        ctx,
         slice,
         CountSource::Sql(count),
         |row: &O::Row| scope.encode(column.key.to_json(&sorted.by.value(row)), row.id()),
@@ -233,7 +233,7 @@ where
     ))
 }
 
-/// One page of `table` (its columns as `read` lists them) and the count statement with the
+/// One page of `table` (the columns of set `read`) and the count statement with the
 /// same filter. The page's to-one `joins` are made on the rows the `LIMIT` kept, and their rows
 /// handed to the request's loader.
 #[allow(clippy::too_many_arguments)]
@@ -244,7 +244,7 @@ async fn keyset_page<O: Ordering>(
     filter: Filter<'_>,
     sorted: Sorted<O>,
     window: &Window<Position>,
-    read: &str,
+    read: Columns,
     joins: &Joins<'_>,
 ) -> ApiResult<(Slice<O::Row>, Statement)> {
     let base = |opening: &str, select: &str| {
@@ -264,7 +264,7 @@ async fn keyset_page<O: Ordering>(
     } else {
         String::new()
     };
-    let mut sql = base(&opening, read);
+    let mut sql = base(&opening, &read.select_list::<O::Row>("t"));
     let column = sorted.by.column();
     let name = format!("t.{}", column.name);
     let (op, direction) = window.scan(sorted.descending);
@@ -306,7 +306,7 @@ async fn keyset_page<O: Ordering>(
     }
     let models = rows
         .iter()
-        .map(|row| O::Row::decode(row, 0))
+        .map(|row| O::Row::decode(row, 0, read))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((window.slice(models), count))
 }

@@ -112,10 +112,16 @@ pub trait TenantRow:
     const BY_PLACE: bool = false;
 
     /// The row from a result whose columns, from place `first` on, are the model's columns in
-    /// its order ([`Columns::select_list`]). By name unless `tenant_rows!` lists the fields: then
-    /// by place, which spares sea-orm's `format!` and hash lookup of every column's name.
-    fn decode(row: &sea_orm::QueryResult, first: usize) -> Result<Self, sea_orm::DbErr> {
-        let _ = first;
+    /// its order ([`Columns::select_list`] of `read`). By name unless `tenant_rows!` lists the
+    /// fields: then by place, which spares sea-orm's `format!` and hash lookup of every
+    /// column's name, and a field whose column is not in `read` is its type's default, not
+    /// decoded (its column holds a constant: no selected field reads it).
+    fn decode(
+        row: &sea_orm::QueryResult,
+        first: usize,
+        read: Columns,
+    ) -> Result<Self, sea_orm::DbErr> {
+        let _ = (first, read);
         Self::from_query_result(row, "")
     }
 }
@@ -262,8 +268,8 @@ impl TenantLoader {
     }
 
     /// As [`select`](Self::select), for a batch of `keys`: each row names the key it answers by
-    /// its place in `keys` (column `lg_key`). Every key gets its rows, in the statement's order
-    /// (none when no row answers it).
+    /// its place in `keys` (an `int` column `lg_key`, the first). Every key gets its rows, in the
+    /// statement's order (none when no row answers it).
     pub async fn select_keyed<K: Clone + Eq + Hash, M: FromQueryResult>(
         &self,
         keys: &[K],
@@ -285,7 +291,7 @@ impl TenantLoader {
         let mut answers: HashMap<K, Vec<M>> =
             keys.iter().map(|key| (key.clone(), Vec::new())).collect();
         for row in self.rows(&sql).await? {
-            let k: i32 = row.try_get("", "lg_key").map_err(db_error)?;
+            let k: i32 = row.try_get_by_index(0).map_err(db_error)?;
             let model = decode(&row).map_err(db_error)?;
             if let Some(rows) = keys.get(k as usize).and_then(|key| answers.get_mut(key)) {
                 rows.push(model);
@@ -310,7 +316,7 @@ impl TenantLoader {
         ));
         let rows = self.rows(&sql).await?;
         rows.iter()
-            .map(|row| M::decode(row, 0).map(|m| (m.id(), m)))
+            .map(|row| M::decode(row, 0, Columns::ALL).map(|m| (m.id(), m)))
             .collect::<Result<_, _>>()
             .map_err(db_error)
     }
@@ -321,10 +327,10 @@ impl TenantLoader {
         children: ChildTable,
         keys: &[ChildPageKey],
     ) -> LoadResult<HashMap<ChildPageKey, Vec<M>>> {
-        let columns = keys
+        let read = keys
             .iter()
-            .fold(Columns::NONE, |all, key| all.union(key.columns))
-            .select_list::<M>("t");
+            .fold(Columns::NONE, |all, key| all.union(key.columns));
+        let columns = read.select_list::<M>("t");
         let requests: Vec<serde_json::Value> = keys
             .iter()
             .enumerate()
@@ -363,7 +369,7 @@ impl TenantLoader {
             ));
         };
         // `lg_key` first, then the children's columns.
-        self.select_keyed_as(keys, write, |row| M::decode(row, 1))
+        self.select_keyed_as(keys, write, |row| M::decode(row, 1, read))
             .await
     }
 }

@@ -88,6 +88,7 @@ impl Segment {
         };
         let rows = ctx.loader()?.load_one(key).await?.unwrap_or_default();
         Ok(connection(
+            ctx,
             window.slice(rows),
             CountSource::Loaded(Box::new(SegmentCount(filter))),
             |lead: &leads::Model| SCOPE.encode(serde_json::json!(lead.created_at), lead.id),

@@ -152,6 +152,75 @@ async fn keyset_pages_walk_every_lead_once_in_both_directions() {
     assert_eq!(backward, forward);
 }
 
+/// Only the cursors a selection reads are made: the answer is the same however they are asked
+/// for (through fragments, by `pageInfo` alone, by edge), and each one resumes after its row.
+#[tokio::test]
+async fn cursors_selected_through_fragments_or_page_info_alone_each_resume_after_their_row() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    for (i, score) in [50, 40, 30, 20].iter().enumerate() {
+        acme.create_lead(
+            &app,
+            json!({ "email": format!("l{i}@x.io"), "score": score }),
+        )
+        .await;
+    }
+    let emails_after = |cursor: Value| {
+        let (app, token) = (&app, acme.token());
+        async move {
+            let page = app
+                .gql(
+                    token,
+                    "query($after: String) { leads(first: 10, after: $after,
+                        orderBy: { field: SCORE, direction: DESC }) { nodes { email } } }",
+                    json!({ "after": cursor }),
+                )
+                .await;
+            page.at("/leads/nodes")
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|node| node["email"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let by_fragments = app
+        .gql(
+            acme.token(),
+            "{ leads(first: 3, orderBy: { field: SCORE, direction: DESC }) { ...Edges ...Ends } }
+             fragment Edges on LeadConnection { edges { ... on LeadEdge { at: cursor } } }
+             fragment Ends on LeadConnection { pageInfo { startCursor endCursor } }",
+            json!({}),
+        )
+        .await;
+    let edges = by_fragments.at("/leads/edges").as_array().unwrap().clone();
+    assert_eq!(edges.len(), 3);
+    assert_eq!(
+        edges[0]["at"],
+        *by_fragments.at("/leads/pageInfo/startCursor")
+    );
+    assert_eq!(
+        edges[2]["at"],
+        *by_fragments.at("/leads/pageInfo/endCursor")
+    );
+    let all = ["l0@x.io", "l1@x.io", "l2@x.io", "l3@x.io"];
+    for (place, edge) in edges.iter().enumerate() {
+        assert_eq!(emails_after(edge["at"].clone()).await, all[place + 1..]);
+    }
+
+    let ends_alone = app
+        .gql(
+            acme.token(),
+            "{ leads(first: 3, orderBy: { field: SCORE, direction: DESC }) {
+                 nodes { email } pageInfo { endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let end = ends_alone.at("/leads/pageInfo/endCursor").clone();
+    assert_eq!(end, edges[2]["at"]);
+    assert_eq!(emails_after(end).await, ["l3@x.io"]);
+}
+
 #[tokio::test]
 async fn a_lead_is_created_updated_assigned_deleted_and_restored() {
     let app = TestApp::spawn().await;
