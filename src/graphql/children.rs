@@ -2,7 +2,7 @@
 //! newest first. Each relation is a marker type implementing [`ChildRelation`]; one generic
 //! loader serves them all with one `LATERAL` statement per batch.
 
-use std::{collections::HashMap, hash::Hash, marker::PhantomData};
+use std::{collections::HashMap, hash::Hash, marker::PhantomData, sync::Arc};
 
 use async_graphql::{Context, OutputType, dataloader::Loader};
 use chrono::{DateTime, FixedOffset};
@@ -143,15 +143,19 @@ impl<R: ChildRelation> Loader<ChildPage<R>> for TenantLoader
 where
     R::Row: ModelTrait,
 {
-    type Value = Vec<R::Row>;
+    /// Shared, as by-id rows are (see `ById`'s loader).
+    type Value = Arc<Vec<R::Row>>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[ChildPage<R>]) -> LoadResult<HashMap<ChildPage<R>, Vec<R::Row>>> {
+    async fn load(
+        &self,
+        keys: &[ChildPage<R>],
+    ) -> LoadResult<HashMap<ChildPage<R>, Arc<Vec<R::Row>>>> {
         let pages: Vec<ChildPageKey> = keys.iter().map(|k| k.0).collect();
         let loaded = self.first_per_parent::<R::Row>(R::CHILDREN, &pages).await?;
         Ok(loaded
             .into_iter()
-            .map(|(key, rows)| (ChildPage(key, PhantomData), rows))
+            .map(|(key, rows)| (ChildPage(key, PhantomData), Arc::new(rows)))
             .collect())
     }
 }
@@ -197,6 +201,7 @@ where
         .loader()?
         .load_one(ChildPage::<R>(key, PhantomData))
         .await?
+        .map(Arc::unwrap_or_clone)
         .unwrap_or_default();
     Ok(connection(
         ctx,

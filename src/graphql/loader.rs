@@ -13,7 +13,7 @@ use std::{
     collections::HashMap,
     hash::Hash,
     marker::PhantomData,
-    sync::Mutex,
+    sync::{Arc, Mutex},
 };
 
 use async_graphql::dataloader::Loader;
@@ -32,7 +32,7 @@ pub struct TenantLoader {
     organization_id: Uuid,
     /// Whether rows fetched with others may be handed over (`joined`): queries only.
     primes: bool,
-    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, M>` each.
+    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, Arc<M>>` each.
     primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
 }
 
@@ -179,22 +179,24 @@ impl<M, const VIA: u8> std::hash::Hash for ById<M, VIA> {
     }
 }
 
+/// Rows are shared, not copied: the loader hands each waiting field a clone of its value, and a
+/// row's strings copied for every field that asked cost more than decoding them.
 impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
-    type Value = M;
+    type Value = Arc<M>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, M>> {
+    async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, Arc<M>>> {
         let mut found = HashMap::with_capacity(keys.len());
         let mut missing = Vec::new();
         {
             let primed = self.primed.lock().expect("primed rows");
             let rows = primed
                 .get(&TypeId::of::<ById<M, VIA>>())
-                .and_then(|rows| rows.downcast_ref::<HashMap<Uuid, M>>());
+                .and_then(|rows| rows.downcast_ref::<HashMap<Uuid, Arc<M>>>());
             for key in keys {
                 match rows.and_then(|rows| rows.get(&key.0)) {
                     Some(row) => {
-                        found.insert(*key, row.clone());
+                        found.insert(*key, Arc::clone(row));
                     }
                     None => missing.push(key.0),
                 }
@@ -202,7 +204,7 @@ impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
         }
         if !missing.is_empty() {
             let rows = self.by_ids::<M>(&missing).await?;
-            found.extend(rows.into_iter().map(|(id, m)| (ById::new(id), m)));
+            found.extend(rows.into_iter().map(|(id, m)| (ById::new(id), Arc::new(m))));
         }
         Ok(found)
     }
@@ -235,9 +237,9 @@ impl TenantLoader {
         let mut primed = self.primed.lock().expect("primed rows");
         let slot = primed
             .entry(TypeId::of::<ById<M, VIA>>())
-            .or_insert_with(|| Box::new(HashMap::<Uuid, M>::new()));
-        if let Some(known) = slot.downcast_mut::<HashMap<Uuid, M>>() {
-            known.extend(rows);
+            .or_insert_with(|| Box::new(HashMap::<Uuid, Arc<M>>::new()));
+        if let Some(known) = slot.downcast_mut::<HashMap<Uuid, Arc<M>>>() {
+            known.extend(rows.into_iter().map(|(id, row)| (id, Arc::new(row))));
         }
     }
 

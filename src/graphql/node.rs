@@ -80,7 +80,7 @@ macro_rules! nodes {
                         ctx.loader()?
                             .load_one(ById::<$row, { via::$via }>::new(uuid))
                             .await?
-                            .map(|row| Node::$kind($object(row)))
+                            .map(|row| Node::$kind($object(std::sync::Arc::unwrap_or_clone(row))))
                     })+
                 })
             }

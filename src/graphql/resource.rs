@@ -122,7 +122,9 @@ pub async fn related<N: NodeObject, const VIA: u8>(
         return Ok(None);
     };
     let row = ctx.loader()?.load_one(ById::<N::Row, VIA>::new(id)).await?;
-    Ok(row.map(N::new))
+    // The loader's own copy is gone by now: the row is moved out, not copied, unless another
+    // object refers to it too.
+    Ok(row.map(|row| N::new(std::sync::Arc::unwrap_or_clone(row))))
 }
 
 /// A row's GraphQL object: its `id`, a getter for each listed column (a column named as its
