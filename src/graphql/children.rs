@@ -185,11 +185,14 @@ where
         ..Default::default()
     }
     .window(|cursor, field| scope.decode_created(cursor, field))?;
-    let columns = Columns::read_by::<R::Row>(
-        N::FIELDS.as_ref(),
-        page_nodes(ctx.field()),
-        &[R::CHILDREN.parent_column],
-    );
+    let loader = ctx.loader()?;
+    let columns = loader.loader().columns_read_by(ctx.item, || {
+        Columns::read_by::<R::Row>(
+            N::FIELDS.as_ref(),
+            page_nodes(ctx.field()),
+            &[R::CHILDREN.parent_column],
+        )
+    });
     let key = ChildPageKey {
         parent_id,
         limit: window.fetch_limit(),
@@ -197,8 +200,7 @@ where
         only,
         columns,
     };
-    let rows = ctx
-        .loader()?
+    let rows = loader
         .load_one(ChildPage::<R>(key, PhantomData))
         .await?
         .map(Arc::unwrap_or_clone)

@@ -37,6 +37,11 @@ impl Columns {
         Self(self.0 | other.0)
     }
 
+    /// Whether every column of this set is in `other`.
+    pub fn within(self, other: Self) -> bool {
+        self.0 & !other.0 == 0
+    }
+
     /// Whether the column at `place` of its entity's column list is in the set.
     pub fn has(self, place: usize) -> bool {
         place >= 64 || self.0 & (1 << place) != 0

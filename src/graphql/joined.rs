@@ -2,10 +2,11 @@
 //! selects `belongs_to` relations (a lead's `company`, `assignedTo`), its statement joins their
 //! tables **after** the page is cut (`FROM (<the page> LIMIT n) t LEFT JOIN ...`), so the joins
 //! run for the rows kept, not for every candidate, and hands the joined rows to the request's
-//! by-id loaders: the relations then cost no statement of their own. The loaders still resolve
-//! every relation, and load any row not handed over. Queries only: in a mutation, a row read by
-//! an early field could be older than a later field's write. Only rows decoded by place
-//! (`tenant_rows!` with `in columns`) take part, on either side of the join.
+//! loader: the relations then cost no statement of their own. A joined table sends only the
+//! columns the relation's selections read (as a page does); a relation whose selection reads a
+//! column its row was not read with loads the row by id instead. Queries only: in a mutation, a
+//! row read by an early field could be older than a later field's write. Only rows decoded by
+//! place (`tenant_rows!` with `in columns`) take part, on either side of the join.
 
 use async_graphql::{Context, SelectionField};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryResult};
@@ -24,24 +25,29 @@ pub struct ToOne {
     table: &'static str,
     joinable: bool,
     width: fn() -> usize,
-    select_list: fn(&str) -> String,
-    prime: fn(&TenantLoader, &[QueryResult], usize) -> Result<(), DbErr>,
+    /// The columns of the row that the relation's fields (their selections) read.
+    reads: fn(&[SelectionField<'_>]) -> Columns,
+    select_list: fn(Columns, &str) -> String,
+    prime: fn(&TenantLoader, &[QueryResult], usize, Columns) -> Result<(), DbErr>,
 }
 
 impl ToOne {
-    /// The relation to rows `M` through column `column`, loaded through relation `VIA`.
-    pub const fn of<M: TenantRow, const VIA: u8>(
+    /// The relation to objects `N` through column `column`, loaded through relation `VIA`.
+    pub const fn of<N: NodeObject, const VIA: u8>(
         field: &'static str,
         column: &'static str,
     ) -> Self {
         Self {
             field,
             column,
-            table: M::TABLE,
-            joinable: M::BY_PLACE,
-            width: width::<M>,
-            select_list: |alias| Columns::ALL.select_list::<M>(alias),
-            prime: prime::<M, VIA>,
+            table: N::Row::TABLE,
+            joinable: N::Row::BY_PLACE,
+            width: width::<N::Row>,
+            reads: |fields| {
+                Columns::read_by::<N::Row>(N::FIELDS.as_ref(), fields.iter().cloned(), &[])
+            },
+            select_list: |read, alias| read.select_list::<N::Row>(alias),
+            prime: prime::<N::Row, VIA>,
         }
     }
 }
@@ -50,11 +56,13 @@ fn width<M: ModelTrait>() -> usize {
     <M::Entity as EntityTrait>::Column::iter().count()
 }
 
-/// Hands the rows of `M` found in `rows` from place `first` on to the by-id loader of `VIA`.
+/// Hands the rows of `M` found in `rows` from place `first` on (read with columns `read`) to
+/// the loader, for relation `VIA`.
 fn prime<M: TenantRow, const VIA: u8>(
     loader: &TenantLoader,
     rows: &[QueryResult],
     first: usize,
+    read: Columns,
 ) -> Result<(), DbErr> {
     let id_place = <M::Entity as EntityTrait>::Column::iter()
         .position(|column| column.as_str() == "id")
@@ -66,17 +74,18 @@ fn prime<M: TenantRow, const VIA: u8>(
             continue;
         };
         if let std::collections::hash_map::Entry::Vacant(entry) = found.entry(id) {
-            entry.insert(M::decode(row, first, Columns::ALL)?);
+            entry.insert(M::decode(row, first, read)?);
         }
     }
-    loader.prime::<M, VIA>(found);
+    loader.prime::<M, VIA>(found, read);
     Ok(())
 }
 
-/// The joins a statement of `N`s makes: the to-one relations its objects' selections ask for,
-/// when the request's loader takes rows handed over, and that loader.
+/// The joins a statement of `N`s makes: the to-one relations its objects' selections ask for
+/// (with the columns those read), when the request's loader takes rows handed over, and that
+/// loader.
 pub struct Joins<'a> {
-    relations: Vec<&'static ToOne>,
+    relations: Vec<(&'static ToOne, Columns)>,
     loader: Option<&'a TenantLoader>,
 }
 
@@ -94,11 +103,13 @@ impl<'a> Joins<'a> {
             Some(_) => N::TO_ONE
                 .iter()
                 .filter(|relation| relation.joinable)
-                .filter(|relation| {
+                .filter_map(|relation| {
                     let name = camel_case(relation.field);
-                    nodes
+                    let fields: Vec<SelectionField<'_>> = nodes
                         .iter()
-                        .any(|node| node.selection_set().any(|field| field.name() == name))
+                        .flat_map(|node| node.selection_set().filter(|field| field.name() == name))
+                        .collect();
+                    (!fields.is_empty()).then(|| (relation, (relation.reads)(&fields)))
                 })
                 .collect(),
             None => Vec::new(),
@@ -116,7 +127,9 @@ impl<'a> Joins<'a> {
         self.relations
             .iter()
             .enumerate()
-            .map(|(place, relation)| format!(", {}", (relation.select_list)(&format!("j{place}"))))
+            .map(|(place, (relation, read))| {
+                format!(", {}", (relation.select_list)(*read, &format!("j{place}")))
+            })
             .collect()
     }
 
@@ -125,7 +138,7 @@ impl<'a> Joins<'a> {
         self.relations
             .iter()
             .enumerate()
-            .map(|(place, relation)| {
+            .map(|(place, (relation, _))| {
                 format!(
                     " LEFT JOIN {table} j{place} ON j{place}.organization_id = t.organization_id \
                      AND j{place}.id = t.{column}",
@@ -142,8 +155,8 @@ impl<'a> Joins<'a> {
             return Ok(());
         };
         let mut first = width::<Own>();
-        for relation in &self.relations {
-            (relation.prime)(loader, rows, first)?;
+        for (relation, read) in &self.relations {
+            (relation.prime)(loader, rows, first, *read)?;
             first += (relation.width)();
         }
         Ok(())

@@ -6,7 +6,9 @@
 //!   parents' page sizes and cursors, each child index matching the order and its tie-breaker;
 //! - child counts: one grouped statement per batch.
 //!
-//! In a query, rows fetched with others (`joined`) are handed to the by-id loads first.
+//! In a query, rows fetched with others (`joined`) are handed over, with the columns they were
+//! read with: a relation takes one when it holds every column the relation's selection reads
+//! ([`primed`](TenantLoader::primed)), and loads by id otherwise.
 
 use std::{
     any::{Any, TypeId},
@@ -16,7 +18,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use async_graphql::dataloader::Loader;
+use async_graphql::{Positioned, dataloader::Loader, parser::types::Field};
 use chrono::{DateTime, FixedOffset};
 use sea_orm::{FromQueryResult, ModelTrait};
 use serde::{Deserialize, Serialize};
@@ -32,9 +34,16 @@ pub struct TenantLoader {
     organization_id: Uuid,
     /// Whether rows fetched with others may be handed over (`joined`): queries only.
     primes: bool,
-    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, Arc<M>>` each.
+    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, Primed<M>>`
+    /// each.
     primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+    /// The columns each field of the document reads, by the field's address in it: a page's
+    /// relation is resolved once per row, always over the same selection.
+    reads: Mutex<Vec<(usize, Columns)>>,
 }
+
+/// A row handed over, and the columns it was read with (the others hold placeholders).
+type Primed<M> = (Columns, Arc<M>);
 
 /// A table of children hanging off a parent, paged newest first by `(created_at, id)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,27 +195,12 @@ impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, Arc<M>>> {
-        let mut found = HashMap::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        {
-            let primed = self.primed.lock().expect("primed rows");
-            let rows = primed
-                .get(&TypeId::of::<ById<M, VIA>>())
-                .and_then(|rows| rows.downcast_ref::<HashMap<Uuid, Arc<M>>>());
-            for key in keys {
-                match rows.and_then(|rows| rows.get(&key.0)) {
-                    Some(row) => {
-                        found.insert(*key, Arc::clone(row));
-                    }
-                    None => missing.push(key.0),
-                }
-            }
-        }
-        if !missing.is_empty() {
-            let rows = self.by_ids::<M>(&missing).await?;
-            found.extend(rows.into_iter().map(|(id, m)| (ById::new(id), Arc::new(m))));
-        }
-        Ok(found)
+        let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
+        let rows = self.by_ids::<M>(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, row)| (ById::new(id), Arc::new(row)))
+            .collect())
     }
 }
 
@@ -222,6 +216,7 @@ impl TenantLoader {
             organization_id,
             primes,
             primed: Mutex::default(),
+            reads: Mutex::default(),
         }
     }
 
@@ -229,18 +224,72 @@ impl TenantLoader {
         self.primes
     }
 
-    /// Takes rows of `M` fetched with others, for the by-id loads of relation `VIA`.
-    pub fn prime<M: TenantRow, const VIA: u8>(&self, rows: HashMap<Uuid, M>) {
+    /// Takes rows of `M` fetched with others, read with columns `read`, for relation `VIA`. A
+    /// row handed over twice (two fields of one request) keeps the wider reading.
+    pub fn prime<M: TenantRow, const VIA: u8>(&self, rows: HashMap<Uuid, M>, read: Columns) {
         if !self.primes || rows.is_empty() {
             return;
         }
         let mut primed = self.primed.lock().expect("primed rows");
         let slot = primed
             .entry(TypeId::of::<ById<M, VIA>>())
-            .or_insert_with(|| Box::new(HashMap::<Uuid, Arc<M>>::new()));
-        if let Some(known) = slot.downcast_mut::<HashMap<Uuid, Arc<M>>>() {
-            known.extend(rows.into_iter().map(|(id, row)| (id, Arc::new(row))));
+            .or_insert_with(|| Box::new(HashMap::<Uuid, Primed<M>>::new()));
+        let Some(known) = slot.downcast_mut::<HashMap<Uuid, Primed<M>>>() else {
+            return;
+        };
+        for (id, row) in rows {
+            match known.get(&id) {
+                Some((columns, _)) if read.within(*columns) => {}
+                _ => {
+                    known.insert(id, (read, Arc::new(row)));
+                }
+            }
         }
+    }
+
+    /// The row of `M` with this id handed over for relation `VIA`, if it was read with every
+    /// column of `reads` (called only when a row is there).
+    pub fn primed<M: TenantRow, const VIA: u8>(
+        &self,
+        id: Uuid,
+        reads: impl FnOnce() -> Columns,
+    ) -> Option<Arc<M>> {
+        if !self.primes {
+            return None;
+        }
+        let (columns, row) = {
+            let primed = self.primed.lock().expect("primed rows");
+            let rows = primed
+                .get(&TypeId::of::<ById<M, VIA>>())?
+                .downcast_ref::<HashMap<Uuid, Primed<M>>>()?;
+            rows.get(&id).cloned()?
+        };
+        reads().within(columns).then_some(row)
+    }
+
+    /// The columns that `field` of the request's document reads, computed by `compute` the
+    /// first time only.
+    pub fn columns_read_by(
+        &self,
+        field: &Positioned<Field>,
+        compute: impl FnOnce() -> Columns,
+    ) -> Columns {
+        let address = std::ptr::from_ref(field) as usize;
+        let known = self
+            .reads
+            .lock()
+            .expect("columns read")
+            .iter()
+            .find(|(at, _)| *at == address)
+            .map(|(_, columns)| *columns);
+        known.unwrap_or_else(|| {
+            let columns = compute();
+            self.reads
+                .lock()
+                .expect("columns read")
+                .push((address, columns));
+            columns
+        })
     }
 
     /// A statement on the tenant's rows, with the tenant bound (its placeholder returned).

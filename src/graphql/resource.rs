@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use uuid::Uuid;
 
 use super::{
-    ById, ContextExt, NodeKind, ReadsColumns, TenantRow, ToOne, decode_id,
+    ById, Columns, ContextExt, NodeKind, ReadsColumns, TenantRow, ToOne, decode_id,
     joined::{Joins, find_joined},
     via,
 };
@@ -113,7 +113,9 @@ pub async fn find<N: NodeObject>(ctx: &Context<'_>, id: &ID) -> async_graphql::R
 }
 
 /// The object of type `N` a row refers to by `id` (none when the reference is null), through
-/// the request's by-id loader for relation `VIA`.
+/// the request's loader for relation `VIA`: the row handed over with the page that refers to
+/// it (`joined`) when it was read with the columns this field's selection reads, else loaded
+/// by id.
 pub async fn related<N: NodeObject, const VIA: u8>(
     ctx: &Context<'_>,
     id: impl Into<Option<Uuid>>,
@@ -121,9 +123,18 @@ pub async fn related<N: NodeObject, const VIA: u8>(
     let Some(id) = id.into() else {
         return Ok(None);
     };
-    let row = ctx.loader()?.load_one(ById::<N::Row, VIA>::new(id)).await?;
-    // The loader's own copy is gone by now: the row is moved out, not copied, unless another
-    // object refers to it too.
+    let loader = ctx.loader()?;
+    let reads = || {
+        loader.loader().columns_read_by(ctx.item, || {
+            Columns::read_by::<N::Row>(N::FIELDS.as_ref(), [ctx.field()], &[])
+        })
+    };
+    let row = match loader.loader().primed::<N::Row, VIA>(id, reads) {
+        Some(row) => Some(row),
+        None => loader.load_one(ById::<N::Row, VIA>::new(id)).await?,
+    };
+    // A row shared with other objects is copied; a loaded one is moved out once the loader
+    // has let go of it.
     Ok(row.map(|row| N::new(std::sync::Arc::unwrap_or_clone(row))))
 }
 
@@ -189,10 +200,10 @@ macro_rules! object {
             type Row = $row;
             const KIND: $crate::graphql::NodeKind = $crate::graphql::NodeKind::$kind;
             const TO_ONE: &'static [$crate::graphql::ToOne] = &[$($(
-                $crate::graphql::ToOne::of::<
-                    <$target as $crate::graphql::NodeObject>::Row,
-                    { $crate::object!(@via $($via)?) },
-                >(stringify!($reference), stringify!($column)),
+                $crate::graphql::ToOne::of::<$target, { $crate::object!(@via $($via)?) }>(
+                    stringify!($reference),
+                    stringify!($column),
+                ),
             )*)?];
             fn new(row: $row) -> Self {
                 Self(row)

@@ -227,6 +227,62 @@ async fn the_dashboard_and_one_lead_cost_three_statements_whatever_the_page_size
     assert_eq!(app.statements() - before, 3);
 }
 
+/// A lead's company twice: joined to the page, reading its name; and again through the lead's
+/// activity and that activity's lead, reading `deeper`.
+const COMPANY_TWICE: &str = "query($deeper: Boolean!) {
+  leads(first: 5) {
+    nodes {
+      company { name }
+      activities(first: 1) {
+        nodes { lead { company { name domain @include(if: $deeper) } } }
+      }
+    }
+  }
+}";
+
+#[tokio::test]
+async fn a_joined_row_serves_relations_reading_its_columns_and_the_others_load_theirs() {
+    // The page's join sends only the columns `company { name }` reads. The company reached
+    // again below reads the same columns from the joined row (no statement), or reads its
+    // domain too and loads the row by id: never a joined row's placeholder for a column.
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let initech = acme.create_company(&app, "Initech").await;
+    let lead = acme
+        .create_lead(&app, json!({ "companyId": initech }))
+        .await;
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "UPDATE companies SET domain = 'initech.example' WHERE id = '{company}';
+             INSERT INTO activities (organization_id, lead_id, kind, direction, subject)
+             VALUES ('{org}', '{lead}', 'call', 'outbound', 'Call')",
+            org = acme.organization_id,
+            company = crate::support::tenant::uuid_of(&initech),
+            lead = crate::support::tenant::uuid_of(&lead),
+        ),
+    )
+    .await;
+
+    let mut costs = Vec::new();
+    for deeper in [false, true] {
+        let before = app.statements();
+        let response = app
+            .gql(acme.token(), COMPANY_TWICE, json!({ "deeper": deeper }))
+            .await;
+        assert_eq!(response.at("/leads/nodes/0/company/name"), "Initech");
+        let again = response.at("/leads/nodes/0/activities/nodes/0/lead/company");
+        assert_eq!(again["name"], "Initech");
+        if deeper {
+            assert_eq!(again["domain"], "initech.example");
+        }
+        costs.push(app.statements() - before);
+    }
+    // The principal check, the page with its companies, the activities, the activity's lead
+    // by id; then the company by id, only where its row was not read with its domain.
+    assert_eq!(costs, [4, 5]);
+}
+
 #[tokio::test]
 async fn a_mutation_loads_its_relations_after_its_write() {
     // Loaders keep nothing between batches: a later field's read sees an earlier field's
