@@ -40,8 +40,10 @@ pub use node::{Node, NodeKind};
 pub use pagination::{
     CountLoad, CountSource, CursorScope, Page, PageArgs, connection, decode_cursor, encode_cursor,
 };
-pub use plain::{LazyPlainFields, PlainFields, PlainValue, resolve_object};
-pub use resource::{IntoField, ListFilter, NodeObject, find, related};
+pub use plain::{
+    LazyPlainFields, PlainFields, PlainValue, RelationNow, resolve_now, resolve_object,
+};
+pub use resource::{IntoField, ListFilter, NodeObject, PlainObject, find, related, related_now};
 pub use schema::{AppSchema, Schemas, build_schemas, export_sdl, list_orderings};
 
 use async_graphql::{Enum, MaybeUndefined};

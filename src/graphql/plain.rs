@@ -4,7 +4,9 @@
 //! object's `id` and column getters ([`PlainFields`]) are instead read straight from the row
 //! while the selection is walked; only the other fields (relations, pages, fields written by
 //! hand) and any field that fails go through async-graphql's resolver, so their values and
-//! errors are exactly as before.
+//! errors are exactly as before. A to-one relation whose row was handed over with the page
+//! (`joined`) is answered the same way, its object's fields read from that row, when every
+//! field its selection reads is plain ([`resolve_now`]).
 //!
 //! Only queries and subscriptions take this path: their schemas carry no extension (a field
 //! extension would not see plain fields). Mutations resolve as async-graphql does.
@@ -12,9 +14,9 @@
 use std::{future::Future, pin::Pin, sync::LazyLock};
 
 use async_graphql::{
-    ContainerType, ContextSelectionSet, Json, Name, ScalarType, ServerResult, Value,
+    ContainerType, ContextSelectionSet, Json, Name, Positioned, ScalarType, ServerResult, Value,
     indexmap::{IndexMap, map::Entry},
-    parser::types::{OperationType, Selection},
+    parser::types::{Field, OperationType, Selection},
     resolver_utils::resolve_container,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -99,11 +101,17 @@ impl<T: PlainValue> PlainValue for async_graphql::Result<T> {
     }
 }
 
-/// An `object!` object's plain fields: GraphQL name and getter, `id` first.
+/// A to-one relation's value now (given the object's selection, the relation's field and the
+/// row), or `None` when it is resolved through async-graphql (see `graphql::related_now`).
+pub type RelationNow<R> = fn(&ContextSelectionSet<'_>, &Positioned<Field>, &R) -> Option<Value>;
+
+/// An `object!` object's plain fields: GraphQL name and getter, `id` first; and its to-one
+/// relations, by GraphQL name.
 pub struct PlainFields<R: 'static> {
     type_name: &'static str,
     names: Vec<String>,
     getters: &'static [fn(&R) -> Option<Value>],
+    relations: Vec<(String, RelationNow<R>)>,
 }
 
 impl<R> PlainFields<R> {
@@ -114,6 +122,7 @@ impl<R> PlainFields<R> {
         type_name: &'static str,
         columns: &[&str],
         getters: &'static [fn(&R) -> Option<Value>],
+        relations: &[(&str, RelationNow<R>)],
     ) -> Self {
         let names = std::iter::once("id".to_owned())
             .chain(columns.iter().map(|column| camel_case(column)))
@@ -122,12 +131,28 @@ impl<R> PlainFields<R> {
             type_name,
             names,
             getters,
+            relations: (relations.iter())
+                .map(|(field, now)| (camel_case(field), *now))
+                .collect(),
         }
     }
 
-    fn value(&self, name: &str, row: &R) -> Option<Value> {
-        let at = self.names.iter().position(|plain| plain == name)?;
-        (self.getters[at])(row)
+    /// Field `field`'s value now: a plain field's, or a to-one relation's answered now.
+    fn value(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+        row: &R,
+    ) -> Option<Value> {
+        let name = field.node.name.node.as_str();
+        if let Some(at) = self.names.iter().position(|plain| plain == name) {
+            return (self.getters[at])(row);
+        }
+        let (_, now) = self
+            .relations
+            .iter()
+            .find(|(relation, _)| relation == name)?;
+        now(ctx, field, row)
     }
 }
 
@@ -180,6 +205,27 @@ pub async fn resolve_object<'a, R: Sync, F: ContainerType>(
     })
 }
 
+/// Resolves the selection of `ctx` on `row` without a future when every field it selects is
+/// plain or a relation answered now; `None` otherwise (nothing is reported: async-graphql's
+/// resolution then runs).
+pub fn resolve_now<'a, R, F: ContainerType>(
+    ctx: &ContextSelectionSet<'a>,
+    row: &R,
+    plain: &PlainFields<R>,
+    fields: &'a F,
+) -> Option<Value> {
+    let mut values = IndexMap::with_capacity(ctx.item.node.items.len());
+    let mut pending = Vec::new();
+    if !collect(ctx, row, plain, fields, &mut values, &mut pending) || !pending.is_empty() {
+        return None;
+    }
+    Some(if values.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(values)
+    })
+}
+
 /// Walks `ctx`'s selection (fragments that apply expanded): plain values into `values`, the
 /// other fields' resolutions into `pending`. False when a field has a directive.
 fn collect<'a, R, F: ContainerType>(
@@ -198,11 +244,10 @@ fn collect<'a, R, F: ContainerType>(
                     return false;
                 }
                 let key = field.node.response_key().node.clone();
-                let name = field.node.name.node.as_str();
-                let value = if name == "__typename" {
+                let value = if field.node.name.node == "__typename" {
                     Some(Value::String(plain.type_name.to_owned()))
                 } else {
-                    plain.value(name, row)
+                    plain.value(ctx, field, row)
                 };
                 match value {
                     Some(value) => merge(values, key, value),

@@ -4,13 +4,15 @@
 //! arguments, id decoding, the acting user, the payload — and leave each resource its own
 //! rules: the filter, the orderings, the inputs and the services.
 
-use async_graphql::{Context, ID, Json, OutputType};
+use async_graphql::{
+    Context, ContextSelectionSet, ID, Json, OutputType, Positioned, Value, parser::types::Field,
+};
 use chrono::{DateTime, FixedOffset, Utc};
 
 use uuid::Uuid;
 
 use super::{
-    ById, Columns, ContextExt, NodeKind, ReadsColumns, TenantRow, ToOne, decode_id,
+    ById, Columns, ContextExt, NodeKind, ReadsColumns, RequestContext, TenantRow, ToOne, decode_id,
     joined::{Joins, find_joined},
     via,
 };
@@ -23,6 +25,13 @@ pub trait NodeObject: OutputType + ReadsColumns + Sized {
     /// Its `belongs_to` relations, which a statement of these objects may join (`joined`).
     const TO_ONE: &'static [ToOne] = &[];
     fn new(row: Self::Row) -> Self;
+}
+
+/// An `object!` object, which can be resolved without a future when its selection allows
+/// (`graphql::plain`).
+pub trait PlainObject: NodeObject {
+    /// The object over `row` resolved now, when every field `ctx` selects is plain.
+    fn resolve_now(ctx: &ContextSelectionSet<'_>, row: &Self::Row) -> Option<Value>;
 }
 
 /// A column's stored value as its GraphQL field gives it: strings borrowed, timestamps in UTC,
@@ -136,6 +145,32 @@ pub async fn related<N: NodeObject, const VIA: u8>(
     // A row shared with other objects is copied; a loaded one is moved out once the loader
     // has let go of it.
     Ok(row.map(|row| N::new(std::sync::Arc::unwrap_or_clone(row))))
+}
+
+/// [`related`] answered now, as the relation's value: when the reference is null, or its row
+/// was handed over with the columns `field`'s selection reads and every field of that
+/// selection is plain. `None`: resolve it through [`related`]. The row is read where it is,
+/// not copied.
+pub fn related_now<N: PlainObject, const VIA: u8>(
+    ctx: &ContextSelectionSet<'_>,
+    field: &Positioned<Field>,
+    id: impl Into<Option<Uuid>>,
+) -> Option<Value> {
+    let Some(id) = id.into() else {
+        return Some(Value::Null);
+    };
+    let loader = ctx.data_opt::<RequestContext>()?.loader.as_ref()?.loader();
+    let field_ctx = ctx.with_field(field);
+    let reads = || {
+        loader.columns_read_by(field, || {
+            Columns::read_by::<N::Row>(N::FIELDS.as_ref(), [field_ctx.field()], &[])
+        })
+    };
+    let row = loader.primed::<N::Row, VIA>(id, reads)?;
+    N::resolve_now(
+        &field_ctx.with_selection_set(&field.node.selection_set),
+        &row,
+    )
 }
 
 /// A row's GraphQL object: its `id`, a getter for each listed column (a column named as its
@@ -280,8 +315,24 @@ macro_rules! object {
                     stringify!($object),
                     &[$(stringify!($field)),*],
                     GETTERS,
+                    &[$($((
+                        stringify!($reference),
+                        |ctx, field, row| {
+                            const VIA: u8 = $crate::object!(@via $($via)?);
+                            $crate::graphql::related_now::<$target, VIA>(ctx, field, row.$column)
+                        },
+                    ),)*)?],
                 )
             });
+
+            impl $crate::graphql::PlainObject for self::$object {
+                fn resolve_now(
+                    ctx: &async_graphql::ContextSelectionSet<'_>,
+                    row: &$row,
+                ) -> Option<async_graphql::Value> {
+                    $crate::graphql::resolve_now(ctx, row, &PLAIN, &$object(row))
+                }
+            }
 
             impl async_graphql::OutputType for self::$object {
                 fn type_name() -> std::borrow::Cow<'static, str> {
