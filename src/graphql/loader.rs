@@ -415,13 +415,18 @@ impl TenantLoader {
                        AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))
                      ORDER BY t.created_at DESC, t.id DESC
                      LIMIT p.lim
-                 ) c
-                 ORDER BY p.k"
+                 ) c"
             ));
         };
-        // `lg_key` first, then the children's columns.
-        self.select_keyed_as(keys, write, |row| M::decode(row, 1, read))
-            .await
+        // `lg_key` first, then the children's columns. The statement picks each parent's rows;
+        // they are put in order here, which spares PostgreSQL a sort of the whole batch.
+        let mut pages = self
+            .select_keyed_as(keys, write, |row| M::decode(row, 1, read))
+            .await?;
+        for rows in pages.values_mut() {
+            rows.sort_unstable_by_key(|row| std::cmp::Reverse((row.created_at(), row.id())));
+        }
+        Ok(pages)
     }
 }
 
