@@ -80,10 +80,11 @@ fn exec_error(err: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
 }
 
-/// A statement with its values bound, prepared (and cached) on the connection.
-fn prepared(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+/// A statement with its values bound (moved, not copied: a batch's values can be a large JSON
+/// document), prepared (and cached) on the connection.
+fn prepared(sql: &str, values: Option<Values>) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = values.unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
 }
 
 fn gone() -> DbErr {
@@ -127,7 +128,7 @@ impl TenantConnection {
     /// Runs `stmt` prepared, its values bound, through `run`, and tells the observer.
     async fn run<T>(
         &self,
-        stmt: &Statement,
+        stmt: Statement,
         run: impl AsyncFnOnce(
             sqlx::query::Query<'_, Postgres, SqlxValues>,
             &mut PgConnection,
@@ -136,7 +137,7 @@ impl TenantConnection {
         let mut guard = self.conn.lock().await;
         let conn = guard.as_mut().ok_or_else(gone)?;
         let started = Instant::now();
-        let result = run(prepared(stmt), &mut **conn).await;
+        let result = run(prepared(&stmt.sql, stmt.values), &mut **conn).await;
         self.observe(&stmt.sql, started, result.is_err());
         result
     }
@@ -166,7 +167,7 @@ impl ConnectionTrait for TenantConnection {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.run(&stmt, async |query, conn| {
+        self.run(stmt, async |query, conn| {
             query
                 .execute(conn)
                 .await
@@ -186,7 +187,7 @@ impl ConnectionTrait for TenantConnection {
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.run(&stmt, async |query, conn| {
+        self.run(stmt, async |query, conn| {
             let row = query.fetch_optional(conn).await.map_err(query_error)?;
             Ok(row.map(QueryResult::from))
         })
@@ -194,7 +195,7 @@ impl ConnectionTrait for TenantConnection {
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.run(&stmt, async |query, conn| {
+        self.run(stmt, async |query, conn| {
             let rows = query.fetch_all(conn).await.map_err(query_error)?;
             Ok(rows.into_iter().map(QueryResult::from).collect())
         })
