@@ -382,37 +382,59 @@ impl TenantLoader {
             .iter()
             .fold(Columns::NONE, |all, key| all.union(key.columns));
         let columns = read.select_list::<M>("t");
-        let requests: Vec<serde_json::Value> = keys
-            .iter()
-            .enumerate()
-            .map(|(k, key)| {
-                serde_json::json!({
-                    "k": k,
-                    "parent_id": key.parent_id,
-                    "lim": key.limit,
-                    "after_ts": key.after.map(|c| c.created_at),
-                    "after_id": key.after.map(|c| c.id),
-                    "kept": children.narrowed_by.and_then(|column| column.chosen(key.only)),
-                })
-            })
-            .collect();
         let (table, parent_column, condition) = children.parts();
-        let narrowed = match children.narrowed_by {
-            Some(column) => format!("AND (p.kept IS NULL OR t.{} = ANY(p.kept))", column.name),
-            None => String::new(),
-        };
+        // First pages, not narrowed (the dashboard's case), need only each parent's id and
+        // limit: two arrays. Pages after a cursor or narrowed send each page's request as a
+        // JSON record.
+        let first_pages = keys.iter().all(|key| key.after.is_none() && key.only == 0);
         let write = |sql: &mut SqlBuilder, org: &str| {
-            let requests = sql.bind(serde_json::Value::Array(requests));
+            let (batch, beyond) = if first_pages {
+                let parents = sql.bind(keys.iter().map(|key| key.parent_id).collect::<Vec<_>>());
+                let limits = sql.bind(keys.iter().map(|key| key.limit).collect::<Vec<i64>>());
+                let batch = format!(
+                    "(SELECT (k - 1)::int AS k, parent_id, lim
+                      FROM unnest({parents}::uuid[], {limits}::int8[]) WITH ORDINALITY
+                           AS u(parent_id, lim, k)) p"
+                );
+                (batch, String::new())
+            } else {
+                let requests: Vec<serde_json::Value> = (keys.iter().enumerate())
+                    .map(|(k, key)| {
+                        serde_json::json!({
+                            "k": k,
+                            "parent_id": key.parent_id,
+                            "lim": key.limit,
+                            "after_ts": key.after.map(|c| c.created_at),
+                            "after_id": key.after.map(|c| c.id),
+                            "kept": children.narrowed_by.and_then(|column| column.chosen(key.only)),
+                        })
+                    })
+                    .collect();
+                let requests = sql.bind(serde_json::Value::Array(requests));
+                let batch = format!(
+                    "jsonb_to_recordset({requests}::jsonb)
+                     AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid,
+                          kept text[])"
+                );
+                let narrowed = match children.narrowed_by {
+                    Some(column) => {
+                        format!("AND (p.kept IS NULL OR t.{} = ANY(p.kept))", column.name)
+                    }
+                    None => String::new(),
+                };
+                let beyond = format!(
+                    "{narrowed}
+                     AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))"
+                );
+                (batch, beyond)
+            };
             sql.push(&format!(
                 "SELECT p.k AS lg_key, c.*
-                 FROM jsonb_to_recordset({requests}::jsonb)
-                      AS p(k int, parent_id uuid, lim bigint, after_ts timestamptz, after_id uuid,
-                           kept text[])
+                 FROM {batch}
                  CROSS JOIN LATERAL (
                      SELECT {columns} FROM {table} t
                      WHERE t.organization_id = {org} AND t.{parent_column} = p.parent_id {condition}
-                       {narrowed}
-                       AND (p.after_id IS NULL OR (t.created_at, t.id) < (p.after_ts, p.after_id))
+                       {beyond}
                      ORDER BY t.created_at DESC, t.id DESC
                      LIMIT p.lim
                  ) c"
