@@ -247,22 +247,12 @@ async fn a_joined_row_serves_relations_reading_its_columns_and_the_others_load_t
     // domain too and loads the row by id: never a joined row's placeholder for a column.
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
-    let initech = acme.create_company(&app, "Initech").await;
+    let initech = json!({ "name": "Initech", "domain": "initech.example" });
+    let initech = acme.create(&app, "Company", "company", initech).await;
     let lead = acme
         .create_lead(&app, json!({ "companyId": initech }))
         .await;
-    app.owner_sql(
-        acme.organization_id,
-        &format!(
-            "UPDATE companies SET domain = 'initech.example' WHERE id = '{company}';
-             INSERT INTO activities (organization_id, lead_id, kind, direction, subject)
-             VALUES ('{org}', '{lead}', 'call', 'outbound', 'Call')",
-            org = acme.organization_id,
-            company = crate::support::tenant::uuid_of(&initech),
-            lead = crate::support::tenant::uuid_of(&lead),
-        ),
-    )
-    .await;
+    acme.log_activity(&app, &lead).await;
 
     let mut costs = Vec::new();
     for deeper in [false, true] {
