@@ -50,15 +50,16 @@ pub(crate) const JOINED: &str = r#"
             AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())));
 "#;
 
-const UNDO: &str = "DROP FUNCTION request_principal_role(uuid, uuid, uuid, uuid);";
-
-fn up() -> String {
+/// The function with `checks`, callable by the app role only.
+pub(crate) fn granted_principal_function(checks: &str) -> String {
     format!(
         "{}REVOKE EXECUTE ON FUNCTION request_principal_role(uuid, uuid, uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION request_principal_role(uuid, uuid, uuid, uuid) TO {};",
-        principal_function(JOINED),
+        principal_function(checks),
         roles::APP
     )
 }
 
-script_migration!(&up(), UNDO);
+pub(crate) const UNDO: &str = "DROP FUNCTION request_principal_role(uuid, uuid, uuid, uuid);";
+
+script_migration!(&granted_principal_function(JOINED), UNDO);

@@ -15,7 +15,7 @@ use crate::{
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const SPLIT: &str = r#"
+pub(crate) const SPLIT: &str = r#"
     SELECT u.role INTO v_role
     FROM users u
     WHERE u.organization_id = p_organization AND u.id = p_user AND u.is_active;

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
-use uuid::Uuid;
 
 use super::{ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys};
 use crate::{
     error::{ApiError, ApiResult},
-    tenancy::{Credential, Principal, Role, Scope, TenantPool, TenantSettings, TenantTx},
+    tenancy::{
+        Credential, Principal, Role, Scope, SessionStatement, TenantPool, TenantSettings, TenantTx,
+    },
 };
 
 /// A credential as sent, not yet verified.
@@ -151,10 +152,15 @@ pub async fn begin_as_principal(
     statement_timeout: Duration,
     identity: Identity,
 ) -> ApiResult<(TenantTx, Principal)> {
-    let check = principal_check(&identity);
-    let first = (check.as_str(), PRINCIPAL_CHECK_REPORTED);
-    let (tx, rows) =
-        TenantTx::begin_with(pool, read_only, statement_timeout, identity.tenant, first).await?;
+    let (execute, statement) = principal_check(&identity);
+    let (tx, rows) = TenantTx::begin_with(
+        pool,
+        read_only,
+        statement_timeout,
+        identity.tenant,
+        (&execute, statement),
+    )
+    .await?;
     let role = match rows.first() {
         Some(row) => row.try_get_by_index::<Option<String>>(0)?,
         None => None,
@@ -175,26 +181,49 @@ pub async fn begin_as_principal(
     Ok((tx, principal))
 }
 
-/// The principal check as statement traces show it: the ids it is sent with stay out of them.
-const PRINCIPAL_CHECK_REPORTED: &str =
-    "SELECT request_principal_role($organization, $user, $session_family, $api_key)";
+/// The principal check of a session: the user active, the session (its refresh-token family)
+/// not logged out; the user's current role, also set for the transaction.
+static SESSION_PRINCIPAL: SessionStatement = SessionStatement {
+    name: "lg_session_principal",
+    prepare: "PREPARE lg_session_principal(uuid, uuid, uuid) AS
+        SELECT set_config('app.current_user_role', u.role, true)
+        FROM users u
+        WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active
+          AND EXISTS (SELECT 1 FROM refresh_tokens r
+                      WHERE r.organization_id = $1 AND r.family_id = $3
+                        AND r.revoked_at IS NULL)",
+    reported: "EXECUTE lg_session_principal($organization, $user, $session_family)",
+};
 
-/// The principal check (`request_principal_role`, migration 000024: planned once per
-/// connection), formatted from parsed UUIDs only: it runs in the opening batch, which takes no
-/// parameters.
-fn principal_check(identity: &Identity) -> String {
-    let literal = |id: Option<Uuid>| id.map_or_else(|| "NULL".to_owned(), |id| format!("'{id}'"));
-    let (family, api_key) = match &identity.credential {
-        Credential::Session { family_id } => (Some(*family_id), None),
-        Credential::ApiKey { api_key_id, .. } => (None, Some(*api_key_id)),
+/// The principal check of an API key: its user active, the key neither revoked nor expired.
+static API_KEY_PRINCIPAL: SessionStatement = SessionStatement {
+    name: "lg_api_key_principal",
+    prepare: "PREPARE lg_api_key_principal(uuid, uuid, uuid) AS
+        SELECT set_config('app.current_user_role', u.role, true)
+        FROM users u
+        WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active
+          AND EXISTS (SELECT 1 FROM api_keys k
+                      WHERE k.organization_id = $1 AND k.id = $3 AND k.revoked_at IS NULL
+                        AND (k.expires_at IS NULL OR k.expires_at > now()))",
+    reported: "EXECUTE lg_api_key_principal($organization, $user, $api_key)",
+};
+
+/// The principal check for `identity`: a statement each connection prepares once, one for each
+/// kind of credential so that its plan never depends on the values (PostgreSQL keeps a generic
+/// plan), and its `EXECUTE`, formatted from parsed UUIDs only (the opening batch takes no
+/// parameters). It returns the role, or no row when the principal does not hold.
+fn principal_check(identity: &Identity) -> (String, &'static SessionStatement) {
+    let (statement, credential) = match &identity.credential {
+        Credential::Session { family_id } => (&SESSION_PRINCIPAL, *family_id),
+        Credential::ApiKey { api_key_id, .. } => (&API_KEY_PRINCIPAL, *api_key_id),
     };
-    format!(
-        "SELECT request_principal_role('{org}', '{user}', {family}::uuid, {api_key}::uuid)",
+    let execute = format!(
+        "EXECUTE {name}('{org}', '{user}', '{credential}')",
+        name = statement.name,
         org = identity.tenant.organization_id,
         user = identity.tenant.user_id,
-        family = literal(family),
-        api_key = literal(api_key),
-    )
+    );
+    (execute, statement)
 }
 
 /// Confirms that a long-lived connection's credential still holds (user active, session not

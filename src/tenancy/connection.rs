@@ -14,7 +14,7 @@ use sea_orm::{
     RuntimeErr, Statement, sea_query::Values,
 };
 use sea_query_sqlx::SqlxValues;
-use sqlx::{Executor, PgConnection, PgPool, Postgres, pool::PoolConnection};
+use sqlx::{Executor, PgConnection, PgPool, Postgres, pool::PoolConnection, postgres::PgRow};
 use tokio::sync::Mutex;
 
 /// Told of every statement run on tenant connections: its SQL, how long it took and whether it
@@ -80,6 +80,31 @@ fn exec_error(err: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
 }
 
+/// A statement each connection prepares once (SQL `PREPARE`, on its first use) and keeps for
+/// its lifetime, so that a batch, which the simple protocol sends unprepared, can run it from a
+/// kept plan by `EXECUTE`: parsing and planning it for every request cost more than running it.
+#[derive(Debug)]
+pub struct SessionStatement {
+    pub name: &'static str,
+    /// `PREPARE <name>(...) AS ...`
+    pub prepare: &'static str,
+    /// What statement counters and traces are told ran: its `EXECUTE` without the values.
+    pub reported: &'static str,
+}
+
+/// Runs a simple-protocol batch, returning the rows of all its statements.
+async fn batch(conn: &mut PgConnection, sql: &str) -> Result<Vec<PgRow>, sqlx::Error> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_all(conn)
+        .await
+}
+
+/// `EXECUTE` of a name this connection has not prepared (SQLSTATE 26000).
+fn is_not_prepared(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.code().as_deref() == Some("26000"))
+}
+
 /// A statement with its values bound (moved, not copied: a batch's values can be a large JSON
 /// document), prepared (and cached) on the connection.
 fn prepared(sql: &str, values: Option<Values>) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
@@ -93,12 +118,13 @@ fn gone() -> DbErr {
 
 impl TenantConnection {
     /// Takes a connection from `pool` and runs `opening` on it (a batch that begins the
-    /// transaction), returning the rows of its last statement; `reported`: what the statement
-    /// observer is told it ran, if anything (the batch itself carries the caller's ids).
+    /// transaction), returning the rows of its last statement. `executes`: the statement the
+    /// batch ends by executing, if any; the connection prepares it on first use, and the
+    /// statement observer is told of it (the batch itself carries the caller's ids).
     pub(super) async fn open(
         pool: &TenantPool,
         opening: &str,
-        reported: Option<&str>,
+        executes: Option<&SessionStatement>,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let conn = pool.pool.acquire().await.map_err(|err| match err {
             sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
@@ -113,14 +139,17 @@ impl TenantConnection {
             let mut guard = this.conn.lock().await;
             let conn = guard.as_mut().ok_or_else(gone)?;
             let started = Instant::now();
-            let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(opening.to_owned()))
-                .fetch_all(&mut **conn)
-                .await
-                .map_err(query_error);
-            if let Some(reported) = reported {
-                this.observe(reported, started, rows.is_err());
+            let mut rows = batch(conn, opening).await;
+            if let Some(statement) = executes {
+                if rows.as_ref().is_err_and(is_not_prepared) {
+                    // The connection's first use of it: prepare it and open again.
+                    conn.execute("ROLLBACK").await.map_err(exec_error)?;
+                    conn.execute(statement.prepare).await.map_err(exec_error)?;
+                    rows = batch(conn, opening).await;
+                }
+                this.observe(statement.reported, started, rows.is_err());
             }
-            rows?
+            rows.map_err(query_error)?
         };
         Ok((this, rows.into_iter().map(QueryResult::from).collect()))
     }

@@ -8,7 +8,7 @@ mod principal;
 mod self_check;
 mod transaction;
 
-pub use connection::{StatementObserver, TenantConnection, TenantPool};
+pub use connection::{SessionStatement, StatementObserver, TenantConnection, TenantPool};
 pub use lazy::LazyTenantTx;
 pub use principal::{Credential, Principal, Role, Scope};
 pub use self_check::{SelfCheckError, self_check};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
 
-use super::connection::{TenantConnection, TenantPool};
+use super::connection::{SessionStatement, TenantConnection, TenantPool};
 
 /// What the transaction-local settings say about the caller.
 #[derive(Clone, Copy, Debug)]
@@ -39,18 +39,18 @@ impl TenantTx {
         Ok(Self::open(pool, opening, None).await?.0)
     }
 
-    /// As [`begin`](Self::begin), with `first` run in the same round trip once the settings
-    /// are in place; its rows are returned. `first` is formatted from parsed values only (the
-    /// batch takes no parameters); statement counters and traces see it as `reported`.
+    /// As [`begin`](Self::begin), with `statement` executed in the same round trip once the
+    /// settings are in place; its rows are returned. `execute` (`EXECUTE <name>(...)`) is
+    /// formatted from parsed values only: the batch takes no parameters.
     pub async fn begin_with(
         pool: &TenantPool,
         read_only: bool,
         statement_timeout: Duration,
         tenant: TenantSettings,
-        (first, reported): (&str, &'static str),
+        (execute, statement): (&str, &'static SessionStatement),
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let opening = format!(
-            "{}; {first}",
+            "{}; {execute}",
             settings(
                 read_only,
                 statement_timeout,
@@ -58,7 +58,7 @@ impl TenantTx {
                 Some(tenant.user_id),
             )
         );
-        Self::open(pool, opening, Some(reported)).await
+        Self::open(pool, opening, Some(statement)).await
     }
 
     /// A transaction seeing the organization's rows as no user in particular: for the
@@ -76,14 +76,14 @@ impl TenantTx {
     async fn open(
         pool: &TenantPool,
         opening: String,
-        reported: Option<&'static str>,
+        executes: Option<&'static SessionStatement>,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let pool = pool.clone();
         // A request is cancelled when its client goes away. Opened on a task of its own, the
         // opening always completes; a transaction opened for a caller that is gone is dropped
         // with the task's output, which rolls it back (see `TenantConnection`).
         tokio::spawn(async move {
-            let (conn, rows) = TenantConnection::open(&pool, &opening, reported).await?;
+            let (conn, rows) = TenantConnection::open(&pool, &opening, executes).await?;
             Ok((Self { conn }, rows))
         })
         .await
