@@ -175,7 +175,7 @@ pub fn router(app: AppState) -> Router {
         .layer(observed)
         .layer(cors)
         .with_state(HttpState {
-            app,
+            app: Arc::new(app),
             schemas,
             documents: Arc::default(),
         });

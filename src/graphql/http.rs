@@ -38,7 +38,8 @@ use crate::{
 
 #[derive(Clone)]
 pub struct HttpState {
-    pub app: AppState,
+    /// Shared, not copied: axum clones the state for every request.
+    pub app: Arc<AppState>,
     pub schemas: Schemas,
     /// Documents that passed the guard lately (HTTP and WebSocket).
     pub documents: Arc<document::Documents>,
