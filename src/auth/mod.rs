@@ -15,7 +15,7 @@ pub use credentials::{
     Identity, PresentedCredential, authenticate, begin_as_principal, revalidate,
 };
 pub use jwt::{AccessClaims, JwtKeys};
-pub use password::{hash_password, verify_password};
+pub use password::{HashedPasswords, hash_password, verify_password};
 pub use secrets::{ApiKeySecret, sha256};
 pub use session::revoke as revoke_sessions;
 pub use usage::KeyUsage;

@@ -12,7 +12,10 @@ use argon2::{
     password_hash::SaltString,
 };
 
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    error::{ApiError, ApiResult},
+    validation,
+};
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -57,6 +60,47 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
             .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
     })
     .await
+}
+
+/// The passwords a request sets, hashed before its transaction opens: argon2 takes tens of
+/// milliseconds of a core, and a pooled connection, shared by every tenant, must not wait on
+/// it. Services that set a password take its hash from here and never hash themselves.
+pub struct HashedPasswords(Vec<(String, String)>);
+
+impl HashedPasswords {
+    /// None: for a request that sets no password.
+    pub fn none() -> &'static Self {
+        static NONE: HashedPasswords = HashedPasswords(Vec::new());
+        &NONE
+    }
+
+    /// Hashes each valid password of `passwords` once; invalid ones are left for the service
+    /// to refuse with its usual error.
+    pub async fn of(passwords: impl IntoIterator<Item = String>) -> ApiResult<Self> {
+        let mut hashed: Vec<(String, String)> = Vec::new();
+        for password in passwords {
+            if validation::password(&password).is_ok()
+                && !hashed.iter().any(|(known, _)| *known == password)
+            {
+                let hash = hash_password(password.clone()).await?;
+                hashed.push((password, hash));
+            }
+        }
+        Ok(Self(hashed))
+    }
+
+    /// The hash of `password`, which the request's caller hashed before the transaction.
+    pub fn hash_of(&self, password: &str) -> ApiResult<String> {
+        self.0
+            .iter()
+            .find(|(known, _)| known == password)
+            .map(|(_, hash)| hash.clone())
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!(
+                    "a password reached its service without being hashed before the transaction"
+                ))
+            })
+    }
 }
 
 /// Verifies `password` against `hash`, or against a dummy hash when there is none.

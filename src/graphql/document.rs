@@ -29,8 +29,8 @@ use async_graphql::{
     parser::{
         parse_query,
         types::{
-            DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
-            SelectionSet,
+            DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType,
+            Selection, SelectionSet,
         },
     },
 };
@@ -54,6 +54,10 @@ pub const MAX_EXPANDED_FIELDS: usize = 5_000;
 /// Root fields that hand out credentials: each runs its own short database work (and
 /// argon2) instead of a request transaction, so it must be the only field of its operation.
 pub const CREDENTIAL_FIELDS: [&str; 3] = ["login", "signUp", "refreshSession"];
+
+/// Root fields that set a password, each with the argument and the key in it that hold the
+/// password: a request hashes them before its transaction opens (`auth::HashedPasswords`).
+const PASSWORD_FIELDS: [(&str, &str, &str); 1] = [("createUser", "input", "password")];
 
 /// Root fields that only describe the schema.
 const INTROSPECTION_FIELDS: [&str; 3] = ["__schema", "__type", "__typename"];
@@ -80,6 +84,11 @@ pub struct CheckedDocument {
     pub root_fields: Vec<Name>,
     /// The order the response's fields must come in.
     pub order: Arc<FieldOrder>,
+    /// Arguments of root fields that set a password, as written (variables unresolved), each
+    /// with the key of the password in it.
+    password_arguments: Vec<(Value, &'static str)>,
+    /// The operation's variables' default values.
+    variable_defaults: Vec<(Name, ConstValue)>,
 }
 
 impl CheckedDocument {
@@ -88,6 +97,32 @@ impl CheckedDocument {
         self.root_fields
             .iter()
             .any(|f| CREDENTIAL_FIELDS.contains(&f.as_str()))
+    }
+
+    /// The passwords the operation sets, with `variables` (or their defaults) put in.
+    pub fn passwords_set(&self, variables: &Variables) -> Vec<String> {
+        let value_of = |name: Name| {
+            (variables.get(&name))
+                .or_else(|| {
+                    self.variable_defaults
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v)
+                })
+                .cloned()
+                .ok_or(())
+        };
+        (self.password_arguments.iter())
+            .filter_map(
+                |(argument, key)| match argument.clone().into_const_with(value_of) {
+                    Ok(ConstValue::Object(fields)) => match fields.get(*key) {
+                        Some(ConstValue::String(password)) => Some(password.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+            )
+            .collect()
     }
 
     /// The operation only reads the schema (or `__typename`).
@@ -205,13 +240,28 @@ pub fn check(
     }
     refuse_nul_in_document(&document)?;
     refuse_nul_in_variables(variables)?;
-    let mut root_fields = Vec::new();
+    let mut fields = Vec::new();
     collect_root_fields(
         &document,
         &operation.node.selection_set.node,
-        &mut root_fields,
+        &mut fields,
         0,
     );
+    let root_fields: Vec<Name> = fields.iter().map(|f| f.name.node.clone()).collect();
+    let password_arguments = (fields.iter())
+        .filter_map(|field| {
+            let (_, argument, key) = PASSWORD_FIELDS
+                .iter()
+                .find(|(name, ..)| field.name.node == *name)?;
+            Some((field.get_argument(argument)?.node.clone(), *key))
+        })
+        .collect();
+    let variable_defaults = (operation.node.variable_definitions.iter())
+        .filter_map(|definition| {
+            let default = definition.node.default_value.as_ref()?;
+            Some((definition.node.name.node.clone(), default.node.clone()))
+        })
+        .collect();
     let credential_fields = root_fields
         .iter()
         .filter(|f| CREDENTIAL_FIELDS.contains(&f.as_str()))
@@ -237,6 +287,8 @@ pub fn check(
         operation_name,
         root_fields,
         order,
+        password_arguments,
+        variable_defaults,
     })))
 }
 
@@ -403,11 +455,11 @@ impl<'a> Expansion<'a> {
     }
 }
 
-/// Root field names of a selection set, through fragments spread or inlined at the root.
-fn collect_root_fields(
-    document: &ExecutableDocument,
-    set: &SelectionSet,
-    out: &mut Vec<Name>,
+/// Root fields of a selection set, through fragments spread or inlined at the root.
+fn collect_root_fields<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    out: &mut Vec<&'a Field>,
     chain: usize,
 ) {
     if chain > MAX_SPREAD_CHAIN {
@@ -415,7 +467,7 @@ fn collect_root_fields(
     }
     for item in &set.items {
         match &item.node {
-            Selection::Field(field) => out.push(field.node.name.node.clone()),
+            Selection::Field(field) => out.push(&field.node),
             Selection::InlineFragment(inline) => {
                 collect_root_fields(document, &inline.node.selection_set.node, out, chain + 1)
             }

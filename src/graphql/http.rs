@@ -28,7 +28,10 @@ use super::{
 };
 use crate::{
     admission::Quota,
-    auth::{PresentedCredential, authenticate, begin_as_principal},
+    auth::{
+        HashedPasswords, Identity, PresentedCredential, authenticate, begin_as_principal,
+        revalidate,
+    },
     error::{ApiError, code},
     events,
     metrics::RequestFacts,
@@ -276,6 +279,11 @@ async fn run(
         learnt.quota = admitted.as_ref().ok().copied();
     }
     admitted?;
+    let passwords = checked.passwords_set(&request.variables);
+    let request = match hashed_passwords(app, &identity, passwords).await? {
+        Some(hashed) => request.data(hashed),
+        None => request,
+    };
     // Waits for the organization's turn before taking a connection from the shared pool.
     let waiting = app.metrics.waiting_for_pool();
     let _turn = app.shares.turn(identity.tenant.organization_id).await?;
@@ -310,6 +318,28 @@ async fn run(
             read_only,
         ))
         .await
+}
+
+/// The passwords the request sets (`createUser`), hashed before its transaction opens so that
+/// no pooled connection waits on argon2. Only for a principal that may set them, which the
+/// database tells in a short transaction of its own: its connection is back in the pool
+/// before hashing starts, and a caller the mutation will refuse costs no hash.
+async fn hashed_passwords(
+    app: &AppState,
+    identity: &Identity,
+    passwords: Vec<String>,
+) -> Result<Option<HashedPasswords>, ApiError> {
+    if passwords.is_empty() {
+        return Ok(None);
+    }
+    let principal = {
+        let _turn = app.shares.turn(identity.tenant.organization_id).await?;
+        revalidate(&app.tenants, identity, app.limits.request_timeout).await?
+    };
+    if principal.require_admin().is_err() {
+        return Ok(None);
+    }
+    HashedPasswords::of(passwords).await.map(Some)
 }
 
 /// Executes the checked request, then commits its transaction, or rolls back every change of

@@ -2,6 +2,7 @@ use async_graphql::{ID, InputObject};
 
 use super::{User, service};
 use crate::{
+    auth::HashedPasswords,
     graphql::{NodeKind, decode_id},
     tenancy::Role,
 };
@@ -34,7 +35,10 @@ crate::mutations! {
     UserMutation;
     /// Adds a user to the organization. OWNER and ADMIN only.
     create_user(input: CreateUserInput) -> UserPayload,
-        admin |acting, ctx| service::create(&acting, input);
+        admin |acting, ctx| {
+            let passwords = ctx.data_opt::<HashedPasswords>().unwrap_or(HashedPasswords::none());
+            service::create(&acting, input, passwords)
+        };
     /// Changes a user's role; effective on their next request. OWNER and ADMIN only.
     update_user_role(input: UpdateUserRoleInput) -> UserPayload,
         admin |acting, ctx| {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::mutation::CreateUserInput;
 use crate::{
-    auth::{self, hash_password},
+    auth::{self, HashedPasswords},
     error::{ApiError, ApiResult},
     service::Acting,
     sql::{Changes, find_by_id, one_or_not_found},
@@ -64,8 +64,13 @@ async fn update_user(acting: &Acting<'_>, id: Uuid, changes: &Changes) -> ApiRes
     one_or_not_found(acting.db, update, "user").await
 }
 
-/// Adds a user to the organization.
-pub async fn create(acting: &Acting<'_>, input: CreateUserInput) -> ApiResult<users::Model> {
+/// Adds a user to the organization; `passwords` holds the hash of its password, made before
+/// the transaction opened.
+pub async fn create(
+    acting: &Acting<'_>,
+    input: CreateUserInput,
+    passwords: &HashedPasswords,
+) -> ApiResult<users::Model> {
     check_role_change(acting, None, input.role)?;
     let mut changes = Changes::default();
     changes.field(Column::Email, "email", Some(input.email), |v| {
@@ -78,7 +83,7 @@ pub async fn create(acting: &Acting<'_>, input: CreateUserInput) -> ApiResult<us
         validation::stored("role", v)
     })?;
     let password = validation::password(&input.password)?;
-    changes.set_unaudited(Column::PasswordHash, hash_password(password).await?);
+    changes.set_unaudited(Column::PasswordHash, passwords.hash_of(&password)?);
     let insert = changes.insert("users", acting.organization_id());
     let user: users::Model = one_or_not_found(acting.db, insert, "user").await?;
     acting

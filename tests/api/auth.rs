@@ -289,6 +289,67 @@ async fn only_owners_and_admins_manage_users_and_keys() {
     assert_eq!(grant_owner.code(), "FORBIDDEN");
 }
 
+/// `createUser` passwords are hashed before the request's transaction opens (no pooled
+/// connection waits on argon2), so the server finds them however the request passes them:
+/// written in the document, in a variable inside the input, as a variable's default, under
+/// aliases and through a fragment. Each new user signs in with their own password.
+#[tokio::test]
+async fn passwords_set_by_create_user_are_found_however_they_are_passed() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let user = |alias: &str, password: &str| {
+        format!(
+            "{alias}: createUser(input: {{ email: \"{alias}@acme.test\", fullName: \"{alias}\", \
+             password: {password}, role: AGENT }}) {{ user {{ email }} }}"
+        )
+    };
+    let written = user("written", "\"a password written inline\"");
+    let variable = user("variable", "$password");
+    let defaulted = user("defaulted", "$fallback");
+    let spread = user("spread", "$password");
+    let response = app
+        .gql(
+            acme.token(),
+            &format!(
+                "mutation($password: String!, $fallback: String = \"a default password here\") {{
+                    {written} {variable} {defaulted} ...more
+                 }}
+                 fragment more on Mutation {{ {spread} }}"
+            ),
+            json!({ "password": "a password in a variable" }),
+        )
+        .await;
+    for alias in ["written", "variable", "defaulted", "spread"] {
+        assert_eq!(
+            response.at(&format!("/{alias}/user/email")),
+            &json!(format!("{alias}@acme.test"))
+        );
+    }
+    for (email, password) in [
+        ("written@acme.test", "a password written inline"),
+        ("variable@acme.test", "a password in a variable"),
+        ("defaulted@acme.test", "a default password here"),
+        ("spread@acme.test", "a password in a variable"),
+    ] {
+        let login = app.login("acme", email, password).await;
+        assert!(login.at("/login/accessToken").is_string(), "{email}");
+    }
+
+    // A password the rules refuse is refused by name, not as a fault, and changes nothing.
+    let short = app
+        .gql(
+            acme.token(),
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }",
+            json!({ "input": { "email": "short@acme.test", "fullName": "S", "password": "short", "role": "AGENT" } }),
+        )
+        .await;
+    short.assert_bad_input("password");
+    assert_eq!(
+        app.login("acme", "short@acme.test", "short").await.code(),
+        "UNAUTHENTICATED"
+    );
+}
+
 #[tokio::test]
 async fn a_read_scoped_api_key_reads_but_cannot_mutate() {
     let app = TestApp::spawn().await;

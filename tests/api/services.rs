@@ -7,6 +7,7 @@ use entity::companies;
 use leadgraph::{
     api_keys::{self, CreateApiKeyInput},
     audit::Actor,
+    auth::HashedPasswords,
     companies::CreateCompanyInput,
     error::ApiError,
     graphql::RequestMeta,
@@ -140,6 +141,10 @@ async fn an_import_creates_companies_and_leads_through_the_services() {
 async fn an_admin_service_keeps_its_role_rules_outside_graphql() {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
+    // Passwords are hashed before the transaction opens: argon2 holds no pooled connection.
+    let passwords = HashedPasswords::of(["a long enough password".to_owned()])
+        .await
+        .unwrap();
     let (tx, meta) = worker_transaction(&app, &acme, "provisioning-7").await;
     let acting = acting(&tx, &acme, Role::Admin, &meta);
     let input = |email: &str, role| CreateUserInput {
@@ -148,11 +153,12 @@ async fn an_admin_service_keeps_its_role_rules_outside_graphql() {
         password: "a long enough password".into(),
         role,
     };
-    let refused = users::service::create(&acting, input("owner2@acme.test", Role::Owner))
-        .await
-        .unwrap_err();
+    let refused =
+        users::service::create(&acting, input("owner2@acme.test", Role::Owner), &passwords)
+            .await
+            .unwrap_err();
     assert!(matches!(refused, ApiError::Forbidden(_)), "{refused:?}");
-    let agent = users::service::create(&acting, input("AGENT@acme.test", Role::Agent))
+    let agent = users::service::create(&acting, input("AGENT@acme.test", Role::Agent), &passwords)
         .await
         .unwrap();
     assert_eq!(agent.email, "agent@acme.test");
