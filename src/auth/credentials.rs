@@ -181,32 +181,49 @@ pub async fn begin_as_principal(
     Ok((tx, principal))
 }
 
-/// The principal check of a session: the user active, the session (its refresh-token family)
-/// not logged out; the user's current role, also set for the transaction.
-static SESSION_PRINCIPAL: SessionStatement = SessionStatement {
-    name: "lg_session_principal",
-    prepare: "PREPARE lg_session_principal(uuid, uuid, uuid) AS
-        SELECT set_config('app.current_user_role', u.role, true)
-        FROM users u
-        WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active
-          AND EXISTS (SELECT 1 FROM refresh_tokens r
-                      WHERE r.organization_id = $1 AND r.family_id = $3
-                        AND r.revoked_at IS NULL)",
-    reported: "EXECUTE lg_session_principal($organization, $user, $session_family)",
-};
+/// A principal check: the user (`$2`) active in the organization (`$1`) and `$credential_holds`
+/// true of the credential (`$3`). Its one row is the user's current role, also set for the
+/// transaction; no row when the principal does not hold.
+macro_rules! principal_statement {
+    ($name:literal, $credential:literal, $credential_holds:literal) => {
+        SessionStatement {
+            name: $name,
+            prepare: concat!(
+                "PREPARE ",
+                $name,
+                "(uuid, uuid, uuid) AS
+                 SELECT set_config('app.current_user_role', u.role, true)
+                 FROM users u
+                 WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active AND ",
+                $credential_holds
+            ),
+            reported: concat!(
+                "EXECUTE ",
+                $name,
+                "($organization, $user, ",
+                $credential,
+                ")"
+            ),
+        }
+    };
+}
 
-/// The principal check of an API key: its user active, the key neither revoked nor expired.
-static API_KEY_PRINCIPAL: SessionStatement = SessionStatement {
-    name: "lg_api_key_principal",
-    prepare: "PREPARE lg_api_key_principal(uuid, uuid, uuid) AS
-        SELECT set_config('app.current_user_role', u.role, true)
-        FROM users u
-        WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active
-          AND EXISTS (SELECT 1 FROM api_keys k
-                      WHERE k.organization_id = $1 AND k.id = $3 AND k.revoked_at IS NULL
-                        AND (k.expires_at IS NULL OR k.expires_at > now()))",
-    reported: "EXECUTE lg_api_key_principal($organization, $user, $api_key)",
-};
+/// A session's: its refresh-token family not logged out.
+static SESSION_PRINCIPAL: SessionStatement = principal_statement!(
+    "lg_session_principal",
+    "$session_family",
+    "EXISTS (SELECT 1 FROM refresh_tokens r
+             WHERE r.organization_id = $1 AND r.family_id = $3 AND r.revoked_at IS NULL)"
+);
+
+/// An API key's: the key neither revoked nor expired.
+static API_KEY_PRINCIPAL: SessionStatement = principal_statement!(
+    "lg_api_key_principal",
+    "$api_key",
+    "EXISTS (SELECT 1 FROM api_keys k
+             WHERE k.organization_id = $1 AND k.id = $3 AND k.revoked_at IS NULL
+               AND (k.expires_at IS NULL OR k.expires_at > now()))"
+);
 
 /// The principal check for `identity`: a statement each connection prepares once, one for each
 /// kind of credential so that its plan never depends on the values (PostgreSQL keeps a generic
