@@ -451,6 +451,45 @@ async fn server_connections_end_a_forgotten_transaction() {
     assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "1234ms");
 }
 
+/// A tenant transaction's statements end at its statement timeout (the request timeout, for
+/// requests): a runaway statement cannot keep a connection of the shared pool, and the
+/// connection serves the next transaction.
+#[tokio::test]
+async fn a_tenant_transactions_statements_end_at_its_statement_timeout() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let url = leadgraph::config::Secret::new(app.app_url());
+    let db = leadgraph::db::connect(&url, 1).await.unwrap();
+    let pool = leadgraph::tenancy::TenantPool::from(&db);
+    let tenant = leadgraph::tenancy::TenantSettings {
+        organization_id: acme.organization_id,
+        user_id: crate::support::tenant::uuid_of(&acme.owner.user_id),
+    };
+    let sleep = |seconds: &str| {
+        sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT pg_sleep({seconds})"),
+        )
+    };
+    let tx =
+        leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_millis(200), Some(tenant))
+            .await
+            .unwrap();
+    let err = tx.conn().execute_raw(sleep("30")).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("canceling statement due to statement timeout"),
+        "{err}"
+    );
+    tx.rollback().await.unwrap();
+    // The pool's one connection is free again, and a new transaction's timeout is its own.
+    let tx = leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_secs(5), Some(tenant))
+        .await
+        .unwrap();
+    tx.conn().execute_raw(sleep("0.3")).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_duplicate_subscription_id_closes_with_4409() {
     let app = TestApp::spawn().await;
