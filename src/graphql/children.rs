@@ -27,7 +27,8 @@ pub trait Timestamped {
 /// (its table, for the by-id loader, `node(id:)` and the services; the resource's name, for
 /// audit records and errors): `crate::tenant_rows!(companies::Model => "companies" as "company")`.
 /// `in columns (id, organization_id, ...)` lists the model's fields in its columns' order: its
-/// rows are then decoded by place (checked against the columns in debug builds).
+/// rows are then decoded by place (checked against the columns in debug builds), and a page of
+/// parents can carry their first rows as arrays (`aggregated`).
 #[macro_export]
 macro_rules! tenant_rows {
     ($($model:ty => $table:literal as $resource:literal $(in columns ($($field:ident),+ $(,)?))?),+ $(,)?) => {$(
@@ -62,6 +63,21 @@ macro_rules! tenant_rows {
                         place if read.has(place) => row.try_get_by_index(first + place)?,
                         _ => Default::default(),
                     },)+ })
+                }
+                fn decode_aggregated(
+                    row: &sea_orm::QueryResult,
+                    first: usize,
+                    read: $crate::graphql::Columns,
+                ) -> Result<Vec<Self>, sea_orm::DbErr> {
+                    let (count, row) = $crate::graphql::aggregated_rows(row, first)?;
+                    let mut place = 0;
+                    let mut next = || {
+                        place += 1;
+                        place - 1
+                    };
+                    $(let mut $field =
+                        $crate::graphql::AggregatedValues::read(row, first + 1, next(), read)?;)+
+                    Ok((0..count).map(|_| Self { $($field: $field.next(),)+ }).collect())
                 }
             )?
         }
@@ -200,11 +216,19 @@ where
         only,
         columns,
     };
-    let rows = loader
-        .load_one(ChildPage::<R>(key, PhantomData))
-        .await?
-        .map(Arc::unwrap_or_clone)
-        .unwrap_or_default();
+    // A first page may have come with its parent (`joined`).
+    let primed = match (key.after, only) {
+        (None, 0) => loader
+            .loader()
+            .primed_page::<R>(parent_id, key.limit, columns),
+        _ => None,
+    };
+    let rows = match primed {
+        Some(rows) => Some(rows),
+        None => loader.load_one(ChildPage::<R>(key, PhantomData)).await?,
+    }
+    .map(Arc::unwrap_or_clone)
+    .unwrap_or_default();
     Ok(connection(
         ctx,
         window.slice(rows),

@@ -234,8 +234,8 @@ where
 }
 
 /// One page of `table` (the columns of set `read`) and the count statement with the
-/// same filter. The page's to-one `joins` are made on the rows the `LIMIT` kept, and their rows
-/// handed to the request's loader.
+/// same filter. The page's `joins` (to-one rows, first pages of children) are made on the rows
+/// the `LIMIT` kept, and their rows handed to the request's loader.
 #[allow(clippy::too_many_arguments)]
 async fn keyset_page<O: Ordering>(
     conn: &impl ConnectionTrait,
@@ -260,7 +260,7 @@ async fn keyset_page<O: Ordering>(
 
     let joined = !joins.is_empty();
     let opening = if joined {
-        format!("SELECT t.*{} FROM (", joins.columns())
+        format!("SELECT p.*{} FROM (", joins.columns())
     } else {
         String::new()
     };
@@ -298,7 +298,11 @@ async fn keyset_page<O: Ordering>(
     let order = format!("ORDER BY {name} {direction}{nulls}, t.id {direction}");
     sql.push(&format!(" {order} LIMIT {limit}"));
     if joined {
-        sql.push(&format!(") t{} {order}", joins.from()));
+        let order = format!(
+            "ORDER BY p.{} {direction}{nulls}, p.id {direction}",
+            column.name
+        );
+        sql.push(&format!(") p{} {order}", joins.from()));
     }
     let rows = conn.query_all_raw(sql.build()).await?;
     if joined {

@@ -24,7 +24,11 @@ use sea_orm::{FromQueryResult, ModelTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Columns, children::Timestamped, context::RequestTx};
+use super::{
+    ChildRelation, Columns,
+    children::{ChildPage, Timestamped},
+    context::RequestTx,
+};
 use crate::{error::ApiError, sql::SqlBuilder};
 
 pub type LoadResult<T> = Result<T, async_graphql::Error>;
@@ -34,16 +38,17 @@ pub struct TenantLoader {
     organization_id: Uuid,
     /// Whether rows fetched with others may be handed over (`joined`): queries only.
     primes: bool,
-    /// Rows handed over, by loader key type (`ById<M, VIA>`): a `HashMap<Uuid, Primed<M>>`
-    /// each.
+    /// Rows handed over, by loader key type: a `HashMap<Uuid, Primed<Arc<M>>>` for each
+    /// `ById<M, VIA>`, a `HashMap<(Uuid, i64), Primed<Arc<Vec<R::Row>>>>` (parent, limit) for
+    /// each `ChildPage<R>`.
     primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
     /// The columns each field of the document reads, by the field's address in it: a page's
     /// relation is resolved once per row, always over the same selection.
     reads: Mutex<Vec<(usize, Columns)>>,
 }
 
-/// A row handed over, and the columns it was read with (the others hold placeholders).
-type Primed<M> = (Columns, Arc<M>);
+/// Rows handed over, and the columns they were read with (the others hold placeholders).
+type Primed<V> = (Columns, V);
 
 /// A table of children hanging off a parent, paged newest first by `(created_at, id)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -132,6 +137,21 @@ pub trait TenantRow:
     ) -> Result<Self, sea_orm::DbErr> {
         let _ = (first, read);
         Self::from_query_result(row, "")
+    }
+
+    /// The rows a result row aggregates from place `first` on: their count, then one array
+    /// per column of the model ([`Columns::aggregate_list`] of `read`). Rows decoded by place
+    /// only; the others are never aggregated (`joined`).
+    fn decode_aggregated(
+        row: &sea_orm::QueryResult,
+        first: usize,
+        read: Columns,
+    ) -> Result<Vec<Self>, sea_orm::DbErr> {
+        let _ = (row, first, read);
+        Err(sea_orm::DbErr::Custom(format!(
+            "{} rows are not decoded by place",
+            Self::TABLE
+        )))
     }
 }
 
@@ -227,24 +247,10 @@ impl TenantLoader {
     /// Takes rows of `M` fetched with others, read with columns `read`, for relation `VIA`. A
     /// row handed over twice (two fields of one request) keeps the wider reading.
     pub fn prime<M: TenantRow, const VIA: u8>(&self, rows: HashMap<Uuid, M>, read: Columns) {
-        if !self.primes || rows.is_empty() {
-            return;
-        }
-        let mut primed = self.primed.lock().expect("primed rows");
-        let slot = primed
-            .entry(TypeId::of::<ById<M, VIA>>())
-            .or_insert_with(|| Box::new(HashMap::<Uuid, Primed<M>>::new()));
-        let Some(known) = slot.downcast_mut::<HashMap<Uuid, Primed<M>>>() else {
-            return;
-        };
-        for (id, row) in rows {
-            match known.get(&id) {
-                Some((columns, _)) if read.within(*columns) => {}
-                _ => {
-                    known.insert(id, (read, Arc::new(row)));
-                }
-            }
-        }
+        self.prime_as::<ById<M, VIA>, _, _>(
+            rows.into_iter().map(|(id, row)| (id, Arc::new(row))),
+            read,
+        );
     }
 
     /// The row of `M` with this id handed over for relation `VIA`, if it was read with every
@@ -254,17 +260,77 @@ impl TenantLoader {
         id: Uuid,
         reads: impl FnOnce() -> Columns,
     ) -> Option<Arc<M>> {
+        self.primed_as::<ById<M, VIA>, _, _>(&id, reads)
+    }
+
+    /// Takes first pages of relation `R` fetched with their parents (`(parent, limit)` and the
+    /// page's rows), read with columns `read`.
+    pub fn prime_pages<R: ChildRelation>(
+        &self,
+        pages: impl IntoIterator<Item = ((Uuid, i64), Vec<R::Row>)>,
+        read: Columns,
+    ) {
+        self.prime_as::<ChildPage<R>, _, _>(
+            pages.into_iter().map(|(key, rows)| (key, Arc::new(rows))),
+            read,
+        );
+    }
+
+    /// The first page of `limit` rows of relation `R` under `parent` handed over, if it was
+    /// read with every column of `reads`.
+    pub fn primed_page<R: ChildRelation>(
+        &self,
+        parent: Uuid,
+        limit: i64,
+        reads: Columns,
+    ) -> Option<Arc<Vec<R::Row>>> {
+        self.primed_as::<ChildPage<R>, _, _>(&(parent, limit), || reads)
+    }
+
+    /// Takes values fetched with others for the loader key type `Key`, keyed by `K`.
+    fn prime_as<Key: 'static, K, V>(&self, values: impl IntoIterator<Item = (K, V)>, read: Columns)
+    where
+        K: Eq + Hash + Send + 'static,
+        V: Send + 'static,
+    {
+        if !self.primes {
+            return;
+        }
+        let mut primed = self.primed.lock().expect("primed rows");
+        let slot = primed
+            .entry(TypeId::of::<Key>())
+            .or_insert_with(|| Box::new(HashMap::<K, Primed<V>>::new()));
+        let Some(known) = slot.downcast_mut::<HashMap<K, Primed<V>>>() else {
+            return;
+        };
+        for (key, value) in values {
+            match known.get(&key) {
+                Some((columns, _)) if read.within(*columns) => {}
+                _ => {
+                    known.insert(key, (read, value));
+                }
+            }
+        }
+    }
+
+    /// The value handed over for `Key` under `key`, if it was read with every column of
+    /// `reads`.
+    fn primed_as<Key: 'static, K, V>(&self, key: &K, reads: impl FnOnce() -> Columns) -> Option<V>
+    where
+        K: Eq + Hash + 'static,
+        V: Clone + 'static,
+    {
         if !self.primes {
             return None;
         }
-        let (columns, row) = {
+        let (columns, value) = {
             let primed = self.primed.lock().expect("primed rows");
-            let rows = primed
-                .get(&TypeId::of::<ById<M, VIA>>())?
-                .downcast_ref::<HashMap<Uuid, Primed<M>>>()?;
-            rows.get(&id).cloned()?
+            let values = primed
+                .get(&TypeId::of::<Key>())?
+                .downcast_ref::<HashMap<K, Primed<V>>>()?;
+            values.get(key).cloned()?
         };
-        reads().within(columns).then_some(row)
+        reads().within(columns).then_some(value)
     }
 
     /// The columns that `field` of the request's document reads, computed by `compute` the

@@ -1,6 +1,7 @@
 //! The GraphQL layer's shared machinery: the schema, the HTTP endpoint, request context,
 //! global ids, pagination, loaders and limits. Domain types live in their domain modules.
 
+mod aggregated;
 mod batching;
 mod children;
 mod columns;
@@ -22,12 +23,13 @@ mod savepoints;
 mod schema;
 pub mod ws;
 
+pub use aggregated::{Aggregated, AggregatedValues, aggregated_rows};
 pub use children::{ChildRelation, NarrowChildren, Timestamped, child_page};
 pub use columns::{Columns, FieldColumns, ReadsColumns, columns_in_order};
 pub use context::{ContextExt, RequestContext, RequestMeta, RequestTransaction, RequestTx};
 pub use filters::Where;
 pub use ids::{decode as decode_id, decode_any};
-pub use joined::ToOne;
+pub use joined::{ToMany, ToOne};
 pub use listing::{
     Creation, DeclaredOrderings, Filter, KeyType, ListOrderings, Ordering, SortColumn, Sorted,
     list, list_by_created,

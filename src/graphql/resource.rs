@@ -12,7 +12,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use uuid::Uuid;
 
 use super::{
-    ById, Columns, ContextExt, NodeKind, ReadsColumns, RequestContext, TenantRow, ToOne, decode_id,
+    ById, Columns, ContextExt, NodeKind, ReadsColumns, RequestContext, TenantRow, ToMany, ToOne,
+    decode_id,
     joined::{Joins, find_joined},
     via,
 };
@@ -24,6 +25,8 @@ pub trait NodeObject: OutputType + ReadsColumns + Sized {
     const KIND: NodeKind;
     /// Its `belongs_to` relations, which a statement of these objects may join (`joined`).
     const TO_ONE: &'static [ToOne] = &[];
+    /// Its has-many relations, whose first pages a statement of these objects may carry.
+    const TO_MANY: &'static [ToMany] = &[];
     fn new(row: Self::Row) -> Self;
 }
 
@@ -239,6 +242,9 @@ macro_rules! object {
                     stringify!($reference),
                     stringify!($column),
                 ),
+            )*)?];
+            const TO_MANY: &'static [$crate::graphql::ToMany] = &[$($(
+                $crate::graphql::ToMany::of::<$relation, $child>(stringify!($children)),
             )*)?];
             fn new(row: $row) -> Self {
                 Self(row)

@@ -17,6 +17,7 @@ mod graphiql;
 mod http;
 mod input;
 mod isolation;
+mod joined_pages;
 mod leads;
 mod limits;
 mod list_indexes;
