@@ -42,6 +42,17 @@ impl Columns {
         self.0 & !other.0 == 0
     }
 
+    /// The set without `M`'s columns named `names`.
+    pub fn without<M: ModelTrait>(self, names: &[&str]) -> Self {
+        let mut set = self.0;
+        for (place, column) in <M::Entity as EntityTrait>::Column::iter().enumerate() {
+            if place < 64 && names.contains(&column.as_str()) {
+                set &= !(1 << place);
+            }
+        }
+        Self(set)
+    }
+
     /// Whether the column at `place` of its entity's column list is in the set.
     pub fn has(self, place: usize) -> bool {
         place >= 64 || self.0 & (1 << place) != 0

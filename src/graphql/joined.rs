@@ -62,11 +62,12 @@ fn width<M: ModelTrait>() -> usize {
     <M::Entity as EntityTrait>::Column::iter().count()
 }
 
-/// The place of a tenant row's `id` among its columns.
-fn id_place<M: ModelTrait>() -> usize {
+/// The place of a tenant row's column `name` (its `id`, its `organization_id`) among its
+/// columns.
+fn place<M: ModelTrait>(name: &str) -> usize {
     <M::Entity as EntityTrait>::Column::iter()
-        .position(|column| column.as_str() == "id")
-        .expect("a tenant row has an id")
+        .position(|column| column.as_str() == name)
+        .expect("a tenant row has an id and an organization")
 }
 
 /// Hands the rows of `M` found in `rows` from place `first` on (read with columns `read`) to
@@ -77,7 +78,7 @@ fn prime<M: TenantRow, const VIA: u8>(
     first: usize,
     read: Columns,
 ) -> Result<(), DbErr> {
-    let id_place = id_place::<M>();
+    let id_place = place::<M>("id");
     let mut found = std::collections::HashMap::new();
     for row in rows {
         // A null reference, or a row the join did not find (no row, or not visible).
@@ -109,7 +110,8 @@ pub struct ToMany {
 /// Where a joined first page sits in a result row, and what it holds.
 #[derive(Clone, Copy)]
 struct JoinedPage {
-    /// The place of the parent's id.
+    /// The places of the parent's organization and id.
+    parent_organization_id: usize,
     parent_id: usize,
     /// The place of the page's first column (its count).
     first: usize,
@@ -133,7 +135,7 @@ impl ToMany {
                     })
                     .fold(Columns::NONE, Columns::union)
             },
-            aggregate_list: |read| read.aggregate_list::<R::Row>(),
+            aggregate_list: |read| aggregated::<R>(read).aggregate_list::<R::Row>(),
             prime: prime_pages::<R>,
         }
     }
@@ -165,16 +167,34 @@ impl ToMany {
     }
 }
 
+/// The columns of `read` a page of `R` sends as arrays: not the organization nor the parent
+/// column, which are the parent's (each array costs PostgreSQL as much as a few rows).
+fn aggregated<R: ChildRelation>(read: Columns) -> Columns {
+    read.without::<R::Row>(&["organization_id", R::CHILDREN.parent_column])
+}
+
 /// Hands the first pages of `R` found in `rows` to the loader.
 fn prime_pages<R: ChildRelation>(
     loader: &TenantLoader,
     rows: &[QueryResult],
     page: JoinedPage,
 ) -> Result<(), DbErr> {
+    let column = |name: &str| {
+        <<R::Row as ModelTrait>::Entity as EntityTrait>::Column::iter()
+            .find(|column| column.as_str() == name)
+            .expect("a child row has its organization and parent columns")
+    };
+    let (organization_column, parent_column) =
+        (column("organization_id"), column(R::CHILDREN.parent_column));
     let mut pages = Vec::with_capacity(rows.len());
     for row in rows {
+        let organization_id: Uuid = row.try_get_by_index(page.parent_organization_id)?;
         let parent: Uuid = row.try_get_by_index(page.parent_id)?;
-        let mut children = R::Row::decode_aggregated(row, page.first, page.read)?;
+        let mut children = R::Row::decode_aggregated(row, page.first, aggregated::<R>(page.read))?;
+        for child in &mut children {
+            child.try_set(organization_column, organization_id.into())?;
+            child.try_set(parent_column, parent.into())?;
+        }
         // The arrays hold the page in one order; which one, SQL leaves to the plan.
         children.sort_unstable_by_key(|row| std::cmp::Reverse((row.created_at(), row.id())));
         pages.push(((parent, page.limit), children));
@@ -292,9 +312,11 @@ impl<'a> Joins<'a> {
             (relation.prime)(loader, rows, first, *read)?;
             first += (relation.width)();
         }
-        let parent_id = id_place::<Own>();
+        let (parent_organization_id, parent_id) =
+            (place::<Own>("organization_id"), place::<Own>("id"));
         for (relation, read, limit) in &self.pages {
             let page = JoinedPage {
+                parent_organization_id,
                 parent_id,
                 first,
                 limit: *limit,

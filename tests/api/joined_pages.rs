@@ -35,7 +35,7 @@ async fn leads_with_activities(app: &TestApp, acme: &Tenant) {
 
 const ACTIVITY_PAGE: &str = "totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id kind subject createdAt metadata user { email } } }";
+    edges { cursor node { id kind subject createdAt metadata user { email } lead { lastName } } }";
 
 /// The leads page with each lead's first `first` activities; with `loaded`, another field asks
 /// for another first page, so that both are loaded on their own.
@@ -152,8 +152,8 @@ async fn first_pages_of_activities_with_the_leads_answer_as_loaded_pages_do() {
     );
     let (one, cost) = measured(&app, &acme, &query, json!({ "id": lead })).await;
     assert_eq!(one.at("/lead/activities"), tied);
-    // The principal check, the lead with its page, the count, the activities' users.
-    assert_eq!(cost, 4);
+    // The principal check, the lead with its page, the count, the activities' users and lead.
+    assert_eq!(cost, 5);
 }
 
 #[tokio::test]
