@@ -45,6 +45,9 @@ pub struct TenantLoader {
     /// The columns each field of the document reads, by the field's address in it: a page's
     /// relation is resolved once per row, always over the same selection.
     reads: Mutex<Vec<(usize, Columns)>>,
+    /// The columns the fields waiting for rows by id read, by loader key type (`ById<M, VIA>`),
+    /// gathered until their batch runs.
+    wanted: Mutex<HashMap<TypeId, Columns>>,
 }
 
 /// Rows handed over, and the columns they were read with (the others hold placeholders).
@@ -216,7 +219,7 @@ impl<M: TenantRow, const VIA: u8> Loader<ById<M, VIA>> for TenantLoader {
 
     async fn load(&self, keys: &[ById<M, VIA>]) -> LoadResult<HashMap<ById<M, VIA>, Arc<M>>> {
         let ids: Vec<Uuid> = keys.iter().map(|key| key.0).collect();
-        let rows = self.by_ids::<M>(&ids).await?;
+        let rows = self.by_ids::<M>(&ids, self.wanted::<M, VIA>()).await?;
         Ok(rows
             .into_iter()
             .map(|(id, row)| (ById::new(id), Arc::new(row)))
@@ -237,11 +240,32 @@ impl TenantLoader {
             primes,
             primed: Mutex::default(),
             reads: Mutex::default(),
+            wanted: Mutex::default(),
         }
     }
 
     pub fn primes(&self) -> bool {
         self.primes
+    }
+
+    /// Tells the next batch of rows of `M` by id for relation `VIA` that a field waiting for
+    /// one reads `read`: the batch reads the columns its fields read, no more (a user's
+    /// `password_hash` for none). Called by every field before it waits for such a row; the
+    /// batch runs when the request's fields all wait (`batching`).
+    pub fn wants<M: TenantRow, const VIA: u8>(&self, read: Columns) {
+        let mut wanted = self.wanted.lock().expect("wanted columns");
+        let columns = wanted
+            .entry(TypeId::of::<ById<M, VIA>>())
+            .or_insert(Columns::NONE);
+        *columns = columns.union(read);
+    }
+
+    /// What the fields waiting for the batch of `M` by id for relation `VIA` read; every column
+    /// when none said.
+    fn wanted<M: TenantRow, const VIA: u8>(&self) -> Columns {
+        (self.wanted.lock().expect("wanted columns"))
+            .remove(&TypeId::of::<ById<M, VIA>>())
+            .unwrap_or(Columns::ALL)
     }
 
     /// Takes rows of `M` fetched with others, read with columns `read`, for relation `VIA`. A
@@ -417,8 +441,12 @@ impl TenantLoader {
         Ok(answers)
     }
 
-    /// Rows of `M`'s table with the given ids, keyed by id.
-    async fn by_ids<M: TenantRow>(&self, ids: &[Uuid]) -> LoadResult<HashMap<Uuid, M>> {
+    /// Rows of `M`'s table with the given ids (the columns of `read`), keyed by id.
+    async fn by_ids<M: TenantRow>(
+        &self,
+        ids: &[Uuid],
+        read: Columns,
+    ) -> LoadResult<HashMap<Uuid, M>> {
         let (mut sql, org) = self.tenant_sql();
         // One id (an object by id, a page of one): `= ANY` of an array of unknown length made
         // PostgreSQL plan the statement anew on every call; with `=` it keeps one plan.
@@ -426,14 +454,14 @@ impl TenantLoader {
             [id] => format!("t.id = {}", sql.bind(*id)),
             _ => format!("t.id = ANY({})", sql.bind(ids.to_vec())),
         };
-        let columns = Columns::ALL.select_list::<M>("t");
+        let columns = read.select_list::<M>("t");
         sql.push(&format!(
             "SELECT {columns} FROM {} t WHERE t.organization_id = {org} AND {condition}",
             M::TABLE
         ));
         let rows = self.rows(&sql).await?;
         rows.iter()
-            .map(|row| M::decode(row, 0, Columns::ALL).map(|m| (m.id(), m)))
+            .map(|row| M::decode(row, 0, read).map(|m| (m.id(), m)))
             .collect::<Result<_, _>>()
             .map_err(db_error)
     }

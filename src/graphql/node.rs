@@ -77,7 +77,10 @@ macro_rules! nodes {
                     NodeKind::Organization => None,
                     $(NodeKind::$kind => {
                         nodes!(@access $access ctx);
-                        ctx.loader()?
+                        let loader = ctx.loader()?;
+                        // A node's fragments are not looked ahead: it reads every column.
+                        loader.loader().wants::<$row, { via::$via }>(crate::graphql::Columns::ALL);
+                        loader
                             .load_one(ById::<$row, { via::$via }>::new(uuid))
                             .await?
                             .map(|row| Node::$kind($object(std::sync::Arc::unwrap_or_clone(row))))

@@ -127,7 +127,7 @@ pub async fn find<N: NodeObject>(ctx: &Context<'_>, id: &ID) -> async_graphql::R
 /// The object of type `N` a row refers to by `id` (none when the reference is null), through
 /// the request's loader for relation `VIA`: the row handed over with the page that refers to
 /// it (`joined`) when it was read with the columns this field's selection reads, else loaded
-/// by id.
+/// by id with the columns the batch's fields read.
 pub async fn related<N: NodeObject, const VIA: u8>(
     ctx: &Context<'_>,
     id: impl Into<Option<Uuid>>,
@@ -143,7 +143,10 @@ pub async fn related<N: NodeObject, const VIA: u8>(
     };
     let row = match loader.loader().primed::<N::Row, VIA>(id, reads) {
         Some(row) => Some(row),
-        None => loader.load_one(ById::<N::Row, VIA>::new(id)).await?,
+        None => {
+            loader.loader().wants::<N::Row, VIA>(reads());
+            loader.load_one(ById::<N::Row, VIA>::new(id)).await?
+        }
     };
     // A row shared with other objects is copied; a loaded one is moved out once the loader
     // has let go of it.

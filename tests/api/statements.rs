@@ -274,6 +274,40 @@ async fn a_joined_row_serves_relations_reading_its_columns_and_the_others_load_t
 }
 
 #[tokio::test]
+async fn a_batch_of_rows_by_id_reads_what_each_of_its_fields_reads() {
+    // Two fields reach the activity's user through one relation: one batch, one statement,
+    // which reads the columns both selections read (and no others: not the password's hash).
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let lead = acme.create_lead(&app, json!({})).await;
+    acme.log_activity(&app, &lead).await;
+    let me = app
+        .gql(
+            acme.token(),
+            "{ me { email fullName role isActive timezone } }",
+            json!({}),
+        )
+        .await;
+    let before = app.statements();
+    let response = app
+        .gql(
+            acme.token(),
+            "{ leads(first: 5) { nodes { activities(first: 1) { nodes {
+                 user { email } logger: user { fullName role isActive timezone }
+             } } } } }",
+            json!({}),
+        )
+        .await;
+    let activity = response.at("/leads/nodes/0/activities/nodes/0");
+    assert_eq!(activity["user"]["email"], me.at("/me/email").clone());
+    let mut logger = me.at("/me").clone();
+    logger.as_object_mut().unwrap().remove("email");
+    assert_eq!(activity["logger"], logger);
+    // The principal check, the page with its first activities, the users.
+    assert_eq!(app.statements() - before, 3);
+}
+
+#[tokio::test]
 async fn a_mutation_loads_its_relations_after_its_write() {
     // Loaders keep nothing between batches: a later field's read sees an earlier field's
     // write.
