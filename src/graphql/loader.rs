@@ -249,9 +249,9 @@ impl TenantLoader {
     }
 
     /// Tells the next batch of rows of `M` by id for relation `VIA` that a field waiting for
-    /// one reads `read`: the batch reads the columns its fields read, no more (a user's
-    /// `password_hash` for none). Called by every field before it waits for such a row; the
-    /// batch runs when the request's fields all wait (`batching`).
+    /// one reads `read`: the batch reads the columns its fields read, no more (no field reads a
+    /// user's `password_hash`). Called by every field before it waits for such a row; the batch
+    /// runs once the request's fields all wait (`batching`), so it hears from all of them.
     pub fn wants<M: TenantRow, const VIA: u8>(&self, read: Columns) {
         let mut wanted = self.wanted.lock().expect("wanted columns");
         let columns = wanted
