@@ -13,6 +13,7 @@ use sea_orm::{
     ColumnTrait, ColumnType, DbErr, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryResult,
     RuntimeErr,
 };
+use serde::de::DeserializeOwned;
 use sqlx::{Row, postgres::PgRow, types::Json};
 use uuid::Uuid;
 
@@ -52,10 +53,11 @@ aggregated!(
     serde_json::Value,
 );
 
-/// Text arrays, aggregated as `jsonb` (see [`Columns::aggregate_list`]).
-impl Aggregated for Vec<String> {
+/// Array columns (`leads.tags`, `lead_notes.mentioned_user_ids`), aggregated as `jsonb` (see
+/// [`Columns::aggregate_list`]).
+impl<T: DeserializeOwned + 'static> Aggregated for Vec<T> {
     fn column(row: &PgRow, index: usize) -> Result<Vec<Self>, sqlx::Error> {
-        let values: Option<Vec<Json<Vec<String>>>> = row.try_get(index)?;
+        let values: Option<Vec<Json<Vec<T>>>> = row.try_get(index)?;
         Ok(values
             .unwrap_or_default()
             .into_iter()

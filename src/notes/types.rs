@@ -35,7 +35,13 @@ crate::object! {
     }
 }
 
-crate::tenant_rows!(lead_notes::Model => "lead_notes" as "note");
+crate::tenant_rows!(
+    // Read with the leads on their pages: decoded by place.
+    lead_notes::Model => "lead_notes" as "note" in columns (
+        organization_id, id, lead_id, author_id, note_type, content, is_private,
+        mentioned_user_ids, created_at, updated_at
+    )
+);
 
 crate::children!(
     /// `lead.notes`: the policy hides others' private notes from pages and counts alike.

@@ -238,3 +238,57 @@ async fn first_pages_of_live_leads_with_their_companies_carry_every_column_type(
     assert_eq!(n5["expectedCloseDate"], "2027-01-06");
     assert_eq!(n5["company"]["name"], "Initech");
 }
+
+#[tokio::test]
+async fn first_pages_of_notes_carry_their_mentions_and_leave_others_private_notes_out() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let colleague = acme.add_user(&app, "MANAGER").await;
+    let lead = acme.create_lead(&app, json!({})).await;
+    // The owner's notes: one private, two that mention the colleague (a `uuid[]` column).
+    for (content, private) in [("Budget", false), ("Only mine", true), ("Timeline", false)] {
+        app.gql(
+            acme.token(),
+            "mutation($input: AddLeadNoteInput!) { addLeadNote(input: $input) { note { id } } }",
+            json!({ "input": { "leadId": lead, "content": content, "isPrivate": private,
+                               "mentionedUserIds": [colleague.user_id] } }),
+        )
+        .await
+        .ok();
+    }
+    let query = |loaded: bool| {
+        let other = if loaded {
+            "other: notes(first: 1) { nodes { id } }"
+        } else {
+            ""
+        };
+        format!(
+            "{{ leads(first: 5) {{ nodes {{
+                 notes(first: 5) {{ totalCount nodes {{ content isPrivate mentionedUserIds author {{ email }} }} }}
+                 {other} }} }} }}"
+        )
+    };
+    for (credential, seen) in [
+        (acme.token(), 3),
+        (Some(colleague.access_token.as_str()), 2),
+    ] {
+        let before = app.statements();
+        let joined = app.gql(credential, &query(false), json!({})).await;
+        let joined_cost = app.statements() - before;
+        let before = app.statements();
+        let loaded = app.gql(credential, &query(true), json!({})).await;
+        // The notes' statement is the one the joined answer does without.
+        assert_eq!(joined_cost + 1, app.statements() - before);
+        let notes = joined.at("/leads/nodes/0/notes");
+        assert_eq!(notes, &loaded.at("/leads/nodes/0/notes").clone());
+        assert_eq!(notes["totalCount"], seen);
+        let nodes = notes["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), seen);
+        for note in nodes {
+            assert_eq!(note["mentionedUserIds"], json!([colleague.user_id]));
+            if credential != acme.token() {
+                assert_eq!(note["isPrivate"], false);
+            }
+        }
+    }
+}

@@ -48,9 +48,9 @@ const PAGE: &str = "query($n: Int!) {
 /// Statements for one request of the page above, whatever its size: the principal check (1),
 /// which travels with BEGIN and the `SET LOCAL` settings in one round trip; the leads page,
 /// which joins the companies and assignees its rows refer to and carries each lead's first
-/// activities (1); and one per relation loaded on its own: notes (whose rows are not decoded by
-/// place), activity users, note authors (3). COMMIT, the one round trip more, is not counted.
-const STATEMENTS: usize = 5;
+/// activities and notes (1); and one per relation loaded on its own: activity users, note
+/// authors (2). COMMIT, the one round trip more, is not counted.
+const STATEMENTS: usize = 4;
 
 #[tokio::test]
 async fn a_page_of_leads_with_relations_costs_the_same_statements_for_5_50_and_100_rows() {
