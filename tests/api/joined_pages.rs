@@ -5,7 +5,10 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Gql, Tenant, TestApp, tenant::uuid_of};
+use crate::support::{
+    Gql, Tenant, TestApp,
+    tenant::{numbered_leads, uuid_of},
+};
 
 /// Leads with 0, 1, 3 and 7 activities (the 7 written at one instant, so that their order
 /// falls to their ids), with subjects null and not, and metadata.
@@ -13,9 +16,7 @@ async fn leads_with_activities(app: &TestApp, acme: &Tenant) {
     app.owner_sql(
         acme.organization_id,
         &format!(
-            "INSERT INTO leads (organization_id, first_name, last_name, email)
-             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
-             FROM generate_series(0, 3) n;
+            "{leads}
              INSERT INTO activities
                  (organization_id, lead_id, user_id, kind, direction, subject, metadata, created_at)
              SELECT l.organization_id, l.id, '{owner}', 'call', 'outbound',
@@ -26,7 +27,7 @@ async fn leads_with_activities(app: &TestApp, acme: &Tenant) {
              FROM leads l
              CROSS JOIN LATERAL generate_series(1, CASE l.last_name
                  WHEN 'N0' THEN 0 WHEN 'N1' THEN 1 WHEN 'N2' THEN 3 ELSE 7 END) a",
-            org = acme.organization_id,
+            leads = numbered_leads(acme.organization_id, 0, 3),
             owner = uuid_of(&acme.owner.user_id),
         ),
     )

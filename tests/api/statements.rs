@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{Gql, Tenant, TestApp};
+use crate::support::{Gql, Tenant, TestApp, tenant::numbered_leads};
 
 /// The statements one request of `query` costs as `tenant` for each page size `n` of
 /// `sizes` (the variable `$n`, beside `variables`), each answer first checked by `check`.
@@ -376,9 +376,7 @@ async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for
     app.owner_sql(
         acme.organization_id,
         &format!(
-            "INSERT INTO leads (organization_id, first_name, last_name, email)
-             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
-             FROM generate_series(1, 20) n;
+            "{leads}
              -- Events are numbered at commit: now, for the deliveries below to name them.
              SET CONSTRAINTS events_numbered IMMEDIATE;
              INSERT INTO webhook_endpoints (organization_id, id, url, signing_secret, is_active)
@@ -390,6 +388,7 @@ async fn a_page_of_webhook_deliveries_with_leads_and_attempts_costs_the_same_for
              INSERT INTO webhook_attempts (organization_id, delivery_id, status_code, duration_ms)
              SELECT '{org}', id, 500, 3 FROM webhook_deliveries, generate_series(1, 3)",
             org = acme.organization_id,
+            leads = numbered_leads(acme.organization_id, 1, 20),
         ),
     )
     .await;
@@ -475,9 +474,7 @@ async fn the_pipeline_board_costs_the_same_whatever_the_number_of_stages_and_dea
                  DELETE FROM pipeline_stages WHERE organization_id = '{org}';
                  INSERT INTO pipeline_stages (organization_id, name, position, win_probability, kind)
                  SELECT '{org}', 'Stage ' || n, n, 50, 'open' FROM generate_series(0, {stages} - 1) n;
-                 INSERT INTO leads (organization_id, first_name, last_name, email)
-                 SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
-                 FROM generate_series(1, {stages} * {deals}) n;
+                 {leads}
                  INSERT INTO deals (organization_id, title, stage_id, status, value, owner_id, lead_id)
                  SELECT '{org}', 'Deal ' || l.place, s.id, 'open', 1000, '{owner}', l.id
                  FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS place FROM leads
@@ -486,6 +483,7 @@ async fn the_pipeline_board_costs_the_same_whatever_the_number_of_stages_and_dea
                    ON s.position = l.place % {stages}",
                 org = tenant.organization_id,
                 owner = crate::support::tenant::uuid_of(&tenant.owner.user_id),
+                leads = numbered_leads(tenant.organization_id, 1, stages * deals),
             ),
         )
         .await;
@@ -561,15 +559,14 @@ async fn a_page_of_campaigns_with_stats_and_members_costs_the_same_for_3_and_30_
     app.owner_sql(
         acme.organization_id,
         &format!(
-            "INSERT INTO leads (organization_id, first_name, last_name, email)
-             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com'
-             FROM generate_series(1, 5) n;
+            "{leads}
              INSERT INTO campaigns (organization_id, name, campaign_type)
              SELECT '{org}', 'Campaign ' || n, 'email' FROM generate_series(1, 40) n;
              INSERT INTO campaign_members (organization_id, campaign_id, lead_id, status)
              SELECT '{org}', c.id, l.id, CASE WHEN l.last_name = 'N1' THEN 'excluded' ELSE 'pending' END
              FROM campaigns c, leads l WHERE c.organization_id = '{org}' AND l.organization_id = '{org}'",
             org = acme.organization_id,
+            leads = numbered_leads(acme.organization_id, 1, 5),
         ),
     )
     .await;
