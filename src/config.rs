@@ -243,6 +243,8 @@ impl Config {
                 idle_in_transaction_timeout: Duration::from_millis(
                     env.positive_or("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 15_000)?,
                 ),
+                // The server opens its pool with the request timeout (`server::prepare`).
+                statement_timeout: None,
             },
             bind_addr,
             jwt_secret: jwt_secret.map(Secret::new),

@@ -59,7 +59,14 @@ pub enum StartupError {
 /// Connects as the app role and runs the self-check: nothing is served when it fails.
 pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
     let jwt = JwtKeys::new(config.require_jwt_secret()?, config.access_token_ttl);
-    let mut db = db::connect_or_explain(&config.database_url, &config.pool)
+    // Every connection starts with the request timeout as its statement timeout, so a
+    // request's transaction does not set it (one statement less per request); work that needs
+    // another sets its own.
+    let pool = db::PoolSettings {
+        statement_timeout: Some(config.limits.request_timeout),
+        ..config.pool.clone()
+    };
+    let mut db = db::connect_or_explain(&config.database_url, &pool)
         .await
         .map_err(StartupError::Connect)?;
     db::require_migrated(&db).await?;
@@ -118,7 +125,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
             tracer.statement(sql, elapsed, failed);
         }
     });
-    let tenants = TenantPool::new(&db, Some(observer.clone()));
+    let tenants = TenantPool::new(&db, pool.statement_timeout, Some(observer.clone()));
     db.set_metric_callback(move |info| observer(&info.statement.sql, info.elapsed, info.failed));
     Ok(AppState {
         jwt,

@@ -23,6 +23,9 @@ pub struct PoolSettings {
     /// `idle_in_transaction_session_timeout` of every connection: the backstop that frees a
     /// connection a bug left idle inside a transaction.
     pub idle_in_transaction_timeout: Duration,
+    /// `statement_timeout` every connection starts with (none: PostgreSQL's). The server's
+    /// pool starts with the request timeout, so a request's transaction need not set it.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl PoolSettings {
@@ -31,6 +34,7 @@ impl PoolSettings {
             max_connections,
             acquire_timeout: Duration::from_secs(2),
             idle_in_transaction_timeout: Duration::from_secs(15),
+            statement_timeout: None,
         }
     }
 }
@@ -46,17 +50,20 @@ pub async fn connect_with(
     settings: &PoolSettings,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.expose().to_owned());
-    let idle_ms = settings.idle_in_transaction_timeout.as_millis().to_string();
+    let mut startup = vec![(
+        "idle_in_transaction_session_timeout",
+        settings.idle_in_transaction_timeout.as_millis().to_string(),
+    )];
+    if let Some(timeout) = settings.statement_timeout {
+        startup.push(("statement_timeout", timeout.as_millis().to_string()));
+    }
     options
         .max_connections(settings.max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false)
-        .map_sqlx_postgres_opts(move |pg| {
-            plain_on_loopback(pg)
-                .options([("idle_in_transaction_session_timeout", idle_ms.as_str())])
-        });
+        .map_sqlx_postgres_opts(move |pg| plain_on_loopback(pg).options(startup.clone()));
     Database::connect(options).await
 }
 

@@ -3,18 +3,24 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait};
 use tokio::sync::watch;
 
-/// Removes expired events; returns how many.
+/// Removes expired events; returns how many. Across every tenant a prune may run longer than
+/// a request may, and the server's connections start with the request timeout: it runs in a
+/// transaction of its own without one, as it always has.
 pub async fn prune_expired(db: &DatabaseConnection, retention: Duration) -> Result<i64, DbErr> {
-    let row = db
+    let tx = db.begin().await?;
+    tx.execute_unprepared("SET LOCAL statement_timeout = 0")
+        .await?;
+    let row = tx
         .query_one_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
             "SELECT prune_events(make_interval(secs => $1))",
             [(retention.as_secs() as f64).into()],
         ))
         .await?;
+    tx.commit().await?;
     Ok(row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0))
 }
 

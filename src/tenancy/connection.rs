@@ -25,22 +25,30 @@ pub type StatementObserver = Arc<dyn Fn(&str, Duration, bool) + Send + Sync>;
 #[derive(Clone)]
 pub struct TenantPool {
     pool: PgPool,
+    /// The `statement_timeout` `db`'s connections start with (`PoolSettings`), if known: a
+    /// transaction asking for another sets its own.
+    pub(super) statement_timeout: Option<Duration>,
     observer: Option<StatementObserver>,
 }
 
 impl TenantPool {
-    pub fn new(db: &DatabaseConnection, observer: Option<StatementObserver>) -> Self {
+    pub fn new(
+        db: &DatabaseConnection,
+        statement_timeout: Option<Duration>,
+        observer: Option<StatementObserver>,
+    ) -> Self {
         Self {
             pool: db.get_postgres_connection_pool().clone(),
+            statement_timeout,
             observer,
         }
     }
 }
 
-/// Background work's transactions: nobody counts their statements.
+/// Background work's transactions: nobody counts their statements, and each sets its timeout.
 impl From<&DatabaseConnection> for TenantPool {
     fn from(db: &DatabaseConnection) -> Self {
-        Self::new(db, None)
+        Self::new(db, None, None)
     }
 }
 

@@ -32,7 +32,7 @@ impl TenantTx {
     ) -> Result<Self, DbErr> {
         let opening = settings(
             read_only,
-            statement_timeout,
+            pool.timeout_to_set(statement_timeout),
             tenant.map(|t| t.organization_id),
             tenant.map(|t| t.user_id),
         );
@@ -53,7 +53,7 @@ impl TenantTx {
             "{}; {execute}",
             settings(
                 read_only,
-                statement_timeout,
+                pool.timeout_to_set(statement_timeout),
                 Some(tenant.organization_id),
                 Some(tenant.user_id),
             )
@@ -69,7 +69,12 @@ impl TenantTx {
         statement_timeout: Duration,
         read_only: bool,
     ) -> Result<Self, DbErr> {
-        let opening = settings(read_only, statement_timeout, Some(organization_id), None);
+        let opening = settings(
+            read_only,
+            pool.timeout_to_set(statement_timeout),
+            Some(organization_id),
+            None,
+        );
         Ok(Self::open(pool, opening, None).await?.0)
     }
 
@@ -111,22 +116,30 @@ impl TenantTx {
     }
 }
 
+impl TenantPool {
+    /// `statement_timeout` when the pool's connections do not already start with it.
+    fn timeout_to_set(&self, statement_timeout: Duration) -> Option<Duration> {
+        (self.statement_timeout != Some(statement_timeout)).then_some(statement_timeout)
+    }
+}
+
 /// BEGIN and the transaction's settings as one simple-protocol batch (SET takes no
 /// parameters). Every value is formatted from a parsed type (UUIDs, milliseconds), never from
 /// client text; an unknown tenant or user is the empty string, which the policies treat as none.
 fn settings(
     read_only: bool,
-    statement_timeout: Duration,
+    statement_timeout: Option<Duration>,
     organization_id: Option<Uuid>,
     user_id: Option<Uuid>,
 ) -> String {
     let setting = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    let timeout = statement_timeout
+        .map(|timeout| format!("SET LOCAL statement_timeout = {}; ", timeout.as_millis()))
+        .unwrap_or_default();
     format!(
-        "BEGIN{}; SET LOCAL statement_timeout = {}; \
-         SET LOCAL app.current_organization_id = '{}'; \
+        "BEGIN{}; {timeout}SET LOCAL app.current_organization_id = '{}'; \
          SET LOCAL app.current_user_id = '{}'",
         if read_only { " READ ONLY" } else { "" },
-        statement_timeout.as_millis(),
         setting(organization_id),
         setting(user_id),
     )
@@ -140,11 +153,15 @@ mod tests {
     fn the_settings_are_formatted_from_parsed_values_only() {
         let org = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
         assert_eq!(
-            settings(true, Duration::from_secs(5), Some(org), None),
+            settings(true, Some(Duration::from_secs(5)), Some(org), None),
             "BEGIN READ ONLY; SET LOCAL statement_timeout = 5000; \
              SET LOCAL app.current_organization_id = '01234567-89ab-cdef-0123-456789abcdef'; \
              SET LOCAL app.current_user_id = ''"
         );
-        assert!(!settings(false, Duration::from_millis(250), None, None).contains("READ ONLY"));
+        assert_eq!(
+            settings(false, None, None, Some(org)),
+            "BEGIN; SET LOCAL app.current_organization_id = ''; \
+             SET LOCAL app.current_user_id = '01234567-89ab-cdef-0123-456789abcdef'"
+        );
     }
 }

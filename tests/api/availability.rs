@@ -490,6 +490,70 @@ async fn a_tenant_transactions_statements_end_at_its_statement_timeout() {
     tx.commit().await.unwrap();
 }
 
+/// The server's connections start with the request timeout as their statement timeout, so a
+/// request's transaction does not set it (one statement less); a transaction that asks for
+/// another timeout sets its own, which ends with it.
+#[tokio::test]
+async fn connections_start_with_the_statement_timeout_so_transactions_need_not_set_it() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let url = leadgraph::config::Secret::new(app.app_url());
+    let settings = leadgraph::db::PoolSettings {
+        statement_timeout: Some(Duration::from_millis(200)),
+        ..leadgraph::db::PoolSettings::with_size(1)
+    };
+    let db = leadgraph::db::connect_with(&url, &settings).await.unwrap();
+    let pool = leadgraph::tenancy::TenantPool::new(&db, settings.statement_timeout, None);
+    let tenant = leadgraph::tenancy::TenantSettings {
+        organization_id: acme.organization_id,
+        user_id: crate::support::tenant::uuid_of(&acme.owner.user_id),
+    };
+    let statement =
+        |sql: &str| sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned());
+    // The value in force and where it came from: `client` (the connection's start) or
+    // `session` (a SET, LOCAL or not).
+    async fn in_force(conn: &impl ConnectionTrait) -> String {
+        let sql = "SELECT setting || ' ' || source FROM pg_settings \
+                   WHERE name = 'statement_timeout'";
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap();
+        row.unwrap().try_get_by_index(0).unwrap()
+    }
+
+    let tx =
+        leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_millis(200), Some(tenant))
+            .await
+            .unwrap();
+    assert_eq!(in_force(tx.conn()).await, "200 client");
+    let err = tx
+        .conn()
+        .execute_raw(statement("SELECT pg_sleep(30)"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("canceling statement due to statement timeout"),
+        "{err}"
+    );
+    tx.rollback().await.unwrap();
+
+    let tx = leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_secs(5), Some(tenant))
+        .await
+        .unwrap();
+    assert_eq!(in_force(tx.conn()).await, "5000 session");
+    tx.conn()
+        .execute_raw(statement("SELECT pg_sleep(0.3)"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(in_force(&db).await, "200 client");
+}
+
 #[tokio::test]
 async fn a_duplicate_subscription_id_closes_with_4409() {
     let app = TestApp::spawn().await;
