@@ -200,7 +200,8 @@ where
         after,
         ..Default::default()
     }
-    .window(|cursor, field| scope.decode_created(cursor, field))?;
+    .window(|cursor, field| scope.decode_created(cursor, field))?
+    .for_selection(&ctx.look_ahead());
     let loader = ctx.loader()?;
     let columns = loader.loader().columns_read_by(ctx.item, || {
         Columns::read_by::<R::Row>(

@@ -11,7 +11,7 @@
 //! field's write. Only rows decoded by place (`tenant_rows!` with `in columns`) take part, on
 //! either side of the join.
 
-use async_graphql::{Context, SelectionField};
+use async_graphql::{Context, Lookahead, SelectionField};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, ModelTrait, QueryResult};
 use uuid::Uuid;
 
@@ -159,7 +159,9 @@ impl ToMany {
                 ..Default::default()
             }
             .window(|_, _| Ok(()))
-            .ok()?;
+            .ok()?
+            // As `child_page` computes it, or the page would not be found.
+            .for_selection(&Lookahead::from(*field));
             Some(window.fetch_limit())
         });
         let limit = limits.next()??;

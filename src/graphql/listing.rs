@@ -203,13 +203,15 @@ where
         ordering: column.name,
         descending: sorted.descending,
     };
-    let window = args.window(|cursor, field| {
-        let (key, id) = scope.decode(cursor, field)?;
-        Ok(Position {
-            key: column.key.parse(&key, field)?,
-            id,
-        })
-    })?;
+    let window = args
+        .window(|cursor, field| {
+            let (key, id) = scope.decode(cursor, field)?;
+            Ok(Position {
+                key: column.key.parse(&key, field)?,
+                id,
+            })
+        })?
+        .for_selection(&ctx.look_ahead());
     let nodes = page_nodes(ctx.field());
     let joins = Joins::selected::<N>(ctx, &nodes);
     let columns = Columns::read_by::<O::Row>(N::FIELDS.as_ref(), nodes, &[column.name]);

@@ -2,7 +2,7 @@
 //! so page 1000 costs what page 1 costs. `totalCount` runs only when a client selects it.
 
 use async_graphql::{
-    Context, Object, OutputType,
+    Context, Lookahead, Object, OutputType,
     connection::{Connection, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -31,6 +31,8 @@ pub struct Window<C> {
     pub limit: u64,
     pub backward: bool,
     pub cursor: Option<C>,
+    /// Whether the row beyond the page is fetched, to tell if rows follow in its direction.
+    pub look_ahead: bool,
 }
 
 impl PageArgs {
@@ -80,6 +82,7 @@ impl PageArgs {
                         .as_deref()
                         .map(|c| decode(c, "before"))
                         .transpose()?,
+                    look_ahead: true,
                 })
             }
             (first, None) => {
@@ -94,6 +97,7 @@ impl PageArgs {
                         .as_deref()
                         .map(|c| decode(c, "after"))
                         .transpose()?,
+                    look_ahead: true,
                 })
             }
         }
@@ -111,9 +115,26 @@ impl<C> Window<C> {
         }
     }
 
-    /// Rows to fetch: one more than the page, to know whether another page follows.
+    /// Fetches the row beyond the page only when the connection's selection asks whether rows
+    /// follow in the page's direction (`pageInfo`'s `hasNextPage` forward, `hasPreviousPage`
+    /// backward; through fragments, and a field under `@skip` counts). A dashboard's nested
+    /// pages select nodes only, and the extra row was a sixth of the activities it read.
+    pub fn for_selection(self, page: &Lookahead<'_>) -> Self {
+        let asked = if self.backward {
+            "hasPreviousPage"
+        } else {
+            "hasNextPage"
+        };
+        self.looking_ahead(page.field("pageInfo").field(asked).exists())
+    }
+
+    fn looking_ahead(self, look_ahead: bool) -> Self {
+        Self { look_ahead, ..self }
+    }
+
+    /// Rows to fetch: the page, and the row beyond it when [`look_ahead`](Self::look_ahead).
     pub fn fetch_limit(&self) -> i64 {
-        self.limit as i64 + 1
+        self.limit as i64 + i64::from(self.look_ahead)
     }
 
     /// Cuts the extra row and restores client order.
@@ -364,6 +385,24 @@ mod tests {
         let slice = w.slice(vec![1, 2, 3]);
         assert_eq!(slice.rows, vec![1, 2]);
         assert!(slice.has_next && !slice.has_previous);
+    }
+
+    #[test]
+    fn a_page_not_looking_ahead_fetches_its_rows_only_and_reports_none_beyond() {
+        let looking = window(Some(2), None).unwrap();
+        assert_eq!(looking.fetch_limit(), 3);
+        let w = looking.looking_ahead(false);
+        assert_eq!(w.fetch_limit(), 2);
+        let slice = w.slice(vec![1, 2]);
+        assert_eq!(slice.rows, vec![1, 2]);
+        assert!(!slice.has_next && !slice.has_previous);
+        assert_eq!(
+            window(None, Some(0))
+                .unwrap()
+                .looking_ahead(false)
+                .fetch_limit(),
+            0
+        );
     }
 
     #[test]

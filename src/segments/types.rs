@@ -79,7 +79,8 @@ impl Segment {
             after,
             ..Default::default()
         }
-        .window(|cursor, field| SCOPE.decode_created(cursor, field))?;
+        .window(|cursor, field| SCOPE.decode_created(cursor, field))?
+        .for_selection(&ctx.look_ahead());
         let filter = self.filter_key();
         let key = SegmentPage {
             filter: filter.clone(),

@@ -39,11 +39,12 @@ const ACTIVITY_PAGE: &str = "totalCount
     edges { cursor node { id kind subject createdAt metadata user { email } lead { lastName } } }";
 
 /// The leads page with each lead's first `first` activities; with `loaded`, another field asks
-/// for another first page, so that both are loaded on their own.
+/// for another first page (of other rows: both ask whether more follow), so that both are
+/// loaded on their own.
 fn leads_query(first: usize, loaded: bool) -> String {
     let other = if loaded {
         format!(
-            "other: activities(first: {}) {{ nodes {{ id }} }}",
+            "other: activities(first: {}) {{ nodes {{ id }} pageInfo {{ hasNextPage }} }}",
             first + 1
         )
     } else {
@@ -292,4 +293,68 @@ async fn first_pages_of_notes_carry_their_mentions_and_leave_others_private_note
             }
         }
     }
+}
+
+/// A page fetches the row beyond it only for a selection that asks whether more rows follow,
+/// and answers that right however it is asked (inline fragments, named fragments, on
+/// `PageInfo`), on a list read forward and backward, on first pages that travel with their
+/// leads and on pages loaded on their own.
+#[tokio::test]
+async fn whether_more_rows_follow_is_answered_however_the_selection_asks_it() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    leads_with_activities(&app, &acme).await;
+    // With `loaded`, a second first page of the activities makes both load on their own.
+    let query = |loaded: bool| {
+        let alone = if loaded {
+            "alone: activities(first: 3) { ...Next }"
+        } else {
+            ""
+        };
+        format!(
+            "fragment Next on ActivityConnection {{ pageInfo {{ hasNextPage }} }}
+             fragment Before on PageInfo {{ hasPreviousPage }}
+             query($n: Int!) {{
+               forward: leads(first: $n, orderBy: {{ field: LAST_NAME, direction: ASC }}) {{
+                 ... on LeadConnection {{ pageInfo {{ hasNextPage }} }}
+                 nodes {{ lastName activities(first: 2) {{ ...Next nodes {{ id }} }} {alone} }}
+               }}
+               backward: leads(last: $n, orderBy: {{ field: LAST_NAME, direction: ASC }}) {{
+                 pageInfo {{ ...Before }}
+                 nodes {{ lastName }}
+               }}
+             }}"
+        )
+    };
+    let mut costs = Vec::new();
+    for loaded in [false, true] {
+        // Activities per lead N0..N3: 0, 1, 3, 7.
+        let (three, cost) = measured(&app, &acme, &query(loaded), json!({ "n": 3 })).await;
+        costs.push(cost);
+        assert_eq!(three.at("/forward/pageInfo/hasNextPage"), true);
+        assert_eq!(three.at("/backward/pageInfo/hasPreviousPage"), true);
+        for (lead, more, nodes) in [(0, false, 0), (1, false, 1), (2, true, 2)] {
+            let activities = three.at(&format!("/forward/nodes/{lead}/activities"));
+            assert_eq!(activities["pageInfo"]["hasNextPage"], more, "lead {lead}");
+            assert_eq!(activities["nodes"].as_array().unwrap().len(), nodes);
+            if loaded {
+                let alone = three.at(&format!("/forward/nodes/{lead}/alone"));
+                assert_eq!(alone["pageInfo"]["hasNextPage"], false, "lead {lead}");
+            }
+        }
+
+        let (all, _) = measured(&app, &acme, &query(loaded), json!({ "n": 4 })).await;
+        assert_eq!(all.at("/forward/pageInfo/hasNextPage"), false);
+        assert_eq!(all.at("/backward/pageInfo/hasPreviousPage"), false);
+        let busiest = all.at("/forward/nodes/3");
+        assert_eq!(busiest["lastName"], "N3");
+        assert_eq!(busiest["activities"]["pageInfo"]["hasNextPage"], true);
+        if loaded {
+            assert_eq!(busiest["alone"]["pageInfo"]["hasNextPage"], true);
+        }
+    }
+    assert!(
+        costs[0] < costs[1],
+        "the first answer's pages were joined: {costs:?}"
+    );
 }
