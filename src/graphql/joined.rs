@@ -331,18 +331,20 @@ impl<'a> Joins<'a> {
     }
 }
 
-/// One object of type `N` by id, its selected to-one relations joined.
+/// One object of type `N` by id, with the columns its selection reads (as a page's rows), its
+/// selected relations joined.
 pub async fn find_joined<N: NodeObject>(
     ctx: &Context<'_>,
     id: Uuid,
     joins: &Joins<'_>,
 ) -> async_graphql::Result<Option<N>> {
+    let read = Columns::read_by::<N::Row>(N::FIELDS.as_ref(), [ctx.field()], &[]);
     let mut sql = SqlBuilder::new("");
     let org = sql.bind(ctx.principal()?.organization_id);
     let id = sql.bind(id);
     sql.push(&format!(
         "SELECT {own}{joined} FROM {table} p{from} WHERE p.organization_id = {org} AND p.id = {id}",
-        own = Columns::ALL.select_list::<N::Row>("p"),
+        own = read.select_list::<N::Row>("p"),
         joined = joins.columns(),
         table = <N::Row as TenantRow>::TABLE,
         from = joins.from(),
@@ -352,5 +354,5 @@ pub async fn find_joined<N: NodeObject>(
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    Ok(Some(N::new(N::Row::decode(row, 0, Columns::ALL)?)))
+    Ok(Some(N::new(N::Row::decode(row, 0, read)?)))
 }

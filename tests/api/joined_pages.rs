@@ -358,3 +358,100 @@ async fn whether_more_rows_follow_is_answered_however_the_selection_asks_it() {
         "the first answer's pages were joined: {costs:?}"
     );
 }
+
+/// One lead by id with a joined relation reads only the columns its selection reads (as a
+/// page's rows do): each field, asked alone or with the others, answers as `node(id:)`, which
+/// reads every column.
+#[tokio::test]
+async fn one_lead_by_id_with_its_company_answers_each_field_as_node_does() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    let initech = uuid_of(&acme.create_company(&app, "Initech").await);
+    app.owner_sql(
+        acme.organization_id,
+        &format!(
+            "INSERT INTO leads (organization_id, first_name, last_name, email, company_id, phone,
+                                job_title, department, seniority, source, status, score,
+                                temperature, probability_to_close, tags, linkedin_url,
+                                custom_fields, estimated_deal_value, estimated_deal_currency,
+                                expected_close_date, last_contacted_at, next_follow_up_at)
+             SELECT '{org}', 'Lead', 'N' || n, 'lead' || n || '@example.com', '{initech}',
+                    CASE WHEN n = 1 THEN '+1 555 0100' END,
+                    CASE WHEN n = 1 THEN 'CISO' END, CASE WHEN n = 1 THEN 'Security' END,
+                    CASE WHEN n = 1 THEN 'c_level' END, 'referral', 'qualified', 70 + n,
+                    'hot', CASE WHEN n = 1 THEN 40 END,
+                    CASE WHEN n = 1 THEN ARRAY['vip', 'q\"uote'] ELSE '{{}}' END,
+                    CASE WHEN n = 1 THEN 'https://linkedin.example/n1' END,
+                    jsonb_build_object('n', n),
+                    CASE WHEN n = 1 THEN 98765.43 END, 'USD',
+                    CASE WHEN n = 1 THEN date '2027-03-01' END,
+                    CASE WHEN n = 1 THEN now() - interval '2 days' END,
+                    CASE WHEN n = 1 THEN now() + interval '2 days' END
+             FROM generate_series(1, 2) n",
+            org = acme.organization_id,
+        ),
+    )
+    .await;
+    let fields = [
+        "id",
+        "firstName",
+        "lastName",
+        "fullName",
+        "email",
+        "phone",
+        "jobTitle",
+        "department",
+        "seniority",
+        "source",
+        "status",
+        "score",
+        "temperature",
+        "probabilityToClose",
+        "tags",
+        "linkedinUrl",
+        "customFields",
+        "estimatedDealValue { amount currency }",
+        "expectedCloseDate",
+        "lastContactedAt",
+        "nextFollowUpAt",
+        "deletedAt",
+        "createdAt",
+        "updatedAt",
+    ];
+    let ids = app
+        .gql(
+            acme.token(),
+            "{ leads(first: 2, orderBy: { field: LAST_NAME, direction: ASC }) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    let every = fields.join(" ");
+    for lead in ids.at("/leads/nodes").as_array().unwrap() {
+        for selection in fields.iter().copied().chain([every.as_str()]) {
+            let variables = json!({ "id": lead["id"] });
+            let (by_id, cost) = measured(
+                &app,
+                &acme,
+                &format!(
+                    "query($id: ID!) {{ lead(id: $id) {{ {selection} company {{ name }} }} }}"
+                ),
+                variables.clone(),
+            )
+            .await;
+            let node = app
+                .gql(
+                    acme.token(),
+                    &format!(
+                        "query($id: ID!) {{ node(id: $id) {{
+                             ... on Lead {{ {selection} company {{ name }} }} }} }}"
+                    ),
+                    variables,
+                )
+                .await;
+            assert_eq!(by_id.at("/lead"), node.at("/node"), "{selection}");
+            assert_eq!(by_id.at("/lead/company/name"), "Initech");
+            // The check and the lead with its company.
+            assert_eq!(cost, 2, "{selection}");
+        }
+    }
+}
