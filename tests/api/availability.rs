@@ -453,55 +453,41 @@ async fn server_connections_end_a_forgotten_transaction() {
 
 /// A tenant transaction's statements end at its statement timeout (the request timeout, for
 /// requests): a runaway statement cannot keep a connection of the shared pool, and the
-/// connection serves the next transaction.
+/// connection serves the next transaction. On a pool that does not say what its connections
+/// start with, the transaction sets its timeout itself (`session`).
 #[tokio::test]
 async fn a_tenant_transactions_statements_end_at_its_statement_timeout() {
-    let app = TestApp::spawn().await;
-    let acme = app.sign_up("acme").await;
-    let url = leadgraph::config::Secret::new(app.app_url());
-    let db = leadgraph::db::connect(&url, 1).await.unwrap();
-    let pool = leadgraph::tenancy::TenantPool::from(&db);
-    let tenant = leadgraph::tenancy::TenantSettings {
-        organization_id: acme.organization_id,
-        user_id: crate::support::tenant::uuid_of(&acme.owner.user_id),
-    };
-    let sleep = |seconds: &str| {
-        sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!("SELECT pg_sleep({seconds})"),
-        )
-    };
-    let tx =
-        leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_millis(200), Some(tenant))
-            .await
-            .unwrap();
-    let err = tx.conn().execute_raw(sleep("30")).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("canceling statement due to statement timeout"),
-        "{err}"
-    );
-    tx.rollback().await.unwrap();
-    // The pool's one connection is free again, and a new transaction's timeout is its own.
-    let tx = leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_secs(5), Some(tenant))
-        .await
-        .unwrap();
-    tx.conn().execute_raw(sleep("0.3")).await.unwrap();
-    tx.commit().await.unwrap();
+    statements_end_at_the_transactions_timeout(
+        leadgraph::db::PoolSettings::with_size(1),
+        ["200 session", "0 default"],
+    )
+    .await;
 }
 
 /// The server's connections start with the request timeout as their statement timeout, so a
-/// request's transaction does not set it (one statement less); a transaction that asks for
-/// another timeout sets its own, which ends with it.
+/// request's transaction does not set it (one statement less: `client`, where it came from).
 #[tokio::test]
 async fn connections_start_with_the_statement_timeout_so_transactions_need_not_set_it() {
+    statements_end_at_the_transactions_timeout(
+        leadgraph::db::PoolSettings {
+            statement_timeout: Some(Duration::from_millis(200)),
+            ..leadgraph::db::PoolSettings::with_size(1)
+        },
+        ["200 client", "200 client"],
+    )
+    .await;
+}
+
+/// On a pool opened with `settings`: a transaction asking for 200 ms has its statement ended
+/// there, the timeout in force and where it came from being `in_force[0]`; the next one asking
+/// for 5 s sets its own (`session`), which ends with it (`in_force[1]` outside transactions).
+async fn statements_end_at_the_transactions_timeout(
+    settings: leadgraph::db::PoolSettings,
+    in_force: [&str; 2],
+) {
     let app = TestApp::spawn().await;
     let acme = app.sign_up("acme").await;
     let url = leadgraph::config::Secret::new(app.app_url());
-    let settings = leadgraph::db::PoolSettings {
-        statement_timeout: Some(Duration::from_millis(200)),
-        ..leadgraph::db::PoolSettings::with_size(1)
-    };
     let db = leadgraph::db::connect_with(&url, &settings).await.unwrap();
     let pool = leadgraph::tenancy::TenantPool::new(&db, settings.statement_timeout, None);
     let tenant = leadgraph::tenancy::TenantSettings {
@@ -510,9 +496,9 @@ async fn connections_start_with_the_statement_timeout_so_transactions_need_not_s
     };
     let statement =
         |sql: &str| sea_orm::Statement::from_string(db.get_database_backend(), sql.to_owned());
-    // The value in force and where it came from: `client` (the connection's start) or
-    // `session` (a SET, LOCAL or not).
-    async fn in_force(conn: &impl ConnectionTrait) -> String {
+    // The value in force and where it came from: `client` (the connection's start),
+    // `session` (a SET, LOCAL or not) or `default`.
+    async fn timeout(conn: &impl ConnectionTrait) -> String {
         let sql = "SELECT setting || ' ' || source FROM pg_settings \
                    WHERE name = 'statement_timeout'";
         let row = conn
@@ -529,7 +515,7 @@ async fn connections_start_with_the_statement_timeout_so_transactions_need_not_s
         leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_millis(200), Some(tenant))
             .await
             .unwrap();
-    assert_eq!(in_force(tx.conn()).await, "200 client");
+    assert_eq!(timeout(tx.conn()).await, in_force[0]);
     let err = tx
         .conn()
         .execute_raw(statement("SELECT pg_sleep(30)"))
@@ -542,16 +528,17 @@ async fn connections_start_with_the_statement_timeout_so_transactions_need_not_s
     );
     tx.rollback().await.unwrap();
 
+    // The pool's one connection is free again, and a new transaction's timeout is its own.
     let tx = leadgraph::tenancy::TenantTx::begin(&pool, true, Duration::from_secs(5), Some(tenant))
         .await
         .unwrap();
-    assert_eq!(in_force(tx.conn()).await, "5000 session");
+    assert_eq!(timeout(tx.conn()).await, "5000 session");
     tx.conn()
         .execute_raw(statement("SELECT pg_sleep(0.3)"))
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(in_force(&db).await, "200 client");
+    assert_eq!(timeout(&db).await, in_force[1]);
 }
 
 #[tokio::test]
