@@ -66,6 +66,8 @@ pub struct Limits {
     pub api_key_usage_flush: Duration,
     /// How long a verified API key is kept in memory (zero: not kept).
     pub api_key_cache: Duration,
+    /// How long a confirmed principal is kept in memory (zero: every request checks).
+    pub principal_cache: Duration,
 }
 
 /// Sign-in throttling, counted in the database so it holds across replicas.
@@ -112,6 +114,7 @@ impl Default for Limits {
             sign_in: SignInLimits::default(),
             api_key_usage_flush: Duration::from_secs(5),
             api_key_cache: Duration::from_secs(5),
+            principal_cache: Duration::from_secs(5),
         }
     }
 }
@@ -321,6 +324,7 @@ impl Config {
                 api_key_usage_flush: env
                     .positive_millis_or("API_KEY_USAGE_FLUSH_MS", defaults.api_key_usage_flush)?,
                 api_key_cache: env.millis_or("API_KEY_CACHE_MS", defaults.api_key_cache)?,
+                principal_cache: env.millis_or("PRINCIPAL_CACHE_MS", defaults.principal_cache)?,
             },
             trusted_proxies: match env.optional("TRUSTED_PROXIES") {
                 None => Vec::new(),

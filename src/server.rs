@@ -84,12 +84,16 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
             .map_err(StartupError::Connect)?;
         (rates.clone(), Some(RateSync::new(sync_db, rates)))
     };
+    let principals = Arc::new(crate::auth::VerifiedPrincipals::new(
+        config.limits.principal_cache,
+    ));
     let events = EventFeed::new(
         db.clone(),
         config.events.clone(),
         config.limits.request_timeout,
         // Half the pool at most, so HTTP requests are served through a reconnect storm.
         (config.pool.max_connections / 2).max(1) as usize,
+        principals.clone(),
     );
     let retention = Retention {
         db: db.clone(),
@@ -140,6 +144,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
         rate_sync,
         key_usage,
         verified_keys: Arc::new(crate::auth::VerifiedKeys::new(config.limits.api_key_cache)),
+        principals,
         client_ip: ClientIp::new(config.trusted_proxies.clone()),
         cors: config.cors_allowed_origins.clone(),
         pending_ws_inits: Arc::new(tokio::sync::Semaphore::new(

@@ -34,6 +34,8 @@ pub struct AppState {
     /// API keys' uses, counted here and written every few seconds.
     pub key_usage: Arc<crate::auth::KeyUsage>,
     pub verified_keys: Arc<crate::auth::VerifiedKeys>,
+    /// Principals confirmed lately (forgotten on every change the database announces).
+    pub principals: Arc<crate::auth::VerifiedPrincipals>,
     /// Who the client is, behind trusted proxies.
     pub client_ip: ClientIp,
     /// Browser origins allowed to call the API (HTTP and WebSocket).

@@ -30,6 +30,7 @@ mod m20261205_000023_scoring_jobs;
 mod m20261205_000024_request_principal;
 mod m20261205_000025_principal_generic_plans;
 mod m20261205_000026_prepared_principal_checks;
+mod m20261205_000027_principal_notifications;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -102,6 +103,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000024_request_principal::Migration),
             Box::new(m20261205_000025_principal_generic_plans::Migration),
             Box::new(m20261205_000026_prepared_principal_checks::Migration),
+            Box::new(m20261205_000027_principal_notifications::Migration),
         ]
     }
 }

@@ -6,7 +6,12 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use super::{ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys};
+use chrono::{DateTime, Utc};
+
+use super::{
+    ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys,
+    verified_principals::{PrincipalKey, VerifiedPrincipals},
+};
 use crate::{
     error::{ApiError, ApiResult},
     tenancy::{
@@ -145,13 +150,22 @@ pub async fn authenticate(
 
 /// Begins the caller's tenant transaction and confirms, in the same round trip, that the user
 /// is still active, that the session has not been logged out or the key revoked, and reads the
-/// user's current role (also set as a transaction-local setting for policies and audit).
+/// user's current role. With `principals`, a principal confirmed lately (and not changed since)
+/// skips the check, and one confirmed now is kept.
 pub async fn begin_as_principal(
     pool: &TenantPool,
+    principals: Option<&VerifiedPrincipals>,
     read_only: bool,
     statement_timeout: Duration,
     identity: Identity,
 ) -> ApiResult<(TenantTx, Principal)> {
+    let key = PrincipalKey::of(&identity);
+    if let Some(role) = principals.and_then(|principals| principals.get(&key)) {
+        let tx = TenantTx::begin(pool, read_only, statement_timeout, Some(identity.tenant)).await?;
+        return Ok((tx, identity.confirmed(role)));
+    }
+    // Taken before the check's snapshot: a change committed after it forgets, and so voids it.
+    let ticket = principals.and_then(VerifiedPrincipals::ticket);
     let (execute, statement) = principal_check(&identity);
     let (tx, rows) = TenantTx::begin_with(
         pool,
@@ -161,40 +175,50 @@ pub async fn begin_as_principal(
         (&execute, statement),
     )
     .await?;
-    let role = match rows.first() {
-        Some(row) => row.try_get_by_index::<Option<String>>(0)?,
-        None => None,
-    };
-    let Some(role) = role else {
+    let Some(row) = rows.first() else {
         tx.rollback().await?;
         return Err(ApiError::InvalidCredentials(
             "invalid or expired credentials",
         ));
     };
-    let role = Role::from_db(&role)?;
-    let principal = Principal {
-        organization_id: identity.tenant.organization_id,
-        user_id: identity.tenant.user_id,
-        role,
-        credential: identity.credential,
-    };
-    Ok((tx, principal))
+    let role = Role::from_db(&row.try_get_by_index::<String>(0)?)?;
+    let expires_at = row.try_get_by_index::<Option<DateTime<Utc>>>(1)?;
+    if let (Some(principals), Some(ticket)) = (principals, ticket) {
+        let expires_in = expires_at.map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+        principals.insert(ticket, key, role, expires_in);
+    }
+    Ok((tx, identity.confirmed(role)))
+}
+
+impl Identity {
+    /// The principal this identity is, confirmed to hold with `role`.
+    fn confirmed(self, role: Role) -> Principal {
+        Principal {
+            organization_id: self.tenant.organization_id,
+            user_id: self.tenant.user_id,
+            role,
+            credential: self.credential,
+        }
+    }
 }
 
 /// A principal check: the user (`$2`) active in the organization (`$1`) and `$credential_holds`
-/// true of the credential (`$3`). Its one row is the user's current role, also set for the
-/// transaction; no row when the principal does not hold.
+/// true of the credential (`$3`, found by `$joins`). Its one row is the user's current role and
+/// when the credential expires (NULL: not before the access token); no row when the principal
+/// does not hold.
 macro_rules! principal_statement {
-    ($name:literal, $credential:literal, $credential_holds:literal) => {
+    ($name:literal, $credential:literal, $expires_at:literal, $joins:literal, $credential_holds:literal) => {
         SessionStatement {
             name: $name,
             prepare: concat!(
                 "PREPARE ",
                 $name,
                 "(uuid, uuid, uuid) AS
-                 SELECT set_config('app.current_user_role', u.role, true)
-                 FROM users u
-                 WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active AND ",
+                 SELECT u.role, ",
+                $expires_at,
+                " FROM users u ",
+                $joins,
+                " WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active AND ",
                 $credential_holds
             ),
             reported: concat!(
@@ -212,6 +236,8 @@ macro_rules! principal_statement {
 static SESSION_PRINCIPAL: SessionStatement = principal_statement!(
     "lg_session_principal",
     "$session_family",
+    "NULL::timestamptz",
+    "",
     "EXISTS (SELECT 1 FROM refresh_tokens r
              WHERE r.organization_id = $1 AND r.family_id = $3 AND r.revoked_at IS NULL)"
 );
@@ -220,9 +246,9 @@ static SESSION_PRINCIPAL: SessionStatement = principal_statement!(
 static API_KEY_PRINCIPAL: SessionStatement = principal_statement!(
     "lg_api_key_principal",
     "$api_key",
-    "EXISTS (SELECT 1 FROM api_keys k
-             WHERE k.organization_id = $1 AND k.id = $3 AND k.revoked_at IS NULL
-               AND (k.expires_at IS NULL OR k.expires_at > now()))"
+    "k.expires_at",
+    "JOIN api_keys k ON k.organization_id = u.organization_id AND k.id = $3",
+    "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
 );
 
 /// The principal check for `identity`: a statement each connection prepares once, one for each
@@ -251,7 +277,7 @@ pub async fn revalidate(
     statement_timeout: Duration,
 ) -> ApiResult<Principal> {
     let (tx, principal) =
-        begin_as_principal(pool, true, statement_timeout, identity.clone()).await?;
+        begin_as_principal(pool, None, true, statement_timeout, identity.clone()).await?;
     tx.commit().await?;
     Ok(principal)
 }

@@ -10,6 +10,7 @@ mod secrets;
 mod session;
 mod usage;
 mod verified_keys;
+pub mod verified_principals;
 
 pub use credentials::{
     Identity, PresentedCredential, authenticate, begin_as_principal, revalidate,
@@ -20,3 +21,4 @@ pub use secrets::{ApiKeySecret, sha256};
 pub use session::revoke as revoke_sessions;
 pub use usage::KeyUsage;
 pub use verified_keys::VerifiedKeys;
+pub use verified_principals::VerifiedPrincipals;

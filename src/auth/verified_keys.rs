@@ -1,8 +1,9 @@
 //! Verified API keys, kept in memory for `API_KEY_CACHE_MS` (5 s by default; 0 turns it off): a
 //! request with a key verified that recently skips the `auth_api_key` lookup, a pooled
 //! connection and a round trip before its transaction. It is safe because every request's
-//! transaction confirms the key again (`load_principal`: not revoked, not expired, its user
-//! active, their current role), so revoking a key still takes effect at once. What an entry can
+//! principal is confirmed in its transaction, or was confirmed lately and nothing has changed
+//! it since (`begin_as_principal`, `verified_principals`): not revoked, not expired, its user
+//! active, their current role; so revoking a key still takes effect at once. What an entry can
 //! hold stale, for up to that time, is the key's rate limit. Entries are keyed by the key's
 //! SHA-256, never the key, and bounded in number.
 

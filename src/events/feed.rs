@@ -3,7 +3,8 @@
 //! tenant transaction, and hand the batch to each of the tenant's subscribers. Subscribers
 //! get a bounded buffer: one that falls a whole buffer behind is dropped from the feed (its
 //! subscription then ends, telling the client to resume), so a slow reader never holds up the
-//! others nor makes the server's memory grow.
+//! others nor makes the server's memory grow. The same connection tells the instance's
+//! confirmed principals of changes that end them (`auth::verified_principals`).
 
 use std::{
     collections::HashMap,
@@ -23,7 +24,11 @@ use super::{
     credentials::CredentialChecks,
     store::{self, EventBatch},
 };
-use crate::{config::EventSettings, error::ApiResult};
+use crate::{
+    auth::{VerifiedPrincipals, verified_principals as principals},
+    config::EventSettings,
+    error::ApiResult,
+};
 
 /// The channel the database notifies on (see `notify_events`).
 const CHANNEL: &str = "events";
@@ -42,6 +47,8 @@ struct Feed {
     credentials: CredentialChecks,
     /// One per tenant that subscribers are joining, so the first join reads the head once.
     joining: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// Kept only while this feed listens (see `listen`).
+    principals: Arc<VerifiedPrincipals>,
 }
 
 struct TenantFeed {
@@ -93,6 +100,7 @@ impl EventFeed {
         settings: EventSettings,
         statement_timeout: Duration,
         credential_checks: usize,
+        principals: Arc<VerifiedPrincipals>,
     ) -> Self {
         Self(Arc::new(Feed {
             db,
@@ -103,6 +111,7 @@ impl EventFeed {
             arrivals: Arc::new(Notify::new()),
             credentials: CredentialChecks::new(credential_checks),
             joining: Mutex::default(),
+            principals,
         }))
     }
 
@@ -275,6 +284,7 @@ impl EventFeed {
     /// announced.
     pub async fn listen(self, stop: watch::Receiver<bool>) {
         self.listen_until(stop).await;
+        self.0.principals.not_listening();
         // Ends every subscription this instance serves; clients resume elsewhere.
         self.tenants().clear();
     }
@@ -290,6 +300,7 @@ impl EventFeed {
                 match self.connect().await {
                     Ok(connected) => {
                         listener = Some(connected);
+                        self.0.principals.listening();
                         self.wake_all();
                     }
                     Err(err) => {
@@ -306,12 +317,19 @@ impl EventFeed {
                 changed = stop.changed() => if changed.is_err() { return },
                 _ = sweep.tick() => self.wake_all(),
                 notification = active.try_recv() => match notification {
+                    Ok(Some(notification)) if notification.channel() == principals::CHANNEL => {
+                        self.0.principals.on_notification(notification.payload())
+                    }
                     Ok(Some(notification)) => self.on_notification(notification.payload()),
-                    // The connection was lost (and is re-established on the next call):
-                    // notifications may have been missed meanwhile.
-                    Ok(None) => self.wake_all(),
+                    // The connection was lost: notifications may have been missed meanwhile.
+                    // Connected again above, which wakes every tenant.
+                    Ok(None) => {
+                        self.0.principals.not_listening();
+                        listener = None;
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "event listener failed; reconnecting");
+                        self.0.principals.not_listening();
                         listener = None;
                     }
                 },
@@ -328,7 +346,10 @@ impl EventFeed {
             .idle_timeout(None)
             .connect_lazy_with((*options).clone());
         let mut listener = PgListener::connect_with(&own).await?;
-        listener.listen(CHANNEL).await?;
+        // A lost connection is reported at once (`Ok(None)`), not after reconnecting, which
+        // may wait long on a database that is down: until then nothing may be kept.
+        listener.eager_reconnect(false);
+        listener.listen_all([CHANNEL, principals::CHANNEL]).await?;
         Ok(listener)
     }
 

@@ -289,6 +289,7 @@ async fn run(
     let _turn = app.shares.turn(identity.tenant.organization_id).await?;
     let (tx, principal) = begin_as_principal(
         &app.tenants,
+        Some(&app.principals),
         read_only,
         app.limits.request_timeout,
         identity,
@@ -309,7 +310,7 @@ async fn run(
         loader: Some(loader),
         meta,
     };
-    batches
+    let response = batches
         .drive(finish(
             state.schemas.for_signed_in(&checked),
             checked,
@@ -317,7 +318,12 @@ async fn run(
             context,
             read_only,
         ))
-        .await
+        .await;
+    if !read_only {
+        // Committed (or not): a change it made to a principal holds for the next request here.
+        app.principals.forget_organization(organization_id);
+    }
+    response
 }
 
 /// The passwords the request sets (`createUser`), hashed before its transaction opens so that

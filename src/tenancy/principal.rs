@@ -40,7 +40,8 @@ pub enum Credential {
 pub struct Principal {
     pub organization_id: Uuid,
     pub user_id: Uuid,
-    /// Read from the database on every request, so role changes apply at once.
+    /// Read from the database, or from a confirmation kept since (`auth::VerifiedPrincipals`,
+    /// forgotten when the role changes), so role changes apply at once.
     pub role: Role,
     pub credential: Credential,
 }

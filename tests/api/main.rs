@@ -25,6 +25,7 @@ mod metrics;
 mod money;
 mod orderings;
 mod outage;
+mod principal_cache;
 mod rate_limits;
 mod schema;
 mod schema_rules;

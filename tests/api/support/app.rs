@@ -107,6 +107,9 @@ impl TestApp {
             ("WEBHOOK_RETRY_BASE_MS", "100".to_owned()),
             // API keys' uses are written soon after, for the tests that read them.
             ("API_KEY_USAGE_FLUSH_MS", "50".to_owned()),
+            // Every request checks its principal, so that statement counts are exact; the
+            // cache's own tests (`principal_cache`) turn it on.
+            ("PRINCIPAL_CACHE_MS", "0".to_owned()),
         ]);
         Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration")
     }
