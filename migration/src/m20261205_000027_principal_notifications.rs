@@ -3,7 +3,9 @@
 //! user's role or activity changed or the user deleted, a session's tokens revoked or deleted,
 //! an API key revoked, its expiry changed or the key deleted. The payload is
 //! `<organization>:<user>`; `*` (a TRUNCATE) means everyone. Notifications are sent at commit,
-//! by whatever wrote the change: the server, a replica, a script or an operator in psql.
+//! by whatever wrote the change: the server, a replica, a script or an operator in psql (000028
+//! makes the triggers fire in replica mode too). A transaction that notifies cannot be prepared
+//! for two-phase commit (`PREPARE TRANSACTION`); LeadGraph uses none.
 
 use sea_orm_migration::prelude::*;
 

@@ -6,8 +6,6 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-use chrono::{DateTime, Utc};
-
 use super::{
     ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys,
     verified_principals::{PrincipalKey, VerifiedPrincipals},
@@ -165,7 +163,7 @@ pub async fn begin_as_principal(
         return Ok((tx, identity.confirmed(role)));
     }
     // Taken before the check's snapshot: a change committed after it forgets, and so voids it.
-    let ticket = principals.and_then(VerifiedPrincipals::ticket);
+    let ticket = principals.and_then(|principals| principals.ticket(&key));
     let (execute, statement) = principal_check(&identity);
     let (tx, rows) = TenantTx::begin_with(
         pool,
@@ -182,9 +180,10 @@ pub async fn begin_as_principal(
         ));
     };
     let role = Role::from_db(&row.try_get_by_index::<String>(0)?)?;
-    let expires_at = row.try_get_by_index::<Option<DateTime<Utc>>>(1)?;
+    // By the database's clock, which judged the expiry.
+    let expires_in_ms = row.try_get_by_index::<Option<i64>>(1)?;
     if let (Some(principals), Some(ticket)) = (principals, ticket) {
-        let expires_in = expires_at.map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+        let expires_in = expires_in_ms.map(|ms| Duration::from_millis(ms.max(0) as u64));
         principals.insert(ticket, key, role, expires_in);
     }
     Ok((tx, identity.confirmed(role)))
@@ -204,10 +203,10 @@ impl Identity {
 
 /// A principal check: the user (`$2`) active in the organization (`$1`) and `$credential_holds`
 /// true of the credential (`$3`, found by `$joins`). Its one row is the user's current role and
-/// when the credential expires (NULL: not before the access token); no row when the principal
-/// does not hold.
+/// the milliseconds until the credential expires (NULL: not before the access token); no row
+/// when the principal does not hold.
 macro_rules! principal_statement {
-    ($name:literal, $credential:literal, $expires_at:literal, $joins:literal, $credential_holds:literal) => {
+    ($name:literal, $credential:literal, $expires_in_ms:literal, $joins:literal, $credential_holds:literal) => {
         SessionStatement {
             name: $name,
             prepare: concat!(
@@ -215,7 +214,7 @@ macro_rules! principal_statement {
                 $name,
                 "(uuid, uuid, uuid) AS
                  SELECT u.role, ",
-                $expires_at,
+                $expires_in_ms,
                 " FROM users u ",
                 $joins,
                 " WHERE u.organization_id = $1 AND u.id = $2 AND u.is_active AND ",
@@ -236,7 +235,7 @@ macro_rules! principal_statement {
 static SESSION_PRINCIPAL: SessionStatement = principal_statement!(
     "lg_session_principal",
     "$session_family",
-    "NULL::timestamptz",
+    "NULL::bigint",
     "",
     "EXISTS (SELECT 1 FROM refresh_tokens r
              WHERE r.organization_id = $1 AND r.family_id = $3 AND r.revoked_at IS NULL)"
@@ -246,7 +245,7 @@ static SESSION_PRINCIPAL: SessionStatement = principal_statement!(
 static API_KEY_PRINCIPAL: SessionStatement = principal_statement!(
     "lg_api_key_principal",
     "$api_key",
-    "k.expires_at",
+    "(extract(epoch FROM k.expires_at - now()) * 1000)::bigint",
     "JOIN api_keys k ON k.organization_id = u.organization_id AND k.id = $3",
     "k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"
 );

@@ -15,9 +15,10 @@
 //!   generation, and an entry is only kept under the generation its check began in.
 //!
 //! What remains is the time a notification takes to reach another instance (a commit, then a
-//! message on an open connection), and, bounded by the cache's time, changes no notification
-//! announces and those made while a lost connection is not yet noticed (at once when
-//! PostgreSQL closes it; a silent network partition may take longer).
+//! message on an open connection), and, bounded by the cache's time (and an API key's expiry,
+//! by the database's clock), changes no notification announces (triggers disabled by hand) and
+//! those made while a lost connection is not yet noticed (at once when PostgreSQL closes it; a
+//! silent network partition may take longer). Keep the cache's time short: it is that bound.
 //! Entries are bounded in number.
 
 use std::{
@@ -58,28 +59,55 @@ impl PrincipalKey {
     }
 }
 
-/// The generation a check began in; its confirmation is kept only if no forgetting came since.
+/// The generations a check began in (everyone's, its organization's); its confirmation is kept
+/// only if nothing of either was forgotten since.
 #[derive(Clone, Copy, Debug)]
-pub struct Ticket(u64);
+pub struct Ticket {
+    everyone: u64,
+    organization: u64,
+}
 
 pub struct VerifiedPrincipals {
     ttl: Duration,
     state: Mutex<State>,
 }
 
+/// Indexed by organization, so that forgetting one (after each of its writes) or one of its
+/// users costs that organization's entries, not a pass over everyone's.
 #[derive(Default)]
 struct State {
     /// The LISTEN connection is up: notifications will tell of changes.
     listening: bool,
+    /// Advanced when everything is forgotten (the organizations then start afresh).
     generation: u64,
-    /// The role, and until when it may be used.
-    entries: HashMap<PrincipalKey, (Role, Instant)>,
+    organizations: HashMap<Uuid, Organization>,
+    /// Entries over all organizations.
+    count: usize,
+}
+
+#[derive(Default)]
+struct Organization {
+    generation: u64,
+    /// The role, and until when it may be used, by user and credential.
+    entries: HashMap<(Uuid, Uuid), (Role, Instant)>,
 }
 
 impl State {
-    fn forget(&mut self, which: impl Fn(&PrincipalKey) -> bool) {
+    fn forget_everyone(&mut self) {
         self.generation += 1;
-        self.entries.retain(|key, _| !which(key));
+        self.organizations.clear();
+        self.count = 0;
+    }
+
+    /// Forgets the organization's entries `which` picks (by user), and voids its checks under way.
+    fn forget(&mut self, organization_id: Uuid, which: impl Fn(&Uuid) -> bool) {
+        let organization = self.organizations.entry(organization_id).or_default();
+        organization.generation += 1;
+        let before = organization.entries.len();
+        organization
+            .entries
+            .retain(|(user_id, _), _| !which(user_id));
+        self.count -= before - organization.entries.len();
     }
 }
 
@@ -101,14 +129,24 @@ impl VerifiedPrincipals {
         if !state.listening {
             return None;
         }
-        let (role, until) = state.entries.get(key)?;
+        let (role, until) = state
+            .organizations
+            .get(&key.organization_id)?
+            .entries
+            .get(&(key.user_id, key.credential_id))?;
         (Instant::now() < *until).then_some(*role)
     }
 
-    /// To take before a check whose confirmation may be kept; `None` when none may be.
-    pub fn ticket(&self) -> Option<Ticket> {
+    /// To take before checking `key`, if its confirmation may be kept; `None` when none may be.
+    pub fn ticket(&self, key: &PrincipalKey) -> Option<Ticket> {
         let state = self.state();
-        (state.listening && !self.ttl.is_zero()).then_some(Ticket(state.generation))
+        (state.listening && !self.ttl.is_zero()).then(|| Ticket {
+            everyone: state.generation,
+            organization: state
+                .organizations
+                .get(&key.organization_id)
+                .map_or(0, |organization| organization.generation),
+        })
     }
 
     /// Keeps a confirmation for the cache's time, or until `expires_in` (an API key's expiry)
@@ -121,18 +159,26 @@ impl VerifiedPrincipals {
         expires_in: Option<Duration>,
     ) {
         let mut state = self.state();
-        if !state.listening || state.generation != ticket.0 {
+        if !state.listening || state.generation != ticket.everyone {
             return;
         }
-        let now = Instant::now();
-        if state.entries.len() >= MAX_PRINCIPALS {
-            state.entries.retain(|_, (_, until)| now < *until);
-            if state.entries.len() >= MAX_PRINCIPALS {
-                state.entries.clear();
-            }
+        if state.count >= MAX_PRINCIPALS {
+            // A flood of distinct principals only costs checks, as without the cache.
+            state.forget_everyone();
+            return;
+        }
+        let organization = state.organizations.entry(key.organization_id).or_default();
+        if organization.generation != ticket.organization {
+            return;
         }
         let keep_for = expires_in.map_or(self.ttl, |left| left.min(self.ttl));
-        state.entries.insert(key, (role, now + keep_for));
+        let kept = organization.entries.insert(
+            (key.user_id, key.credential_id),
+            (role, Instant::now() + keep_for),
+        );
+        if kept.is_none() {
+            state.count += 1;
+        }
     }
 
     /// A notification from the `principals` channel: `<organization>:<user>`, or `*`.
@@ -143,18 +189,17 @@ impl VerifiedPrincipals {
         let mut state = self.state();
         match user {
             Some((organization_id, user_id)) => {
-                state.forget(|key| key.organization_id == organization_id && key.user_id == user_id)
+                state.forget(organization_id, |user| *user == user_id)
             }
             // `*`, or anything unexpected: everyone.
-            None => state.forget(|_| true),
+            None => state.forget_everyone(),
         }
     }
 
     /// After a write of the organization's committed here: a logout, a revocation or a role
     /// change holds for the next request without waiting for its notification.
     pub fn forget_organization(&self, organization_id: Uuid) {
-        self.state()
-            .forget(|key| key.organization_id == organization_id);
+        self.state().forget(organization_id, |_| true);
     }
 
     /// The LISTEN connection is (again) up: notifications will tell of changes.
@@ -166,8 +211,21 @@ impl VerifiedPrincipals {
     /// any check under way is not kept), and nothing is kept or used until it is back.
     pub fn not_listening(&self) {
         let mut state = self.state();
-        state.forget(|_| true);
+        state.forget_everyone();
         state.listening = false;
+    }
+}
+
+/// Forgets an organization's principals when dropped: after a write request, even one whose
+/// client went away after its COMMIT.
+pub struct ForgetOrganization<'a> {
+    pub principals: &'a VerifiedPrincipals,
+    pub organization_id: Uuid,
+}
+
+impl Drop for ForgetOrganization<'_> {
+    fn drop(&mut self) {
+        self.principals.forget_organization(self.organization_id);
     }
 }
 
@@ -198,12 +256,12 @@ mod tests {
     fn a_confirmation_is_kept_for_the_caches_time_or_until_the_key_expires() {
         let principals = listening(Duration::from_secs(60));
         let key = PrincipalKey::of(&identity(Uuid::new_v4(), Uuid::new_v4()));
-        principals.insert(principals.ticket().unwrap(), key, Role::Agent, None);
+        principals.insert(principals.ticket(&key).unwrap(), key, Role::Agent, None);
         assert_eq!(principals.get(&key), Some(Role::Agent));
 
         let expiring = PrincipalKey::of(&identity(Uuid::new_v4(), Uuid::new_v4()));
         principals.insert(
-            principals.ticket().unwrap(),
+            principals.ticket(&expiring).unwrap(),
             expiring,
             Role::Admin,
             Some(Duration::ZERO),
@@ -211,7 +269,7 @@ mod tests {
         assert_eq!(principals.get(&expiring), None);
 
         let off = listening(Duration::ZERO);
-        assert!(off.ticket().is_none());
+        assert!(off.ticket(&key).is_none());
     }
 
     #[test]
@@ -225,7 +283,7 @@ mod tests {
             PrincipalKey::of(&identity(org, other)),
         ];
         for key in keys {
-            principals.insert(principals.ticket().unwrap(), key, Role::Viewer, None);
+            principals.insert(principals.ticket(&key).unwrap(), key, Role::Viewer, None);
         }
         principals.on_notification(&format!("{org}:{user}"));
         assert_eq!(principals.get(&keys[0]), None);
@@ -237,29 +295,52 @@ mod tests {
     }
 
     #[test]
-    fn a_check_that_began_before_a_forgetting_is_not_kept() {
+    fn a_check_that_began_before_its_organization_was_forgotten_is_not_kept() {
         let principals = listening(Duration::from_secs(60));
         let org = Uuid::new_v4();
         let key = PrincipalKey::of(&identity(org, Uuid::new_v4()));
-        let ticket = principals.ticket().unwrap();
-        // The check ran on a snapshot from before another organization's write, even.
-        principals.forget_organization(Uuid::new_v4());
+        let other = PrincipalKey::of(&identity(Uuid::new_v4(), Uuid::new_v4()));
+        let (ticket, others_ticket) = (
+            principals.ticket(&key).unwrap(),
+            principals.ticket(&other).unwrap(),
+        );
+        // The check ran on a snapshot from before a write of the organization's (or a change
+        // to any of its users) committed.
+        principals.forget_organization(org);
         principals.insert(ticket, key, Role::Owner, None);
         assert_eq!(principals.get(&key), None);
+        // Another organization's checks are not voided by it.
+        principals.insert(others_ticket, other, Role::Owner, None);
+        assert_eq!(principals.get(&other), Some(Role::Owner));
+        // Nor is a check begun after it.
+        principals.insert(principals.ticket(&key).unwrap(), key, Role::Owner, None);
+        assert_eq!(principals.get(&key), Some(Role::Owner));
+
+        let ticket = principals.ticket(&key).unwrap();
+        principals.on_notification(&format!("{org}:{}", Uuid::new_v4()));
+        principals.insert(ticket, key, Role::Agent, None);
+        assert_eq!(
+            principals.get(&key),
+            Some(Role::Owner),
+            "the racing check was kept"
+        );
     }
 
     #[test]
     fn nothing_is_kept_or_used_while_not_listening() {
         let principals = VerifiedPrincipals::new(Duration::from_secs(60));
-        assert!(principals.ticket().is_none());
-        principals.listening();
         let key = PrincipalKey::of(&identity(Uuid::new_v4(), Uuid::new_v4()));
-        let ticket = principals.ticket().unwrap();
+        assert!(principals.ticket(&key).is_none());
+        principals.listening();
+        let ticket = principals.ticket(&key).unwrap();
         principals.insert(ticket, key, Role::Manager, None);
         principals.not_listening();
         assert_eq!(principals.get(&key), None);
         principals.insert(ticket, key, Role::Manager, None);
         principals.listening();
+        assert_eq!(principals.get(&key), None);
+        // A check begun before the connection was lost is not kept once it is back.
+        principals.insert(ticket, key, Role::Manager, None);
         assert_eq!(principals.get(&key), None);
     }
 }

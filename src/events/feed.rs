@@ -283,8 +283,9 @@ impl EventFeed {
     /// lost connection) wakes every tenant with subscribers, to catch events no notification
     /// announced.
     pub async fn listen(self, stop: watch::Receiver<bool>) {
+        // However the listening ends (a panic too), what it vouched for is not used after it.
+        let _stop_keeping = StopKeeping(&self.0.principals);
         self.listen_until(stop).await;
-        self.0.principals.not_listening();
         // Ends every subscription this instance serves; clients resume elsewhere.
         self.tenants().clear();
     }
@@ -370,6 +371,15 @@ impl EventFeed {
             }
             None => tracing::warn!(payload, "unexpected event notification"),
         }
+    }
+}
+
+/// Tells the principals that nobody listens any more, when dropped.
+struct StopKeeping<'a>(&'a VerifiedPrincipals);
+
+impl Drop for StopKeeping<'_> {
+    fn drop(&mut self) {
+        self.0.not_listening();
     }
 }
 

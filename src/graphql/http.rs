@@ -30,7 +30,7 @@ use crate::{
     admission::Quota,
     auth::{
         HashedPasswords, Identity, PresentedCredential, authenticate, begin_as_principal,
-        revalidate,
+        revalidate, verified_principals::ForgetOrganization,
     },
     error::{ApiError, code},
     events,
@@ -310,7 +310,13 @@ async fn run(
         loader: Some(loader),
         meta,
     };
-    let response = batches
+    // Once a write has ended (committed or not), a change it made to a principal holds for
+    // the next request here, without waiting for the database's notification.
+    let _forget = (!read_only).then(|| ForgetOrganization {
+        principals: &app.principals,
+        organization_id,
+    });
+    batches
         .drive(finish(
             state.schemas.for_signed_in(&checked),
             checked,
@@ -318,12 +324,7 @@ async fn run(
             context,
             read_only,
         ))
-        .await;
-    if !read_only {
-        // Committed (or not): a change it made to a principal holds for the next request here.
-        app.principals.forget_organization(organization_id);
-    }
-    response
+        .await
 }
 
 /// The passwords the request sets (`createUser`), hashed before its transaction opens so that

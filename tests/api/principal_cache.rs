@@ -263,3 +263,50 @@ async fn nothing_kept_survives_a_lost_listener_connection() {
         .await;
     assert_eq!(demoted.code(), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_kept_api_key_stops_at_its_expiry_without_any_change_announced() {
+    // The key itself kept as verified as long: only the principal's entry can end it.
+    let app = TestApp::spawn_with(|config| {
+        config.limits.principal_cache = Duration::from_secs(600);
+        config.limits.api_key_cache = Duration::from_secs(600);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let created = app
+        .gql(
+            acme.token(),
+            "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }",
+            json!({ "input": { "name": "brief", "scopes": ["READ"], "expiresAt": expires_at } }),
+        )
+        .await;
+    let key = created
+        .at("/createApiKey/secret")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    until_kept(&app, &key, &acme.owner.email).await;
+    // Nothing is written when it expires: its entry ends with it, not after the cache's time.
+    until_shown(&app, &key, ME, "UNAUTHENTICATED").await;
+}
+
+#[tokio::test]
+async fn changes_written_as_a_replica_applies_them_still_reach_the_servers() {
+    let app = caching_app().await;
+    let acme = app.sign_up("acme").await;
+    let admin = acme.add_user(&app, "ADMIN").await;
+    until_kept(&app, &admin.access_token, &admin.email).await;
+    // As logical replication or a restore with --disable-triggers writes: ordinary triggers
+    // do not fire; the principal notifications are ENABLE ALWAYS.
+    let superuser = app.admin_db().await;
+    superuser
+        .execute_unprepared(&format!(
+            "BEGIN; SET LOCAL session_replication_role = replica;
+             UPDATE users SET role = 'agent' WHERE id = '{}'; COMMIT;",
+            crate::support::tenant::uuid_of(&admin.user_id)
+        ))
+        .await
+        .unwrap();
+    until_shown(&app, &admin.access_token, API_KEYS, "FORBIDDEN").await;
+}
