@@ -14,8 +14,9 @@ use crate::script_migration;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const UP: &str = r#"
-CREATE FUNCTION notify_principal_change() RETURNS trigger
+/// The trigger function (000028 replaced it; its undoing restores this).
+pub(crate) const FUNCTION: &str = r#"
+CREATE OR REPLACE FUNCTION notify_principal_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER
 AS $$
 BEGIN
@@ -29,7 +30,9 @@ BEGIN
     RETURN NULL;
 END
 $$;
+"#;
 
+const TRIGGERS: &str = r#"
 CREATE TRIGGER users_principal_change
     AFTER UPDATE OF role, is_active OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION notify_principal_change('id');
@@ -57,4 +60,4 @@ DROP TRIGGER api_keys_principals_truncated ON api_keys;
 DROP FUNCTION notify_principal_change();
 "#;
 
-script_migration!(UP, DOWN);
+script_migration!(&format!("{FUNCTION}{TRIGGERS}"), DOWN);

@@ -7,7 +7,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::script_migration;
+use crate::{m20261205_000027_principal_notifications::FUNCTION as BEFORE, script_migration};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -47,23 +47,6 @@ $$;
 REVOKE EXECUTE ON FUNCTION notify_principal_change() FROM PUBLIC;
 "#;
 
-const FUNCTION_BEFORE: &str = r#"
-CREATE OR REPLACE FUNCTION notify_principal_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY INVOKER
-AS $$
-BEGIN
-    IF TG_LEVEL = 'STATEMENT' THEN
-        PERFORM pg_notify('principals', '*');
-    ELSE
-        PERFORM pg_notify('principals',
-                          OLD.organization_id || ':' || (to_jsonb(OLD) ->> TG_ARGV[0]));
-    END IF;
-    RETURN NULL;
-END
-$$;
-GRANT EXECUTE ON FUNCTION notify_principal_change() TO PUBLIC;
-"#;
-
 fn script(function: &str, enable: &str) -> String {
     let mut sql = function.to_owned();
     for (table, trigger) in TRIGGERS {
@@ -74,4 +57,10 @@ fn script(function: &str, enable: &str) -> String {
     sql
 }
 
-script_migration!(&script(FUNCTION, "ALWAYS "), &script(FUNCTION_BEFORE, ""));
+script_migration!(
+    &script(FUNCTION, "ALWAYS "),
+    &script(
+        &format!("{BEFORE}GRANT EXECUTE ON FUNCTION notify_principal_change() TO PUBLIC;\n"),
+        ""
+    )
+);

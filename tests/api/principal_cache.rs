@@ -8,7 +8,10 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 
-use crate::support::{Gql, TestApp, tenant::Tenant};
+use crate::support::{
+    Gql, TestApp,
+    tenant::{Session, Tenant},
+};
 
 const ME: &str = "{ me { email role } }";
 /// OWNER and ADMIN only: what a demoted admin no longer reads.
@@ -205,12 +208,27 @@ async fn changes_written_elsewhere_reach_every_server_through_the_database() {
     until_shown(&app, &agent.access_token, ME, "UNAUTHENTICATED").await;
 }
 
-#[tokio::test]
-async fn nothing_kept_survives_a_lost_listener_connection() {
+/// A caching server and an ADMIN of a new organization whose principal it keeps.
+async fn an_admin_kept() -> (TestApp, Session) {
     let app = caching_app().await;
     let acme = app.sign_up("acme").await;
     let admin = acme.add_user(&app, "ADMIN").await;
     until_kept(&app, &admin.access_token, &admin.email).await;
+    (app, admin)
+}
+
+/// The statement that makes `admin` an agent, written in SQL by a superuser (no server's
+/// request sees it).
+fn demoted(admin: &Session) -> String {
+    format!(
+        "UPDATE users SET role = 'agent' WHERE id = '{}'",
+        crate::support::tenant::uuid_of(&admin.user_id)
+    )
+}
+
+#[tokio::test]
+async fn nothing_kept_survives_a_lost_listener_connection() {
+    let (app, admin) = an_admin_kept().await;
 
     // The server's LISTEN connection goes and cannot come back (only superusers may connect)
     // until a change has been made: its notification reaches nobody.
@@ -250,11 +268,7 @@ async fn nothing_kept_survives_a_lost_listener_connection() {
         noticed,
         "the server did not notice its lost LISTEN connection"
     );
-    run(format!(
-        "UPDATE users SET role = 'agent' WHERE id = '{}'",
-        crate::support::tenant::uuid_of(&admin.user_id)
-    ))
-    .await;
+    run(demoted(&admin)).await;
     run(format!("ALTER DATABASE {database} CONNECTION LIMIT -1")).await;
     // Once the server listens again it keeps principals again, but none from before.
     until_kept(&app, &admin.access_token, &admin.email).await;
@@ -293,18 +307,14 @@ async fn a_kept_api_key_stops_at_its_expiry_without_any_change_announced() {
 
 #[tokio::test]
 async fn changes_written_as_a_replica_applies_them_still_reach_the_servers() {
-    let app = caching_app().await;
-    let acme = app.sign_up("acme").await;
-    let admin = acme.add_user(&app, "ADMIN").await;
-    until_kept(&app, &admin.access_token, &admin.email).await;
+    let (app, admin) = an_admin_kept().await;
     // As logical replication or a restore with --disable-triggers writes: ordinary triggers
     // do not fire; the principal notifications are ENABLE ALWAYS.
     let superuser = app.admin_db().await;
     superuser
         .execute_unprepared(&format!(
-            "BEGIN; SET LOCAL session_replication_role = replica;
-             UPDATE users SET role = 'agent' WHERE id = '{}'; COMMIT;",
-            crate::support::tenant::uuid_of(&admin.user_id)
+            "BEGIN; SET LOCAL session_replication_role = replica; {}; COMMIT;",
+            demoted(&admin)
         ))
         .await
         .unwrap();
