@@ -62,6 +62,10 @@ pub async fn connect_with(
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(settings.acquire_timeout)
+        // sqlx pings a connection (a round trip) each time it is taken, by default: only those
+        // idle long enough to have been dropped on the way are; a hot one found closed when a
+        // transaction opens is replaced there (`tenancy::TenantConnection::open`).
+        .test_before_acquire_if_idle_for(Duration::from_secs(10))
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |pg| plain_on_loopback(pg).options(startup.clone()));
     Database::connect(options).await

@@ -120,6 +120,31 @@ fn prepared(sql: &str, values: Option<Values>) -> sqlx::query::Query<'_, Postgre
     sqlx::query_with(sqlx::AssertSqlSafe(sql), SqlxValues(values))
 }
 
+/// An opening that failed; on a connection PostgreSQL had closed, it may be tried again.
+struct OpeningError {
+    lost_connection: bool,
+    error: DbErr,
+}
+
+impl From<DbErr> for OpeningError {
+    fn from(error: DbErr) -> Self {
+        Self {
+            lost_connection: false,
+            error,
+        }
+    }
+}
+
+/// The connection was closed under us: by PostgreSQL (a terminated backend, a shutdown) or on
+/// the way (the socket).
+fn is_lost(err: &sqlx::Error) -> bool {
+    match err.as_database_error() {
+        // admin_shutdown, crash_shutdown
+        Some(db) => matches!(db.code().as_deref(), Some("57P01" | "57P02")),
+        None => matches!(err, sqlx::Error::Io(_)),
+    }
+}
+
 fn gone() -> DbErr {
     DbErr::Custom("the transaction has ended".into())
 }
@@ -134,6 +159,24 @@ impl TenantConnection {
         opening: &str,
         executes: Option<&SessionStatement>,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
+        // Hot connections are not pinged when taken (`db::connect_with`): one PostgreSQL closed
+        // meanwhile (a restart, a terminated backend) shows here, before anything of the
+        // transaction happened, and is replaced. Each attempt discards one dead connection.
+        let mut attempts = pool.pool.options().get_max_connections() + 1;
+        loop {
+            attempts -= 1;
+            match Self::open_once(pool, opening, executes).await {
+                Err(err) if attempts > 0 && err.lost_connection => continue,
+                result => return result.map_err(|err| err.error),
+            }
+        }
+    }
+
+    async fn open_once(
+        pool: &TenantPool,
+        opening: &str,
+        executes: Option<&SessionStatement>,
+    ) -> Result<(Self, Vec<QueryResult>), OpeningError> {
         let conn = pool.pool.acquire().await.map_err(|err| match err {
             sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
             sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
@@ -157,7 +200,16 @@ impl TenantConnection {
                 }
                 this.observe(statement.reported, started, rows.is_err());
             }
-            rows.map_err(query_error)?
+            match rows {
+                Err(err) if is_lost(&err) => {
+                    conn.close_on_drop();
+                    return Err(OpeningError {
+                        lost_connection: true,
+                        error: query_error(err),
+                    });
+                }
+                rows => rows.map_err(query_error)?,
+            }
         };
         Ok((this, rows.into_iter().map(QueryResult::from).collect()))
     }

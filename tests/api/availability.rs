@@ -796,3 +796,40 @@ async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_i
         assert_eq!(response.at("/leads/totalCount"), 0);
     }
 }
+
+/// Connections taken from the pool are not pinged first (a round trip each request); one that
+/// PostgreSQL closed while it sat in the pool (a terminated backend, a restart) is found dead
+/// when the transaction opens, and replaced there: the client never sees it.
+#[tokio::test]
+async fn connections_closed_while_pooled_are_replaced_without_an_error() {
+    let app = TestApp::spawn().await;
+    let acme = app.sign_up("acme").await;
+    // Every connection of the pool in use at once, so that all of them are pooled and hot.
+    let reads = (0..8).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
+    for response in join_all(reads).await {
+        assert_eq!(response.at("/leads/totalCount"), 0);
+    }
+    let superuser = app.admin_db().await;
+    let terminated = superuser
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = $1 AND usename = 'leadgraph_app' AND query NOT ILIKE 'LISTEN%'",
+            [app.db.name.as_str().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert!(
+        terminated >= 2,
+        "{terminated} pooled connections terminated"
+    );
+    for _ in 0..8 {
+        let response = app
+            .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+            .await;
+        assert_eq!(response.at("/leads/totalCount"), 0);
+    }
+}
