@@ -8,7 +8,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestApp,
+    Tenant, TestApp, scalar,
     ws::{Protocol, ServerMessage},
 };
 
@@ -327,16 +327,11 @@ async fn start_blocked_updates(
         .collect();
     let admin = app.admin_db().await;
     for _ in 0..200 {
-        let waiting = admin
-            .query_one_raw(sea_orm::Statement::from_string(
-                admin.get_database_backend(),
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND usename = 'leadgraph_app'",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index::<i64>(0)
-            .unwrap();
+        let waiting = scalar(
+            &admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND usename = 'leadgraph_app'",
+        )
+        .await;
         if waiting as usize >= count {
             return handles;
         }
@@ -643,17 +638,12 @@ async fn stalled_subscribers_pin_no_connection() {
     }
     let admin = app.admin_db().await;
     for _ in 0..20 {
-        let idle = admin
-            .query_one_raw(sea_orm::Statement::from_string(
-                admin.get_database_backend(),
-                "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leadgraph_app' \
-                 AND state = 'idle in transaction' AND now() - state_change > interval '200 ms'",
-            ))
-            .await
-            .unwrap()
-            .unwrap()
-            .try_get_by_index::<i64>(0)
-            .unwrap();
+        let idle = scalar(
+            &admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leadgraph_app' \
+             AND state = 'idle in transaction' AND now() - state_change > interval '200 ms'",
+        )
+        .await;
         assert_eq!(idle, 0, "a stalled subscriber holds a transaction open");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -769,17 +759,13 @@ async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_i
     let mut in_transaction = -1;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let row = admin
-            .query_one_raw(sea_orm::Statement::from_string(
-                admin.get_database_backend(),
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND usename = 'leadgraph_app'
-                   AND state IN ('idle in transaction', 'idle in transaction (aborted)')",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        in_transaction = row.try_get_by_index::<i64>(0).unwrap();
+        in_transaction = scalar(
+            &admin,
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = 'leadgraph_app'
+               AND state IN ('idle in transaction', 'idle in transaction (aborted)')",
+        )
+        .await;
         if in_transaction == 0 {
             break;
         }
@@ -789,12 +775,7 @@ async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_i
         "pooled connections left inside a transaction"
     );
     // And every connection serves the next requests on their own.
-    for _ in 0..4 {
-        let response = app
-            .gql(acme.token(), "{ leads { totalCount } }", json!({}))
-            .await;
-        assert_eq!(response.at("/leads/totalCount"), 0);
-    }
+    reads_serve(&app, &acme, 4).await;
 }
 
 /// Connections taken from the pool are not pinged first (a round trip each request); one that
@@ -809,26 +790,25 @@ async fn connections_closed_while_pooled_are_replaced_without_an_error() {
     for response in join_all(reads).await {
         assert_eq!(response.at("/leads/totalCount"), 0);
     }
-    let superuser = app.admin_db().await;
-    let terminated = superuser
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE datname = $1 AND usename = 'leadgraph_app' AND query NOT ILIKE 'LISTEN%'",
-            [app.db.name.as_str().into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let terminated = scalar(
+        &app.admin_db().await,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND usename = 'leadgraph_app'
+           AND query NOT ILIKE 'LISTEN%'",
+    )
+    .await;
     assert!(
         terminated >= 2,
         "{terminated} pooled connections terminated"
     );
-    for _ in 0..8 {
+    reads_serve(&app, &acme, 8).await;
+}
+
+/// `times` reads of `tenant`'s (empty) leads, one after another, each answered.
+async fn reads_serve(app: &TestApp, tenant: &Tenant, times: usize) {
+    for _ in 0..times {
         let response = app
-            .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+            .gql(tenant.token(), "{ leads { totalCount } }", json!({}))
             .await;
         assert_eq!(response.at("/leads/totalCount"), 0);
     }

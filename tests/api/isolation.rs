@@ -708,15 +708,7 @@ async fn tenant_b_cannot_change_or_reference_tenant_a_rows_through_graphql() {
 }
 
 async fn count(db: &impl ConnectionTrait, table: &str) -> i64 {
-    db.query_one_raw(Statement::from_string(
-        db.get_database_backend(),
-        format!("SELECT count(*) FROM {table}"),
-    ))
-    .await
-    .unwrap()
-    .unwrap()
-    .try_get_by_index(0)
-    .unwrap()
+    crate::support::scalar(db, format!("SELECT count(*) FROM {table}")).await
 }
 
 async fn set_tenant(db: &impl ConnectionTrait, organization: Uuid) {

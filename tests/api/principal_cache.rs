@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::support::{
-    Gql, TestApp,
+    Gql, TestApp, scalar,
     tenant::{Session, Tenant},
 };
 
@@ -241,18 +241,12 @@ async fn nothing_kept_survives_a_lost_listener_connection() {
     };
     let database = &app.db.name;
     run(format!("ALTER DATABASE {database} CONNECTION LIMIT 0")).await;
-    let terminated = superuser
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE datname = $1 AND query ILIKE 'LISTEN%'",
-            [database.as_str().into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let terminated = scalar(
+        &superuser,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .await;
     assert_eq!(terminated, 1, "the server listens on one connection");
     // Until the server notices, what it keeps may still be used (the cache's time bounds
     // that); once it has, every request is checked.

@@ -223,16 +223,11 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     // Undoing 000014 dropped the company's event (the lead log had no place for it); redone,
     // companies are evented again.
     acme.create_company(&fresh, "Hooli").await;
-    let companies_evented = admin
-        .query_one_raw(Statement::from_string(
-            sea_orm::DatabaseBackend::Postgres,
-            "SELECT count(*) FROM events WHERE subject_type = 'company'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let companies_evented = crate::support::scalar(
+        &admin,
+        "SELECT count(*) FROM events WHERE subject_type = 'company'",
+    )
+    .await;
     assert_eq!(companies_evented, 1);
     // An endpoint made when only leads had events keeps receiving only those; a new one
     // receives every subject type.

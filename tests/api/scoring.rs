@@ -145,21 +145,14 @@ async fn a_leads_score_follows_its_rules_as_the_lead_its_activities_and_company_
     );
     // Each change is a SCORED event of the lead.
     let admin = app.admin_db().await;
-    let scored_events = sea_orm::ConnectionTrait::query_one_raw(
+    let scored_events = crate::support::scalar(
         &admin,
-        sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Postgres,
-            format!(
-                "SELECT count(*) FROM events WHERE kind = 'scored' AND subject_id = '{}'",
-                crate::support::tenant::uuid_of(&lead)
-            ),
+        format!(
+            "SELECT count(*) FROM events WHERE kind = 'scored' AND subject_id = '{}'",
+            crate::support::tenant::uuid_of(&lead)
         ),
     )
-    .await
-    .unwrap()
-    .unwrap()
-    .try_get_by_index::<i64>(0)
-    .unwrap();
+    .await;
     assert_eq!(scored_events, 4);
     // Scores are the rules' now: one set by hand is refused.
     let by_hand = app

@@ -34,3 +34,18 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
         .await
         .unwrap_or_else(|_| panic!("{what} within {limit:?}"))
 }
+
+/// The one number `sql` (a `SELECT count(...)`, say) answers on `db`: how tests read what only the
+/// database can tell (its activity, rows the API does not show).
+pub async fn scalar(db: &impl sea_orm::ConnectionTrait, sql: impl Into<String>) -> i64 {
+    let sql = sql.into();
+    db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Postgres,
+        sql.clone(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    .unwrap_or_else(|| panic!("{sql}: no row"))
+    .try_get_by_index::<i64>(0)
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
