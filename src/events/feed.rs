@@ -16,7 +16,7 @@ use std::{
 };
 
 use sea_orm::DatabaseConnection;
-use sqlx::postgres::PgListener;
+use sqlx::{Executor as _, postgres::PgListener};
 use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
@@ -32,6 +32,17 @@ use crate::{
 
 /// The channel the database notifies on (see `notify_events`).
 const CHANNEL: &str = "events";
+
+/// What the `LISTEN` connection calls itself (`pg_stat_activity.application_name`).
+pub const LISTENER_NAME: &str = "leadgraph-listener";
+
+/// How often the `LISTEN` connection is asked a trivial query, and how long its answer may take
+/// before the connection counts as lost. A connection that only receives never learns that it
+/// stopped answering without closing (a network dropping its packets, a NAT or load balancer
+/// forgetting an idle flow): notifications would stop silently, events reach subscribers only at
+/// the next sweep, and kept principals only at their time's end. Asking also keeps the flow
+/// from looking idle.
+const LISTENER_HEARTBEAT: Duration = Duration::from_secs(3);
 
 #[derive(Clone)]
 pub struct EventFeed(Arc<Feed>);
@@ -292,6 +303,7 @@ impl EventFeed {
 
     async fn listen_until(&self, mut stop: watch::Receiver<bool>) {
         let mut sweep = tokio::time::interval(self.0.settings.sweep_interval);
+        let mut heartbeat = tokio::time::interval(LISTENER_HEARTBEAT);
         let mut listener: Option<PgListener> = None;
         loop {
             if *stop.borrow() {
@@ -317,6 +329,15 @@ impl EventFeed {
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { return },
                 _ = sweep.tick() => self.wake_all(),
+                _ = heartbeat.tick() => {
+                    let answered =
+                        tokio::time::timeout(LISTENER_HEARTBEAT, active.execute("SELECT 1")).await;
+                    if !matches!(answered, Ok(Ok(_))) {
+                        tracing::warn!("event listener stopped answering; reconnecting");
+                        self.0.principals.not_listening();
+                        listener = None;
+                    }
+                }
                 notification = active.try_recv() => match notification {
                     Ok(Some(notification)) if notification.channel() == principals::CHANNEL => {
                         self.0.principals.on_notification(notification.payload())
@@ -345,7 +366,7 @@ impl EventFeed {
             .max_connections(1)
             .max_lifetime(None)
             .idle_timeout(None)
-            .connect_lazy_with((*options).clone());
+            .connect_lazy_with((*options).clone().application_name(LISTENER_NAME));
         let mut listener = PgListener::connect_with(&own).await?;
         // A lost connection is reported at once (`Ok(None)`), not after reconnecting, which
         // may wait long on a database that is down: until then nothing may be kept.

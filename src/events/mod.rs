@@ -15,7 +15,7 @@ pub mod store;
 mod stream;
 
 pub use cursor::EventCursor;
-pub use feed::{EventFeed, FeedSubscription};
+pub use feed::{EventFeed, FeedSubscription, LISTENER_NAME};
 pub use graphql::{EventQuery, EventSubscription, detail_id};
 pub use kind::{EventKind, EventSubjectType, LeadEventKind};
 pub use retention::{Retention, prune_expired};

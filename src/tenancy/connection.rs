@@ -56,10 +56,20 @@ impl From<&DatabaseConnection> for TenantPool {
 /// transaction ended (a request cancelled mid-statement, a failed opening), it is rolled back
 /// on a task of its own before it goes back to the pool, and closed if that fails: no
 /// connection reaches the next user inside a transaction.
+///
+/// No reply is awaited longer than the transaction's statement timeout plus [`GRACE`]: past
+/// that the connection is closed and the transaction over.
 pub struct TenantConnection {
     conn: Mutex<Option<PoolConnection<Postgres>>>,
     observer: Option<StatementObserver>,
+    reply_within: Duration,
 }
+
+/// How much longer than the statement timeout a reply may take. PostgreSQL ends a statement at
+/// its timeout, so a reply missing by then means the connection stopped answering without
+/// closing (packets dropped on the way, a host failed over): waiting on would hold its place in
+/// the pool, shared by every tenant, until TCP gives up, many minutes later.
+pub(super) const GRACE: Duration = Duration::from_secs(5);
 
 impl Drop for TenantConnection {
     fn drop(&mut self) {
@@ -69,8 +79,12 @@ impl Drop for TenantConnection {
         match tokio::runtime::Handle::try_current() {
             // sqlx first reads whatever a cancelled statement left unread.
             Ok(runtime) => {
+                let reply_within = self.reply_within;
                 runtime.spawn(async move {
-                    if conn.execute("ROLLBACK").await.is_err() {
+                    let rolled_back = answered(&mut conn, reply_within, async |c| {
+                        c.execute("ROLLBACK").await
+                    });
+                    if !matches!(rolled_back.await, Some(Ok(_))) {
                         conn.close_on_drop();
                     }
                 });
@@ -149,15 +163,42 @@ fn gone() -> DbErr {
     DbErr::Custom("the transaction has ended".into())
 }
 
+/// `round_trip`'s outcome, or `None` when PostgreSQL did not answer within `within`: the
+/// connection is then marked to be closed, never reused (its reply may still come).
+async fn answered<R>(
+    conn: &mut PoolConnection<Postgres>,
+    within: Duration,
+    round_trip: impl AsyncFnOnce(&mut PgConnection) -> R,
+) -> Option<R> {
+    let reply = tokio::time::timeout(within, round_trip(&mut **conn))
+        .await
+        .ok();
+    if reply.is_none() {
+        conn.close_on_drop();
+    }
+    reply
+}
+
+/// A reply that did not come: the connection is lost to us (an I/O error, so the client is
+/// told the database is unavailable and an opening is made again on another connection).
+fn no_reply(within: Duration) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("PostgreSQL did not answer within {within:?}"),
+    ))
+}
+
 impl TenantConnection {
     /// Takes a connection from `pool` and runs `opening` on it (a batch that begins the
     /// transaction), returning the rows of its last statement. `executes`: the statement the
     /// batch ends by executing, if any; the connection prepares it on first use, and the
-    /// statement observer is told of it (the batch itself carries the caller's ids).
+    /// statement observer is told of it (the batch itself carries the caller's ids). Replies
+    /// are awaited `reply_within` at most.
     pub(super) async fn open(
         pool: &TenantPool,
         opening: &str,
         executes: Option<&SessionStatement>,
+        reply_within: Duration,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         // Hot connections are not pinged when taken (`db::connect_with`): one PostgreSQL closed
         // meanwhile (a restart, a terminated backend) shows here, before anything of the
@@ -165,7 +206,7 @@ impl TenantConnection {
         let mut attempts = pool.pool.options().get_max_connections() + 1;
         loop {
             attempts -= 1;
-            match Self::open_once(pool, opening, executes).await {
+            match Self::open_once(pool, opening, executes, reply_within).await {
                 Err(err) if attempts > 0 && err.lost_connection => continue,
                 result => return result.map_err(|err| err.error),
             }
@@ -176,6 +217,7 @@ impl TenantConnection {
         pool: &TenantPool,
         opening: &str,
         executes: Option<&SessionStatement>,
+        within: Duration,
     ) -> Result<(Self, Vec<QueryResult>), OpeningError> {
         let conn = pool.pool.acquire().await.map_err(|err| match err {
             sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
@@ -185,18 +227,27 @@ impl TenantConnection {
         let this = Self {
             conn: Mutex::new(Some(conn)),
             observer: pool.observer.clone(),
+            reply_within: within,
         };
         let rows = {
             let mut guard = this.conn.lock().await;
             let conn = guard.as_mut().ok_or_else(gone)?;
             let started = Instant::now();
-            let mut rows = batch(conn, opening).await;
+            let mut rows = answered(conn, within, async |c| batch(c, opening).await)
+                .await
+                .unwrap_or_else(|| Err(no_reply(within)));
             if let Some(statement) = executes {
                 if rows.as_ref().is_err_and(is_not_prepared) {
                     // The connection's first use of it: prepare it and open again.
-                    conn.execute("ROLLBACK").await.map_err(exec_error)?;
-                    conn.execute(statement.prepare).await.map_err(exec_error)?;
-                    rows = batch(conn, opening).await;
+                    for sql in ["ROLLBACK", statement.prepare] {
+                        answered(conn, within, async |c| c.execute(sql).await)
+                            .await
+                            .unwrap_or_else(|| Err(no_reply(within)))
+                            .map_err(exec_error)?;
+                    }
+                    rows = answered(conn, within, async |c| batch(c, opening).await)
+                        .await
+                        .unwrap_or_else(|| Err(no_reply(within)));
                 }
                 this.observe(statement.reported, started, rows.is_err());
             }
@@ -223,12 +274,36 @@ impl TenantConnection {
             &mut PgConnection,
         ) -> Result<T, DbErr>,
     ) -> Result<T, DbErr> {
+        let Statement { sql, values, .. } = stmt;
+        let mut started = None;
+        let result = self
+            .round_trip(async |conn| {
+                started = Some(Instant::now());
+                run(prepared(&sql, values), conn).await
+            })
+            .await;
+        if let Some(started) = started {
+            self.observe(&sql, started, result.is_err());
+        }
+        result
+    }
+
+    /// One round trip on the transaction's connection. Without a reply in time the connection
+    /// is closed and the transaction over.
+    async fn round_trip<T>(
+        &self,
+        trip: impl AsyncFnOnce(&mut PgConnection) -> Result<T, DbErr>,
+    ) -> Result<T, DbErr> {
         let mut guard = self.conn.lock().await;
         let conn = guard.as_mut().ok_or_else(gone)?;
-        let started = Instant::now();
-        let result = run(prepared(&stmt.sql, stmt.values), &mut **conn).await;
-        self.observe(&stmt.sql, started, result.is_err());
-        result
+        match answered(conn, self.reply_within, trip).await {
+            Some(result) => result,
+            None => {
+                // Closed as it drops (`answered` marked it), not rolled back.
+                drop(guard.take());
+                Err(exec_error(no_reply(self.reply_within)))
+            }
+        }
     }
 
     fn observe(&self, sql: &str, started: Instant, failed: bool) {
@@ -240,11 +315,10 @@ impl TenantConnection {
     /// Ends the transaction with `sql` (COMMIT or ROLLBACK), handing the connection back to
     /// the pool only once that has succeeded.
     pub(super) async fn end(&self, sql: &'static str) -> Result<(), DbErr> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(gone)?;
-        conn.execute(sql).await.map_err(exec_error)?;
+        self.round_trip(async |conn| conn.execute(sql).await.map_err(exec_error))
+            .await?;
         // Back to the pool, out of any transaction.
-        drop(guard.take());
+        drop(self.conn.lock().await.take());
         Ok(())
     }
 }
@@ -267,12 +341,13 @@ impl ConnectionTrait for TenantConnection {
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut guard = self.conn.lock().await;
-        let conn = guard.as_mut().ok_or_else(gone)?;
-        conn.execute(sqlx::AssertSqlSafe(sql.to_owned()))
-            .await
-            .map(ExecResult::from)
-            .map_err(exec_error)
+        self.round_trip(async |conn| {
+            conn.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+                .await
+                .map(ExecResult::from)
+                .map_err(exec_error)
+        })
+        .await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {

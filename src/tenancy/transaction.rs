@@ -8,7 +8,7 @@ use std::time::Duration;
 use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
 
-use super::connection::{SessionStatement, TenantConnection, TenantPool};
+use super::connection::{GRACE, SessionStatement, TenantConnection, TenantPool};
 
 /// What the transaction-local settings say about the caller.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +36,7 @@ impl TenantTx {
             tenant.map(|t| t.organization_id),
             tenant.map(|t| t.user_id),
         );
-        Ok(Self::open(pool, opening, None).await?.0)
+        Ok(Self::open(pool, opening, None, statement_timeout).await?.0)
     }
 
     /// As [`begin`](Self::begin), with `statement` executed in the same round trip once the
@@ -58,7 +58,7 @@ impl TenantTx {
                 Some(tenant.user_id),
             )
         );
-        Self::open(pool, opening, Some(statement)).await
+        Self::open(pool, opening, Some(statement), statement_timeout).await
     }
 
     /// A transaction seeing the organization's rows as no user in particular: for the
@@ -75,20 +75,24 @@ impl TenantTx {
             Some(organization_id),
             None,
         );
-        Ok(Self::open(pool, opening, None).await?.0)
+        Ok(Self::open(pool, opening, None, statement_timeout).await?.0)
     }
 
     async fn open(
         pool: &TenantPool,
         opening: String,
         executes: Option<&'static SessionStatement>,
+        statement_timeout: Duration,
     ) -> Result<(Self, Vec<QueryResult>), DbErr> {
         let pool = pool.clone();
+        let reply_within = statement_timeout + GRACE;
         // A request is cancelled when its client goes away. Opened on a task of its own, the
-        // opening always completes; a transaction opened for a caller that is gone is dropped
-        // with the task's output, which rolls it back (see `TenantConnection`).
+        // opening always completes (or gives up on a connection that does not answer); a
+        // transaction opened for a caller that is gone is dropped with the task's output, which
+        // rolls it back (see `TenantConnection`).
         tokio::spawn(async move {
-            let (conn, rows) = TenantConnection::open(&pool, &opening, executes).await?;
+            let (conn, rows) =
+                TenantConnection::open(&pool, &opening, executes, reply_within).await?;
             Ok((Self { conn }, rows))
         })
         .await

@@ -4,11 +4,14 @@
 use std::time::Duration;
 
 use futures::future::join_all;
+use leadgraph::events::LISTENER_NAME;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Tenant, TestApp, scalar,
+    Tenant, TestApp, eventually,
+    proxy::Proxy,
+    scalar,
     ws::{Protocol, ServerMessage},
 };
 
@@ -687,55 +690,14 @@ async fn a_reconnect_storm_costs_the_database_a_handful_of_statements() {
     }
 }
 
-/// A TCP proxy that holds every chunk for `delay` before passing it on, both ways: round trips
-/// to PostgreSQL through it take long enough to abandon a request in the middle of one.
-async fn slow_proxy(upstream: String, delay: Duration) -> std::net::SocketAddr {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    async fn pass(
-        mut from: tokio::net::tcp::OwnedReadHalf,
-        mut to: tokio::net::tcp::OwnedWriteHalf,
-        delay: Duration,
-    ) {
-        let mut buffer = vec![0; 64 * 1024];
-        while let Ok(n @ 1..) = from.read(&mut buffer).await {
-            tokio::time::sleep(delay).await;
-            if to.write_all(&buffer[..n]).await.is_err() {
-                return;
-            }
-        }
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
-                continue;
-            };
-            let (client_read, client_write) = client.into_split();
-            let (server_read, server_write) = server.into_split();
-            tokio::spawn(pass(client_read, server_write, delay));
-            tokio::spawn(pass(server_read, client_write, delay));
-        }
-    });
-    addr
-}
-
 /// A client that gives up while its request is beginning its transaction (BEGIN's round trip)
 /// leaves no pooled connection inside a transaction: otherwise the next request on that
 /// connection would run inside it, its writes uncommitted and its locks held (a sign-in after
 /// such a request waited for its request budget, then failed).
 #[tokio::test]
 async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_in_one() {
-    let upstream = crate::support::database_server();
-    let proxy = slow_proxy(upstream.clone(), Duration::from_millis(40)).await;
-    let app = TestApp::spawn_with(|c| {
-        let url = c
-            .database_url
-            .expose()
-            .replace(&upstream, &proxy.to_string());
-        c.database_url = leadgraph::config::Secret::new(url);
-    })
-    .await;
+    let proxy = Proxy::start(Duration::from_millis(40)).await;
+    let app = TestApp::spawn_with(|c| proxy.route(c)).await;
     let acme = app.sign_up("acme").await;
     // Each round trip takes at least 80 ms through the proxy and a request makes several
     // (the pool's check, BEGIN, the settings, the principal, the query, COMMIT): clients
@@ -792,15 +754,59 @@ async fn connections_closed_while_pooled_are_replaced_without_an_error() {
     }
     let terminated = scalar(
         &app.admin_db().await,
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-         WHERE datname = current_database() AND usename = 'leadgraph_app'
-           AND query NOT ILIKE 'LISTEN%'",
+        format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = 'leadgraph_app'
+               AND application_name <> '{LISTENER_NAME}'"
+        ),
     )
     .await;
     assert!(
         terminated >= 2,
         "{terminated} pooled connections terminated"
     );
+    reads_serve(&app, &acme, 8).await;
+}
+
+/// A connection that stops answering without closing (packets dropped on the way, a host
+/// failed over) strands the request on it until its timeout, and the transaction's opening
+/// (on a task of its own) or its rollback would wait for a reply that never comes. No reply is
+/// awaited past the statement timeout plus a grace: the connection is closed, so that the
+/// pool's places come back to every tenant as soon as the database can be reached again (here
+/// at once: only the connections made before are lost), not when TCP gives up on it.
+#[tokio::test]
+async fn connections_that_stop_answering_are_given_up_and_the_pool_recovers() {
+    let proxy = Proxy::start(Duration::ZERO).await;
+    let app = TestApp::spawn_with(|c| {
+        proxy.route(c);
+        c.limits.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    // All of the pool's connections open, hot, and made before the cut.
+    let reads = (0..8).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
+    for response in join_all(reads).await {
+        assert_eq!(response.at("/leads/totalCount"), 0);
+    }
+    proxy.black_hole_existing_connections();
+    let stranded = (0..8).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
+    let codes: Vec<String> = join_all(stranded)
+        .await
+        .iter()
+        .filter_map(|response| response.body["errors"][0]["extensions"]["code"].as_str())
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        codes.iter().any(|code| code == "TIMEOUT"),
+        "no request was stranded on a lost connection: {codes:?}"
+    );
+    eventually(Duration::from_secs(20), "reads served again", || async {
+        let response = app
+            .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+            .await;
+        response.body.get("errors").is_none().then_some(())
+    })
+    .await;
     reads_serve(&app, &acme, 8).await;
 }
 

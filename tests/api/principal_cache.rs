@@ -5,11 +5,14 @@
 
 use std::time::Duration;
 
+use leadgraph::events::LISTENER_NAME;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::support::{
-    Gql, TestApp, scalar,
+    Gql, TestApp,
+    proxy::Proxy,
+    scalar,
     tenant::{Session, Tenant},
 };
 
@@ -243,8 +246,10 @@ async fn nothing_kept_survives_a_lost_listener_connection() {
     run(format!("ALTER DATABASE {database} CONNECTION LIMIT 0")).await;
     let terminated = scalar(
         &superuser,
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = '{LISTENER_NAME}'"
+        ),
     )
     .await;
     assert_eq!(terminated, 1, "the server listens on one connection");
@@ -270,6 +275,37 @@ async fn nothing_kept_survives_a_lost_listener_connection() {
         .gql(Some(&admin.access_token), API_KEYS, json!({}))
         .await;
     assert_eq!(demoted.code(), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_listener_connection_that_stops_answering_is_noticed_and_made_again() {
+    // Its packets dropped on the way (a NAT or load balancer forgetting an idle flow, a broken
+    // route), the LISTEN connection stays open and nothing arrives on it: only asking it tells.
+    let proxy = Proxy::start(Duration::ZERO).await;
+    let app = TestApp::spawn_with(|config| {
+        proxy.route(config);
+        config.limits.principal_cache = Duration::from_secs(600);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let admin = acme.add_user(&app, "ADMIN").await;
+    until_kept(&app, &admin.access_token, &admin.email).await;
+    let superuser = app.admin_db().await;
+    let port = scalar(
+        &superuser,
+        format!(
+            "SELECT client_port::bigint FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = '{LISTENER_NAME}'"
+        ),
+    )
+    .await;
+    proxy.black_hole_connection_from(u16::try_from(port).unwrap());
+    // Announced on the lost connection only; shown once the server has noticed the loss.
+    superuser
+        .execute_unprepared(&demoted(&admin))
+        .await
+        .unwrap();
+    until_shown(&app, &admin.access_token, API_KEYS, "FORBIDDEN").await;
 }
 
 #[tokio::test]

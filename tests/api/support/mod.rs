@@ -6,6 +6,7 @@ mod db;
 mod gql;
 pub mod key_order;
 pub mod private_pg;
+pub mod proxy;
 pub mod receiver;
 pub mod tenant;
 pub mod ws;
