@@ -15,7 +15,7 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
@@ -39,7 +39,9 @@ use crate::{
     },
     metrics::{self, Metrics, Readings, RequestFacts},
     state::AppState,
-    tenancy::{SelfCheckError, StatementObserver, TenantPool, self_check},
+    tenancy::{
+        SelfCheckError, StatementObserver, TenantConnection, TenantPool, TenantTx, self_check,
+    },
     traces::Tracer,
     webhooks::WebhookWorker,
 };
@@ -169,7 +171,7 @@ pub fn router(app: AppState) -> Router {
     let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(app.db.clone());
+        .with_state(TenantPool::from(&app.db));
     let cors = app.cors.layer();
     let observed = axum::middleware::from_fn_with_state(
         Observer {
@@ -308,16 +310,16 @@ async fn metrics_text(
             .into_response();
     }
     let pool = app.db.get_postgres_connection_pool();
-    let backlog = tokio::time::timeout(
-        Duration::from_secs(2),
-        app.db.query_one_raw(Statement::from_string(
-            app.db.get_database_backend(),
+    let backlog = probe(&TenantPool::from(&app.db), async |conn| {
+        conn.query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
             "SELECT webhook_backlog()",
-        )),
-    )
+        ))
+        .await
+    })
     .await;
     let webhook_backlog = match backlog {
-        Ok(Ok(Some(row))) => row.try_get_by_index::<i64>(0).ok(),
+        Some(Ok(Some(row))) => row.try_get_by_index::<i64>(0).ok(),
         _ => {
             tracing::warn!("the webhook backlog could not be read for /metrics");
             None
@@ -341,21 +343,37 @@ async fn metrics_text(
 }
 
 /// Ready when the database answers and every migration has run.
-async fn readyz(State(db): State<DatabaseConnection>) -> impl IntoResponse {
-    let reachable = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT 1",
-        ))
+/// How long a probe (`/readyz`, `/metrics`) waits on the database, all told.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `read` in a short read-only transaction of no tenant (no tenant's row is visible), within
+/// `PROBE_TIMEOUT`; `None` when the database did not answer in time. Probes come often (and
+/// `/readyz` without credentials): each holds a connection briefly, and, as a tenant
+/// transaction's replies are bounded, none is left waiting on one that stopped answering.
+async fn probe<T>(
+    pool: &TenantPool,
+    read: impl AsyncFnOnce(&TenantConnection) -> Result<T, DbErr>,
+) -> Option<Result<T, DbErr>> {
+    let run = async {
+        let tx = TenantTx::begin(pool, true, PROBE_TIMEOUT, None)
+            .await
+            .ok()?;
+        let read = read(tx.conn()).await;
+        tx.commit().await.ok()?;
+        Some(read)
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, run)
         .await
-        .is_ok();
-    if !reachable {
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
-    }
-    match db::pending_migrations(&db).await {
-        Ok(pending) if pending.is_empty() => (StatusCode::OK, "ready"),
-        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "migration status unknown"),
+        .ok()
+        .flatten()
+}
+
+async fn readyz(State(pool): State<TenantPool>) -> impl IntoResponse {
+    match probe(&pool, async |conn| db::pending_migrations(conn).await).await {
+        Some(Ok(pending)) if pending.is_empty() => (StatusCode::OK, "ready"),
+        Some(Ok(_)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending"),
+        Some(Err(_)) => (StatusCode::SERVICE_UNAVAILABLE, "migration status unknown"),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
     }
 }
 

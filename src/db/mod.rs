@@ -178,7 +178,7 @@ pub async fn require_migrated(db: &DatabaseConnection) -> Result<(), NotMigrated
 pub struct NotMigrated(String);
 
 /// Names of migrations defined in code that the database has not applied.
-pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+pub async fn pending_migrations(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     let applied: Vec<String> = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),

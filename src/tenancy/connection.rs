@@ -81,10 +81,10 @@ impl Drop for TenantConnection {
             Ok(runtime) => {
                 let reply_within = self.reply_within;
                 runtime.spawn(async move {
-                    let rolled_back = answered(&mut conn, reply_within, async |c| {
+                    let rolled_back = replied(&mut conn, reply_within, async |c| {
                         c.execute("ROLLBACK").await
                     });
-                    if !matches!(rolled_back.await, Some(Ok(_))) {
+                    if rolled_back.await.is_err() {
                         conn.close_on_drop();
                     }
                 });
@@ -179,6 +179,17 @@ async fn answered<R>(
     reply
 }
 
+/// As [`answered`], a missing reply told as an error like a lost connection's.
+async fn replied<T>(
+    conn: &mut PoolConnection<Postgres>,
+    within: Duration,
+    round_trip: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    answered(conn, within, round_trip)
+        .await
+        .unwrap_or_else(|| Err(no_reply(within)))
+}
+
 /// A reply that did not come: the connection is lost to us (an I/O error, so the client is
 /// told the database is unavailable and an opening is made again on another connection).
 fn no_reply(within: Duration) -> sqlx::Error {
@@ -233,21 +244,16 @@ impl TenantConnection {
             let mut guard = this.conn.lock().await;
             let conn = guard.as_mut().ok_or_else(gone)?;
             let started = Instant::now();
-            let mut rows = answered(conn, within, async |c| batch(c, opening).await)
-                .await
-                .unwrap_or_else(|| Err(no_reply(within)));
+            let mut rows = replied(conn, within, async |c| batch(c, opening).await).await;
             if let Some(statement) = executes {
                 if rows.as_ref().is_err_and(is_not_prepared) {
                     // The connection's first use of it: prepare it and open again.
                     for sql in ["ROLLBACK", statement.prepare] {
-                        answered(conn, within, async |c| c.execute(sql).await)
+                        replied(conn, within, async |c| c.execute(sql).await)
                             .await
-                            .unwrap_or_else(|| Err(no_reply(within)))
                             .map_err(exec_error)?;
                     }
-                    rows = answered(conn, within, async |c| batch(c, opening).await)
-                        .await
-                        .unwrap_or_else(|| Err(no_reply(within)));
+                    rows = replied(conn, within, async |c| batch(c, opening).await).await;
                 }
                 this.observe(statement.reported, started, rows.is_err());
             }

@@ -776,6 +776,50 @@ async fn connections_closed_while_pooled_are_replaced_without_an_error() {
 /// at once: only the connections made before are lost), not when TCP gives up on it.
 #[tokio::test]
 async fn connections_that_stop_answering_are_given_up_and_the_pool_recovers() {
+    let (app, acme, _proxy) = every_pooled_connection_cut_off().await;
+    let stranded = (0..8).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
+    let codes: Vec<String> = join_all(stranded)
+        .await
+        .iter()
+        .filter_map(|response| response.body["errors"][0]["extensions"]["code"].as_str())
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        codes.iter().any(|code| code == "TIMEOUT"),
+        "no request was stranded on a lost connection: {codes:?}"
+    );
+    reads_serve_again(&app, &acme).await;
+}
+
+/// `/readyz` is asked often and without credentials, by probes that give up quickly: one that
+/// meets a connection that stopped answering leaves it to be closed, not waiting on it.
+#[tokio::test]
+async fn readiness_probes_leave_no_connection_waiting_on_one_that_stopped_answering() {
+    let (app, acme, _proxy) = every_pooled_connection_cut_off().await;
+    let probes = (0..8).map(|_| {
+        app.http()
+            .get(app.url("/readyz"))
+            .timeout(Duration::from_millis(500))
+            .send()
+    });
+    let unanswered = join_all(probes)
+        .await
+        .into_iter()
+        .filter(|probe| probe.as_ref().map_or(true, |answer| answer.status() != 200))
+        .count();
+    assert!(
+        unanswered > 0,
+        "no probe met a connection that stopped answering"
+    );
+    reads_serve_again(&app, &acme).await;
+    let ready = app.http().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+/// A server (requests time out after 1 s) whose pooled connections all stopped answering
+/// without closing, as over a network that drops their packets; connections made from now on
+/// reach the database.
+async fn every_pooled_connection_cut_off() -> (TestApp, Tenant, Proxy) {
     let proxy = Proxy::start(Duration::ZERO).await;
     let app = TestApp::spawn_with(|c| {
         proxy.route(c);
@@ -789,25 +833,19 @@ async fn connections_that_stop_answering_are_given_up_and_the_pool_recovers() {
         assert_eq!(response.at("/leads/totalCount"), 0);
     }
     proxy.black_hole_existing_connections();
-    let stranded = (0..8).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
-    let codes: Vec<String> = join_all(stranded)
-        .await
-        .iter()
-        .filter_map(|response| response.body["errors"][0]["extensions"]["code"].as_str())
-        .map(str::to_owned)
-        .collect();
-    assert!(
-        codes.iter().any(|code| code == "TIMEOUT"),
-        "no request was stranded on a lost connection: {codes:?}"
-    );
+    (app, acme, proxy)
+}
+
+/// Reads are answered again soon (the pool's places came back), then every time.
+async fn reads_serve_again(app: &TestApp, tenant: &Tenant) {
     eventually(Duration::from_secs(20), "reads served again", || async {
         let response = app
-            .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+            .gql(tenant.token(), "{ leads { totalCount } }", json!({}))
             .await;
         response.body.get("errors").is_none().then_some(())
     })
     .await;
-    reads_serve(&app, &acme, 8).await;
+    reads_serve(app, tenant, 8).await;
 }
 
 /// `times` reads of `tenant`'s (empty) leads, one after another, each answered.
