@@ -23,6 +23,7 @@ pub struct Model {
     pub opens_batch: bool,
     #[sea_orm(column_type = "Text", unique_key = "events_subject_key")]
     pub subject_type: String,
+    pub appended_by: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

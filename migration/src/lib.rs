@@ -32,6 +32,7 @@ mod m20261205_000025_principal_generic_plans;
 mod m20261205_000026_prepared_principal_checks;
 mod m20261205_000027_principal_notifications;
 mod m20261206_000028_principal_notifications_always;
+mod m20261206_000029_events_numbered_by_transaction;
 pub mod rls;
 
 /// Roles the schema grants to. `leadgraph db-init` creates them; see README "Database roles".
@@ -106,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000026_prepared_principal_checks::Migration),
             Box::new(m20261205_000027_principal_notifications::Migration),
             Box::new(m20261206_000028_principal_notifications_always::Migration),
+            Box::new(m20261206_000029_events_numbered_by_transaction::Migration),
         ]
     }
 }

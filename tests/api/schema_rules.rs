@@ -198,9 +198,9 @@ async fn the_latest_migrations_undo_and_redo_with_data_in_place() {
     // must wait for.
     app.shut_down().await.unwrap().unwrap();
     let owner = app.owner_db().await;
-    Migrator::down(&owner, Some(17))
+    Migrator::down(&owner, Some(18))
         .await
-        .expect("000028 to 000012 undone");
+        .expect("000029 to 000012 undone");
     Migrator::up(&owner, None).await.expect("and done again");
     let admin = app.admin_db().await;
     assert!(primary_keys_not_led_by_the_tenant(&admin).await.is_empty());
