@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{DbBackend, Statement};
 
 use super::{
     ApiKeySecret, JwtKeys, KeyUsage, VerifiedKeys,
@@ -77,7 +77,7 @@ pub struct Identity {
 /// `auth_api_key` pre-authentication function (or `verified`, when it was lately); a key's use
 /// is counted in `usage`.
 pub async fn authenticate(
-    db: &DatabaseConnection,
+    pool: &TenantPool,
     jwt: &JwtKeys,
     (verified, usage): (&VerifiedKeys, &KeyUsage),
     presented: PresentedCredential,
@@ -110,9 +110,9 @@ pub async fn authenticate(
             }
             let prefix = ApiKeySecret::prefix_of(&key).ok_or(invalid)?;
             // The function hashes the key itself: it cannot be driven with a stored hash.
-            let row = db
-                .query_one_raw(Statement::from_sql_and_values(
-                    db.get_database_backend(),
+            let row = pool
+                .query_one_alone(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
                     "SELECT organization_id, api_key_id, user_id, scopes, rate_limit_per_hour
                      FROM auth_api_key($1, $2)",
                     [prefix.into(), key.as_str().into()],

@@ -260,7 +260,7 @@ async fn run(
             "already authenticated; send this without credentials",
         ));
     }
-    let identity = authenticate(&app.db, &app.jwt, app.key_credentials(), presented).await?;
+    let identity = authenticate(&app.tenants, &app.jwt, app.key_credentials(), presented).await?;
     let admitted = match &identity.credential {
         Credential::ApiKey {
             api_key_id,

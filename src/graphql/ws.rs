@@ -337,7 +337,8 @@ impl WsExecutor {
             None => from_headers?.ok_or(ApiError::Unauthenticated)?,
         };
         let app = &self.state.app;
-        let identity = authenticate(&app.db, &app.jwt, app.key_credentials(), presented).await?;
+        let identity =
+            authenticate(&app.tenants, &app.jwt, app.key_credentials(), presented).await?;
         self.confirm(&identity).await?;
         Ok(identity)
     }

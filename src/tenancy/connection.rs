@@ -32,6 +32,32 @@ pub struct TenantPool {
 }
 
 impl TenantPool {
+    /// One statement outside any transaction, for what runs before a tenant is known (an API
+    /// key's verification), told to the observer: its reply awaited the pool's statement
+    /// timeout plus [`GRACE`] at most, the connection closed without one. It runs on a task of its own, so a caller that
+    /// gives up first does not leave the connection half-read to the pool (whose release ping
+    /// waits unbounded).
+    pub async fn query_one_alone(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let (pool, observer) = (self.pool.clone(), self.observer.clone());
+        let within = self.statement_timeout.unwrap_or(UNTIMED) + GRACE;
+        tokio::spawn(async move {
+            let mut conn = pool.acquire().await.map_err(acquire_error)?;
+            let Statement { sql, values, .. } = stmt;
+            let started = Instant::now();
+            let row = replied(&mut conn, within, async |c| {
+                prepared(&sql, values).fetch_optional(c).await
+            })
+            .await;
+            if let Some(observer) = &observer {
+                observer(&sql, started.elapsed(), row.is_err());
+            }
+            row.map(|row| row.map(QueryResult::from))
+                .map_err(query_error)
+        })
+        .await
+        .map_err(|err| DbErr::Custom(format!("a statement's task failed: {err}")))?
+    }
+
     pub fn new(
         db: &DatabaseConnection,
         statement_timeout: Option<Duration>,
@@ -70,6 +96,9 @@ pub struct TenantConnection {
 /// closing (packets dropped on the way, a host failed over): waiting on would hold its place in
 /// the pool, shared by every tenant, until TCP gives up, many minutes later.
 pub(super) const GRACE: Duration = Duration::from_secs(5);
+
+/// The wait for a pool whose connections start with no statement timeout.
+const UNTIMED: Duration = Duration::from_secs(3600);
 
 impl Drop for TenantConnection {
     fn drop(&mut self) {
@@ -159,6 +188,14 @@ fn is_lost(err: &sqlx::Error) -> bool {
     }
 }
 
+fn acquire_error(err: sqlx::Error) -> DbErr {
+    match err {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        err => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))),
+    }
+}
+
 fn gone() -> DbErr {
     DbErr::Custom("the transaction has ended".into())
 }
@@ -230,11 +267,7 @@ impl TenantConnection {
         executes: Option<&SessionStatement>,
         within: Duration,
     ) -> Result<(Self, Vec<QueryResult>), OpeningError> {
-        let conn = pool.pool.acquire().await.map_err(|err| match err {
-            sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-            sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-            err => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err))),
-        })?;
+        let conn = pool.pool.acquire().await.map_err(acquire_error)?;
         let this = Self {
             conn: Mutex::new(Some(conn)),
             observer: pool.observer.clone(),

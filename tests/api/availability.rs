@@ -816,6 +816,38 @@ async fn readiness_probes_leave_no_connection_waiting_on_one_that_stopped_answer
     assert_eq!(ready.status(), 200);
 }
 
+/// An API key not kept in memory is verified by a statement of its own before any tenant
+/// transaction: one stranded on a connection that stopped answering is given up the same way.
+#[tokio::test]
+async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() {
+    let proxy = Proxy::start(Duration::ZERO).await;
+    let app = TestApp::spawn_with(|c| {
+        proxy.route(c);
+        c.limits.request_timeout = Duration::from_secs(1);
+        // Every request verifies its key in the database.
+        c.limits.api_key_cache = Duration::ZERO;
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let (_, key) = acme.api_key(&app, &["READ"]).await;
+    let reads = (0..8).map(|_| app.gql(Some(&key), "{ leads { totalCount } }", json!({})));
+    for response in join_all(reads).await {
+        assert_eq!(response.at("/leads/totalCount"), 0);
+    }
+    proxy.black_hole_existing_connections();
+    let stranded = (0..8).map(|_| app.gql(Some(&key), "{ leads { totalCount } }", json!({})));
+    let failed = join_all(stranded)
+        .await
+        .iter()
+        .filter(|response| response.body.get("errors").is_some())
+        .count();
+    assert!(
+        failed > 0,
+        "no key check met a connection that stopped answering"
+    );
+    reads_serve_again(&app, &acme).await;
+}
+
 /// A server (requests time out after 1 s) whose pooled connections all stopped answering
 /// without closing, as over a network that drops their packets; connections made from now on
 /// reach the database.
