@@ -332,7 +332,8 @@ async fn start_blocked_updates(
     for _ in 0..200 {
         let waiting = scalar(
             &admin,
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND usename = 'leadgraph_app'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND usename = 'leadgraph_app'",
         )
         .await;
         if waiting as usize >= count {
@@ -643,8 +644,9 @@ async fn stalled_subscribers_pin_no_connection() {
     for _ in 0..20 {
         let idle = scalar(
             &admin,
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'leadgraph_app' \
-             AND state = 'idle in transaction' AND now() - state_change > interval '200 ms'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND usename = 'leadgraph_app' AND state = 'idle in transaction' \
+             AND now() - state_change > interval '200 ms'",
         )
         .await;
         assert_eq!(idle, 0, "a stalled subscriber holds a transaction open");
