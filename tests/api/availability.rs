@@ -699,7 +699,7 @@ async fn a_reconnect_storm_costs_the_database_a_handful_of_statements() {
 #[tokio::test]
 async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_in_one() {
     let proxy = Proxy::start(Duration::from_millis(40)).await;
-    let app = TestApp::spawn_with(|c| proxy.route(c)).await;
+    let app = TestApp::spawn_behind(&proxy, |_| {}).await;
     let acme = app.sign_up("acme").await;
     // Each round trip takes at least 80 ms through the proxy and a request makes several
     // (the pool's check, BEGIN, the settings, the principal, the query, COMMIT): clients
@@ -823,8 +823,7 @@ async fn readiness_probes_leave_no_connection_waiting_on_one_that_stopped_answer
 #[tokio::test]
 async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() {
     let proxy = Proxy::start(Duration::ZERO).await;
-    let app = TestApp::spawn_with(|c| {
-        proxy.route(c);
+    let app = TestApp::spawn_behind(&proxy, |c| {
         c.limits.request_timeout = Duration::from_secs(1);
         // Every request verifies its key in the database.
         c.limits.api_key_cache = Duration::ZERO;
@@ -832,11 +831,7 @@ async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() 
     .await;
     let acme = app.sign_up("acme").await;
     let (_, key) = acme.api_key(&app, &["READ"]).await;
-    let reads = (0..8).map(|_| app.gql(Some(&key), "{ leads { totalCount } }", json!({})));
-    for response in join_all(reads).await {
-        assert_eq!(response.at("/leads/totalCount"), 0);
-    }
-    proxy.black_hole_existing_connections();
+    cut_every_pooled_connection(&app, &proxy, &acme).await;
     let stranded = (0..8).map(|_| app.gql(Some(&key), "{ leads { totalCount } }", json!({})));
     let failed = join_all(stranded)
         .await
@@ -855,19 +850,23 @@ async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() 
 /// reach the database.
 async fn every_pooled_connection_cut_off() -> (TestApp, Tenant, Proxy) {
     let proxy = Proxy::start(Duration::ZERO).await;
-    let app = TestApp::spawn_with(|c| {
-        proxy.route(c);
+    let app = TestApp::spawn_behind(&proxy, |c| {
         c.limits.request_timeout = Duration::from_secs(1);
     })
     .await;
     let acme = app.sign_up("acme").await;
-    // All of the pool's connections open, hot, and made before the cut.
-    let reads = (0..8).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
+    cut_every_pooled_connection(&app, &proxy, &acme).await;
+    (app, acme, proxy)
+}
+
+/// Every connection of `app`'s pool opened and hot (`tenant` reading at once), then cut off
+/// behind `proxy`.
+async fn cut_every_pooled_connection(app: &TestApp, proxy: &Proxy, tenant: &Tenant) {
+    let reads = (0..8).map(|_| app.gql(tenant.token(), "{ leads { totalCount } }", json!({})));
     for response in join_all(reads).await {
         assert_eq!(response.at("/leads/totalCount"), 0);
     }
     proxy.black_hole_existing_connections();
-    (app, acme, proxy)
 }
 
 /// Reads are answered again soon (the pool's places came back), then every time.

@@ -282,8 +282,7 @@ async fn a_listener_connection_that_stops_answering_is_noticed_and_made_again() 
     // Its packets dropped on the way (a NAT or load balancer forgetting an idle flow, a broken
     // route), the LISTEN connection stays open and nothing arrives on it: only asking it tells.
     let proxy = Proxy::start(Duration::ZERO).await;
-    let app = TestApp::spawn_with(|config| {
-        proxy.route(config);
+    let app = TestApp::spawn_behind(&proxy, |config| {
         config.limits.principal_cache = Duration::from_secs(600);
     })
     .await;

@@ -41,6 +41,19 @@ impl TestApp {
         Self::start(Arc::new(TestDb::create().await), configure).await
     }
 
+    /// A server reaching its database through `proxy` (see `support::proxy`), `configure`d
+    /// further.
+    pub async fn spawn_behind(
+        proxy: &super::proxy::Proxy,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::spawn_with(|config| {
+            proxy.route(config);
+            configure(config);
+        })
+        .await
+    }
+
     /// A server on a database of a test's own PostgreSQL server (see `support::private_pg`).
     pub async fn spawn_on(db: TestDb, configure: impl FnOnce(&mut Config)) -> Self {
         Self::start(Arc::new(db), configure).await
