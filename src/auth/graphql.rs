@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use entity::{organizations, users};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::{hash_password, session, sha256, verify_password};
@@ -14,7 +14,7 @@ use crate::{
     graphql::{ContextExt, RequestTx},
     organizations::Organization,
     sql::find_by_id,
-    tenancy::{Credential, Role, TenantSettings, TenantTx},
+    tenancy::{Credential, Role, TenantPool, TenantSettings, TenantTx},
     users::User,
     validation,
 };
@@ -118,9 +118,9 @@ impl SignInAttempt {
     }
 
     /// Takes back the failure the attempt was counted as.
-    async fn succeeded(&self, pool: &DatabaseConnection) -> ApiResult<()> {
-        pool.execute_raw(Statement::from_sql_and_values(
-            pool.get_database_backend(),
+    async fn succeeded(&self, pool: &TenantPool) -> ApiResult<()> {
+        pool.query_one_alone(Statement::from_sql_and_values(
+            DbBackend::Postgres,
             "SELECT auth_sign_in_succeeded($1, $2)",
             [self.account.as_str().into(), self.address.as_str().into()],
         ))
@@ -252,10 +252,10 @@ impl AuthMutation {
         // One statement on its own (no transaction is open while argon2 runs below): counts
         // the attempt against the account and the address, or says how long they must wait,
         // and finds the candidate user.
-        let pool = &ctx.app().db;
+        let pool = &ctx.app().tenants;
         let row = pool
-            .query_one_raw(Statement::from_sql_and_values(
-                pool.get_database_backend(),
+            .query_one_alone(Statement::from_sql_and_values(
+                DbBackend::Postgres,
                 "SELECT w.wait, c.organization_id, c.user_id, c.password_hash, c.is_active
                  FROM auth_sign_in_attempt($1, $2, $3, $4, $5 * interval '1 second',
                                            $6 * interval '1 second') AS w(wait)
@@ -335,7 +335,7 @@ impl AuthMutation {
     ) -> async_graphql::Result<AuthPayload> {
         anonymous_only(ctx)?;
         let (tenant, issued) =
-            session::rotate(&ctx.app().db, ctx.app(), &input.refresh_token).await?;
+            session::rotate(&ctx.app().tenants, ctx.app(), &input.refresh_token).await?;
         let tx = begin_as(ctx, tenant).await?;
         Ok(AuthPayload {
             access_token: issued.access_token,

@@ -2,14 +2,14 @@
 //! token names the family so logging out ends it at once.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use uuid::Uuid;
 
 use super::secrets::{new_refresh_token, sha256};
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
-    tenancy::TenantSettings,
+    tenancy::{TenantPool, TenantSettings},
 };
 
 pub struct IssuedSession {
@@ -51,9 +51,10 @@ pub async fn start(
 }
 
 /// Rotates a refresh token through `auth_rotate_refresh_token`, in its own autocommit
-/// statement: a detected reuse must revoke the family even though this request then fails.
+/// statement (with its reply bounded, as every statement before a tenant is known): a
+/// detected reuse must revoke the family even though this request then fails.
 pub async fn rotate(
-    db: &DatabaseConnection,
+    pool: &TenantPool,
     app: &AppState,
     presented: &str,
 ) -> ApiResult<(TenantSettings, IssuedSession)> {
@@ -65,9 +66,9 @@ pub async fn rotate(
     }
     let refresh_token = new_refresh_token();
     // The function hashes both tokens itself: it cannot be driven with a stored hash.
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
+    let row = pool
+        .query_one_alone(Statement::from_sql_and_values(
+            DbBackend::Postgres,
             "SELECT outcome, organization_id, user_id, family_id
              FROM auth_rotate_refresh_token($1, $2, $3)",
             [

@@ -33,10 +33,11 @@ pub struct TenantPool {
 
 impl TenantPool {
     /// One statement outside any transaction, for what runs before a tenant is known (an API
-    /// key's verification), told to the observer: its reply awaited the pool's statement
-    /// timeout plus [`GRACE`] at most, the connection closed without one. It runs on a task of its own, so a caller that
-    /// gives up first does not leave the connection half-read to the pool (whose release ping
-    /// waits unbounded).
+    /// key's verification, a sign-in's attempt, a refresh token's rotation), told to the
+    /// observer: its reply awaited the pool's statement timeout plus [`GRACE`] at most, the
+    /// connection closed without one. It runs on a task of its own, so a caller that gives up
+    /// first does not leave the connection half-read to the pool (whose release ping waits
+    /// unbounded).
     pub async fn query_one_alone(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let (pool, observer) = (self.pool.clone(), self.observer.clone());
         let within = self.statement_timeout.unwrap_or(UNTIMED) + GRACE;

@@ -845,6 +845,34 @@ async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() 
     reads_serve_again(&app, &acme).await;
 }
 
+/// A sign-in counts its attempt, and a refresh rotates its token, by a statement of its own
+/// before any tenant transaction (nobody is proven yet): one stranded on a connection that
+/// stopped answering is given up the same way, whoever sent it (anonymous callers included).
+#[tokio::test]
+async fn sign_ins_leave_no_connection_waiting_on_one_that_stopped_answering() {
+    let (app, acme, _proxy) = every_pooled_connection_cut_off().await;
+    let logins = (0..4).map(|_| app.login("acme", "owner@acme.test", "not the password"));
+    let refreshes = (0..4).map(|_| {
+        app.gql(
+            None,
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+            // Not the owner's: its reuse would revoke the session the reads below use.
+            json!({ "t": "a refresh token never issued" }),
+        )
+    });
+    let (logins, refreshes) = futures::join!(join_all(logins), join_all(refreshes));
+    let timed_out = logins
+        .iter()
+        .chain(&refreshes)
+        .filter(|response| response.body["errors"][0]["extensions"]["code"] == "TIMEOUT")
+        .count();
+    assert!(
+        timed_out > 0,
+        "no sign-in met a connection that stopped answering"
+    );
+    reads_serve_again(&app, &acme).await;
+}
+
 /// A server (requests time out after 1 s) whose pooled connections all stopped answering
 /// without closing, as over a network that drops their packets; connections made from now on
 /// reach the database.
@@ -859,13 +887,28 @@ async fn every_pooled_connection_cut_off() -> (TestApp, Tenant, Proxy) {
     (app, acme, proxy)
 }
 
-/// Every connection of `app`'s pool opened and hot (`tenant` reading at once), then cut off
-/// behind `proxy`.
+/// Every connection of `app`'s pool opened and hot, then cut off behind `proxy`. One tenant
+/// holds half the pool at most: `tenant` and another read at once.
 async fn cut_every_pooled_connection(app: &TestApp, proxy: &Proxy, tenant: &Tenant) {
-    let reads = (0..8).map(|_| app.gql(tenant.token(), "{ leads { totalCount } }", json!({})));
+    let other = app.sign_up("every-connection").await;
+    let reads = (0..16).map(|i| {
+        let reader = if i % 2 == 0 { tenant } else { &other };
+        app.gql(reader.token(), "{ leads { totalCount } }", json!({}))
+    });
     for response in join_all(reads).await {
         assert_eq!(response.at("/leads/totalCount"), 0);
     }
+    // Beside the pool, the server holds the listener's connection and the rate sync's.
+    let pooled = scalar(
+        &app.admin_db().await,
+        format!(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = 'leadgraph_app'
+               AND application_name <> '{LISTENER_NAME}' AND query NOT LIKE '%rate_limit_sync%'"
+        ),
+    )
+    .await;
+    assert_eq!(pooled, 4, "the pool's connections, all open");
     proxy.black_hole_existing_connections();
 }
 
