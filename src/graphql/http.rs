@@ -1,8 +1,9 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON only) and `GET /graphql` (queries only), and
 //! GraphiQL at `/`. Each request: document guard → credential → the organization's turn →
 //! one tenant transaction (read-only for queries) → execution with per-request loaders →
-//! commit, or roll back every mutation of the request when any part failed. A sign-in has no
-//! transaction until its resolver has proven the caller.
+//! commit, or roll back every mutation of the request when any part failed; a query is
+//! answered without waiting for its transaction to end. A sign-in has no transaction until its
+//! resolver has proven the caller.
 
 use std::{
     net::SocketAddr,
@@ -27,7 +28,7 @@ use super::{
     batching::Batches, document,
 };
 use crate::{
-    admission::Quota,
+    admission::{Quota, Turn},
     auth::{
         HashedPasswords, Identity, PresentedCredential, authenticate, begin_as_principal,
         revalidate, verified_principals::ForgetOrganization,
@@ -251,6 +252,7 @@ async fn run(
             request,
             context,
             read_only,
+            None,
         )
         .await;
     };
@@ -286,7 +288,7 @@ async fn run(
     };
     // Waits for the organization's turn before taking a connection from the shared pool.
     let waiting = app.metrics.waiting_for_pool();
-    let _turn = app.shares.turn(identity.tenant.organization_id).await?;
+    let turn = app.shares.turn(identity.tenant.organization_id).await?;
     let (tx, principal) = begin_as_principal(
         &app.tenants,
         Some(&app.principals),
@@ -323,6 +325,7 @@ async fn run(
             request,
             context,
             read_only,
+            Some(turn),
         ))
         .await
 }
@@ -350,13 +353,15 @@ async fn hashed_passwords(
 }
 
 /// Executes the checked request, then commits its transaction, or rolls back every change of
-/// the request when any part failed.
+/// the request when any part failed. A query's transaction ends after the answer has gone,
+/// holding the organization's `turn` until then.
 async fn finish(
     schema: &AppSchema,
     checked: document::Checked,
     request: async_graphql::Request,
     context: RequestContext,
     read_only: bool,
+    turn: Option<Turn>,
 ) -> Result<Response, ApiError> {
     let RequestTx::Request(tx) = context.tx.clone() else {
         return Err(ApiError::internal(anyhow::anyhow!(
@@ -373,17 +378,15 @@ async fn finish(
         // Nothing was opened (a sign-in that failed before proving the caller).
         return Ok(response);
     };
-    if response.errors.is_empty() {
-        if !read_only {
-            events::notify_listeners(&tx).await?;
-        }
+    if read_only {
+        tx.end_read_only_unawaited(turn);
+    } else if response.errors.is_empty() {
+        events::notify_listeners(&tx).await?;
         tx.commit().await?;
     } else {
         tx.rollback().await?;
-        if !read_only {
-            // Nothing of a failed mutation request was kept; do not show what was not kept.
-            response.data = Value::Null;
-        }
+        // Nothing of a failed mutation request was kept; do not show what was not kept.
+        response.data = Value::Null;
     }
     Ok(response)
 }

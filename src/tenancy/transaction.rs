@@ -113,6 +113,19 @@ impl TenantTx {
         self.finish("ROLLBACK").await
     }
 
+    /// Ends a read-only transaction on a task of its own without waiting for it: what it read
+    /// is final before its end (a read-only transaction has nothing to lose there), so the
+    /// answer need not wait a round trip. `held` (the organization's turn) is let go only once
+    /// the connection is back in the pool, so the tenant's share still counts it meanwhile.
+    pub fn end_read_only_unawaited(self, held: impl Send + 'static) {
+        tokio::spawn(async move {
+            if let Err(err) = self.conn.end("COMMIT").await {
+                tracing::warn!(error = %err, "ending a read-only transaction failed");
+            }
+            drop(held);
+        });
+    }
+
     async fn finish(self, end: &'static str) -> Result<(), DbErr> {
         tokio::spawn(async move { self.conn.end(end).await })
             .await

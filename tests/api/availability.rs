@@ -742,6 +742,38 @@ async fn requests_abandoned_while_their_transaction_begins_leave_no_connection_i
     reads_serve(&app, &acme, 4).await;
 }
 
+/// A query reads nothing more once its statements are done, so its answer does not wait for
+/// its transaction (read-only) to end: here every COMMIT takes longer than a request may.
+/// The organization's turn is held until the transaction has ended, so the tenant's share
+/// still counts the connection meanwhile, while other tenants are served.
+#[tokio::test]
+async fn queries_are_answered_before_their_transaction_ends_which_keeps_their_turn() {
+    let proxy = Proxy::start(Duration::ZERO).await;
+    let app = TestApp::spawn_behind(&proxy, |c| {
+        c.limits.request_timeout = Duration::from_secs(1);
+        c.limits.tenant_queue_wait = Duration::from_millis(200);
+    })
+    .await;
+    let acme = app.sign_up("acme").await;
+    let globex = app.sign_up("globex").await;
+    proxy.hold_commits(Duration::from_secs(3));
+    // acme's share: two of the pool's four connections at once.
+    let reads = (0..2).map(|_| app.gql(acme.token(), "{ leads { totalCount } }", json!({})));
+    for response in join_all(reads).await {
+        assert_eq!(response.at("/leads/totalCount"), 0);
+    }
+    let past_share = app
+        .gql(acme.token(), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(past_share.code(), "RATE_LIMITED", "{}", past_share.body);
+    let other = app
+        .gql(globex.token(), "{ leads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(other.at("/leads/totalCount"), 0);
+    proxy.hold_commits(Duration::ZERO);
+    reads_serve_again(&app, &acme).await;
+}
+
 /// Connections taken from the pool are not pinged first (a round trip each request); one that
 /// PostgreSQL closed while it sat in the pool (a terminated backend, a restart) is found dead
 /// when the transaction opens, and replaced there: the client never sees it.

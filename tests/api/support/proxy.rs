@@ -24,7 +24,12 @@ pub struct Proxy {
     upstream: String,
     /// Every connection made so far.
     links: Arc<Mutex<Vec<Link>>>,
+    /// How long a client's `COMMIT` is held before it is passed on (zero: not held).
+    commit_hold: Arc<Mutex<Duration>>,
 }
+
+/// A simple-protocol `COMMIT`, as a client sends it: `Q`, the length, the text.
+const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
 
 impl Proxy {
     /// A proxy to the test PostgreSQL that holds every chunk for `delay` before passing it on,
@@ -34,7 +39,8 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let links = Arc::new(Mutex::new(Vec::new()));
-        let (target, made) = (upstream.clone(), links.clone());
+        let commit_hold = Arc::new(Mutex::new(Duration::ZERO));
+        let (target, made, hold) = (upstream.clone(), links.clone(), commit_hold.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(&target).await else {
@@ -44,6 +50,7 @@ impl Proxy {
                     port: server.local_addr().unwrap().port(),
                     cut: Arc::new(AtomicBool::new(false)),
                     delay,
+                    commit_hold: hold.clone(),
                 };
                 made.lock().unwrap().push(link.clone());
                 let (client_read, client_write) = client.into_split();
@@ -56,7 +63,14 @@ impl Proxy {
             addr,
             upstream,
             links,
+            commit_hold,
         }
+    }
+
+    /// From now on every `COMMIT` a client sends reaches PostgreSQL `hold` later (and its
+    /// reply as much later): transactions that take that long to end.
+    pub fn hold_commits(&self, hold: Duration) {
+        *self.commit_hold.lock().unwrap() = hold;
     }
 
     /// `config`'s database URL, pointed at this proxy.
@@ -95,6 +109,7 @@ struct Link {
     /// Passes nothing any more.
     cut: Arc<AtomicBool>,
     delay: Duration,
+    commit_hold: Arc<Mutex<Duration>>,
 }
 
 impl Link {
@@ -108,6 +123,10 @@ impl Link {
             }
             if !self.delay.is_zero() {
                 tokio::time::sleep(self.delay).await;
+            }
+            let hold = *self.commit_hold.lock().unwrap();
+            if !hold.is_zero() && buffer[..n].windows(COMMIT.len()).any(|w| w == COMMIT) {
+                tokio::time::sleep(hold).await;
             }
             if to.write_all(&buffer[..n]).await.is_err() {
                 return;
