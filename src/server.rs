@@ -131,17 +131,21 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartupError> {
             tracer.statement(sql, elapsed, failed);
         }
     });
-    let tenants = TenantPool::new(&db, pool.statement_timeout, Some(observer.clone()));
+    let shares = Arc::new(TenantShares::of_pool(
+        config.pool.max_connections,
+        config.limits.tenant_pool_share_percent,
+        config.limits.tenant_queue_wait,
+    ));
+    // Callers not yet proven (sign-ins, refreshes, API keys being verified) share one
+    // tenant's share of the pool.
+    let tenants = TenantPool::new(&db, pool.statement_timeout, Some(observer.clone()))
+        .with_unproven_share(shares.per_tenant(), config.limits.tenant_queue_wait);
     db.set_metric_callback(move |info| observer(&info.statement.sql, info.elapsed, info.failed));
     Ok(AppState {
         jwt,
         refresh_token_ttl: config.refresh_token_ttl,
         limits: config.limits.clone(),
-        shares: Arc::new(TenantShares::of_pool(
-            config.pool.max_connections,
-            config.limits.tenant_pool_share_percent,
-            config.limits.tenant_queue_wait,
-        )),
+        shares,
         rates,
         rate_sync,
         key_usage,

@@ -40,6 +40,11 @@ impl TenantShares {
         Self::new((pool_size * percent / 100) as usize, wait)
     }
 
+    /// How many requests of one organization may run at once.
+    pub fn per_tenant(&self) -> usize {
+        self.per_tenant
+    }
+
     pub async fn turn(&self, organization_id: Uuid) -> Result<Turn, ApiError> {
         let slots = {
             let mut running = self.running.lock().expect("tenant shares lock");

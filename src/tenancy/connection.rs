@@ -29,6 +29,9 @@ pub struct TenantPool {
     /// transaction asking for another sets its own.
     pub(super) statement_timeout: Option<Duration>,
     observer: Option<StatementObserver>,
+    /// What the statements run before a caller is proven may hold of the pool at once, and how
+    /// long one waits for its turn (none: not bounded, for pools that run none of them).
+    unproven: Option<(Arc<tokio::sync::Semaphore>, Duration)>,
 }
 
 impl TenantPool {
@@ -41,7 +44,21 @@ impl TenantPool {
     pub async fn query_one_alone(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let (pool, observer) = (self.pool.clone(), self.observer.clone());
         let within = self.statement_timeout.unwrap_or(UNTIMED) + GRACE;
+        // Anyone may send these, credentials or not: together they get one tenant's share of
+        // the pool, so a flood of sign-ins (which queue on their account's throttle row,
+        // each holding its connection) cannot crowd every tenant's transactions out.
+        let turn = match &self.unproven {
+            Some((turns, wait)) => Some(
+                tokio::time::timeout(*wait, turns.clone().acquire_owned())
+                    .await
+                    .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?
+                    .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?,
+            ),
+            None => None,
+        };
         tokio::spawn(async move {
+            // The turn ends with the statement, not with a caller that gave up first.
+            let _turn = turn;
             let mut conn = pool.acquire().await.map_err(acquire_error)?;
             let Statement { sql, values, .. } = stmt;
             let started = Instant::now();
@@ -68,7 +85,15 @@ impl TenantPool {
             pool: db.get_postgres_connection_pool().clone(),
             statement_timeout,
             observer,
+            unproven: None,
         }
+    }
+
+    /// Lets the statements run before a caller is proven hold `share` connections at once,
+    /// each waiting `wait` at most for its turn (then UNAVAILABLE).
+    pub fn with_unproven_share(mut self, share: usize, wait: Duration) -> Self {
+        self.unproven = Some((Arc::new(tokio::sync::Semaphore::new(share.max(1))), wait));
+        self
     }
 }
 

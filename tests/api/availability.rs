@@ -875,6 +875,14 @@ async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() 
         "no key check met a connection that stopped answering"
     );
     reads_serve_again(&app, &acme).await;
+    // The unproven callers' share of the pool came back too.
+    eventually(Duration::from_secs(20), "keys verified again", || async {
+        let response = app
+            .gql(Some(&key), "{ leads { totalCount } }", json!({}))
+            .await;
+        response.body.get("errors").is_none().then_some(())
+    })
+    .await;
 }
 
 /// A sign-in counts its attempt, and a refresh rotates its token, by a statement of its own
@@ -903,6 +911,59 @@ async fn sign_ins_leave_no_connection_waiting_on_one_that_stopped_answering() {
         "no sign-in met a connection that stopped answering"
     );
     reads_serve_again(&app, &acme).await;
+    // The unproven callers' share of the pool came back too.
+    eventually(Duration::from_secs(20), "sign-ins served again", || async {
+        let login = app
+            .login("acme", "owner@acme.test", crate::support::tenant::PASSWORD)
+            .await;
+        login.body.get("errors").is_none().then_some(())
+    })
+    .await;
+}
+
+/// What runs before a caller is proven (sign-ins, refreshes, API keys being verified) holds
+/// one tenant's share of the pool at most: sign-ins that queue — on a lock held on the
+/// throttle table here, on their account's throttle row in a flood — cannot take every
+/// connection from the tenants.
+#[tokio::test]
+async fn sign_ins_that_queue_hold_no_more_than_a_tenants_share_of_the_pool() {
+    let app = TestApp::spawn_with(|c| c.limits.request_timeout = Duration::from_secs(5)).await;
+    app.sign_up("acme").await;
+    let globex = app.sign_up("globex").await;
+    let lock = app.admin_db().await;
+    lock.execute_unprepared("BEGIN; LOCK TABLE sign_in_throttle IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let logins = join_all((0..8).map(|_| app.login("acme", "owner@acme.test", "not the password")));
+    let meanwhile = async {
+        let admin = app.admin_db().await;
+        eventually(
+            Duration::from_secs(10),
+            "sign-ins queued on the lock",
+            || async {
+                let queued = scalar(
+                    &admin,
+                    "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND usename = 'leadgraph_app'
+                   AND wait_event_type = 'Lock'",
+                )
+                .await;
+                (queued >= 2).then_some(())
+            },
+        )
+        .await;
+        // The pool has four connections: the sign-ins hold two of them.
+        reads_serve(&app, &globex, 4).await;
+        lock.execute_unprepared("ROLLBACK").await.unwrap();
+    };
+    let (logins, ()) = futures::join!(logins, meanwhile);
+    for login in &logins {
+        assert!(
+            ["UNAUTHENTICATED", "RATE_LIMITED", "UNAVAILABLE"].contains(&login.code()),
+            "{}",
+            login.body
+        );
+    }
 }
 
 /// A server (requests time out after 1 s) whose pooled connections all stopped answering
