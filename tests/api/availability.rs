@@ -9,7 +9,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Tenant, TestApp, eventually,
+    Gql, Tenant, TestApp, eventually,
     proxy::Proxy,
     scalar,
     ws::{Protocol, ServerMessage},
@@ -876,11 +876,8 @@ async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() 
     );
     reads_serve_again(&app, &acme).await;
     // The unproven callers' share of the pool came back too.
-    eventually(Duration::from_secs(20), "keys verified again", || async {
-        let response = app
-            .gql(Some(&key), "{ leads { totalCount } }", json!({}))
-            .await;
-        response.body.get("errors").is_none().then_some(())
+    answered_again("keys verified again", || {
+        app.gql(Some(&key), "{ leads { totalCount } }", json!({}))
     })
     .await;
 }
@@ -912,11 +909,8 @@ async fn sign_ins_leave_no_connection_waiting_on_one_that_stopped_answering() {
     );
     reads_serve_again(&app, &acme).await;
     // The unproven callers' share of the pool came back too.
-    eventually(Duration::from_secs(20), "sign-ins served again", || async {
-        let login = app
-            .login("acme", "owner@acme.test", crate::support::tenant::PASSWORD)
-            .await;
-        login.body.get("errors").is_none().then_some(())
+    answered_again("sign-ins served again", || {
+        app.login("acme", "owner@acme.test", crate::support::tenant::PASSWORD)
     })
     .await;
 }
@@ -1007,14 +1001,19 @@ async fn cut_every_pooled_connection(app: &TestApp, proxy: &Proxy, tenant: &Tena
 
 /// Reads are answered again soon (the pool's places came back), then every time.
 async fn reads_serve_again(app: &TestApp, tenant: &Tenant) {
-    eventually(Duration::from_secs(20), "reads served again", || async {
-        let response = app
-            .gql(tenant.token(), "{ leads { totalCount } }", json!({}))
-            .await;
-        response.body.get("errors").is_none().then_some(())
+    answered_again("reads served again", || {
+        app.gql(tenant.token(), "{ leads { totalCount } }", json!({}))
     })
     .await;
     reads_serve(app, tenant, 8).await;
+}
+
+/// Waits (20 s at most) until `request` is answered without errors.
+async fn answered_again<F: Future<Output = Gql>>(what: &str, request: impl Fn() -> F) {
+    eventually(Duration::from_secs(20), what, || async {
+        request().await.body.get("errors").is_none().then_some(())
+    })
+    .await;
 }
 
 /// `times` reads of `tenant`'s (empty) leads, one after another, each answered.
