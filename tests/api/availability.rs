@@ -870,13 +870,7 @@ async fn key_checks_leave_no_connection_waiting_on_one_that_stopped_answering() 
         .iter()
         .filter(|response| response.body.get("errors").is_some())
         .count();
-    assert!(
-        failed > 0,
-        "no key check met a connection that stopped answering"
-    );
-    reads_serve_again(&app, &acme).await;
-    // The unproven callers' share of the pool came back too.
-    answered_again("keys verified again", || {
+    served_again_after(&app, &acme, failed, "key checks", || {
         app.gql(Some(&key), "{ leads { totalCount } }", json!({}))
     })
     .await;
@@ -903,13 +897,7 @@ async fn sign_ins_leave_no_connection_waiting_on_one_that_stopped_answering() {
         .chain(&refreshes)
         .filter(|response| response.body["errors"][0]["extensions"]["code"] == "TIMEOUT")
         .count();
-    assert!(
-        timed_out > 0,
-        "no sign-in met a connection that stopped answering"
-    );
-    reads_serve_again(&app, &acme).await;
-    // The unproven callers' share of the pool came back too.
-    answered_again("sign-ins served again", || {
+    served_again_after(&app, &acme, timed_out, "sign-ins", || {
         app.login("acme", "owner@acme.test", crate::support::tenant::PASSWORD)
     })
     .await;
@@ -1006,6 +994,24 @@ async fn reads_serve_again(app: &TestApp, tenant: &Tenant) {
     })
     .await;
     reads_serve(app, tenant, 8).await;
+}
+
+/// Some of the `what` (`stranded` of them) met a connection that stopped answering; the
+/// tenant's reads are served again, and so is `again`: the share of the pool that callers not
+/// yet proven hold came back too.
+async fn served_again_after<F: Future<Output = Gql>>(
+    app: &TestApp,
+    tenant: &Tenant,
+    stranded: usize,
+    what: &str,
+    again: impl Fn() -> F,
+) {
+    assert!(
+        stranded > 0,
+        "none of the {what} met a connection that stopped answering"
+    );
+    reads_serve_again(app, tenant).await;
+    answered_again(&format!("{what} served again"), again).await;
 }
 
 /// Waits (20 s at most) until `request` is answered without errors.
